@@ -1,0 +1,40 @@
+# faultline: the two commands a user needs are `make chaos SCENARIO=<name>` and `make test`.
+# Both install missing Debian packages first (scripts/install-deps).
+
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+FAULTLINE := $(BUILD_DIR)/engine/faultline
+SCENARIO ?=
+CHAOS_FLAGS ?=
+
+.PHONY: all deps configure build test chaos clean format
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD_DIR)/CMakeCache.txt:
+	@scripts/install-deps
+	cmake -S . -B $(BUILD_DIR) $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+
+configure: deps $(BUILD_DIR)/CMakeCache.txt
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+chaos: build
+	@if [ -z "$(SCENARIO)" ]; then \
+	  $(FAULTLINE) list specs; \
+	else \
+	  $(FAULTLINE) run specs/$(SCENARIO).yaml --env envs/local.yaml $(CHAOS_FLAGS); \
+	fi
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,118 @@
+#include "net/http_call.h"
+
+#include <curl/curl.h>
+#include <strings.h>
+
+#include <memory>
+#include <mutex>
+
+namespace faultline {
+
+namespace {
+
+size_t append_body(char* data, size_t size, size_t nmemb, void* user) {
+  static_cast<std::string*>(user)->append(data, size * nmemb);
+  return size * nmemb;
+}
+
+size_t append_header(char* data, size_t size, size_t nmemb, void* user) {
+  auto* headers = static_cast<std::vector<std::string>*>(user);
+  std::string line(data, size * nmemb);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  // A new status line starts a new response (after 100-continue or a redirect).
+  if (line.rfind("HTTP/", 0) == 0) headers->clear();
+  if (!line.empty()) headers->push_back(std::move(line));
+  return size * nmemb;
+}
+
+std::string classify(CURLcode code) {
+  switch (code) {
+    case CURLE_OK:
+      return "";
+    case CURLE_OPERATION_TIMEDOUT:
+      return "timeout";
+    case CURLE_COULDNT_CONNECT:
+      return "refused";
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+      return "reset";
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return "dns";
+    default:
+      return "other";
+  }
+}
+
+}  // namespace
+
+void ensure_curl_initialized() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string HttpResponse::header(std::string_view name) const {
+  for (const auto& h : headers) {
+    const auto colon = h.find(':');
+    if (colon == std::string::npos || colon != name.size()) continue;
+    if (strncasecmp(h.data(), name.data(), name.size()) != 0) continue;
+    size_t start = colon + 1;
+    while (start < h.size() && h[start] == ' ') ++start;
+    return h.substr(start);
+  }
+  return "";
+}
+
+HttpResponse http_call(const HttpRequest& request) {
+  ensure_curl_initialized();
+  HttpResponse response;
+  std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi(curl_multi_init(),
+                                                              &curl_multi_cleanup);
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy(curl_easy_init(), &curl_easy_cleanup);
+  curl_slist* header_list = nullptr;
+  for (const auto& h : request.headers) header_list = curl_slist_append(header_list, h.c_str());
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers_guard(header_list,
+                                                                            &curl_slist_free_all);
+  CURL* e = easy.get();
+  curl_easy_setopt(e, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  if (request.method == "HEAD") curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  }
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, header_list);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &append_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &append_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &response.headers);
+  // Control-plane calls must never leave the machine by accident through a proxy variable.
+  curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+
+  curl_multi_add_handle(multi.get(), e);
+  int running = 1;
+  CURLcode result = CURLE_OK;
+  while (running) {
+    curl_multi_perform(multi.get(), &running);
+    if (running) curl_multi_poll(multi.get(), nullptr, 0, 100, nullptr);
+  }
+  int queued = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi.get(), &queued))
+    if (msg->msg == CURLMSG_DONE) result = msg->data.result;
+  curl_multi_remove_handle(multi.get(), e);
+
+  curl_off_t total_us = 0;
+  curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total_us);
+  response.elapsed = std::chrono::microseconds(total_us);
+  if (result != CURLE_OK) {
+    response.error = curl_easy_strerror(result);
+    response.error_class = classify(result);
+    return response;
+  }
+  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &response.status);
+  return response;
+}
+
+}  // namespace faultline

@@ -1,0 +1,41 @@
+// Environment: where a scenario runs. Logical service names map either to a URL that is used
+// as it is, or to a command that faultline starts on a free loopback port and stops at the end.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/units.h"
+#include "spec/scenario.h"
+
+namespace faultline {
+
+struct ServiceSpec {
+  std::string name;
+  // Exactly one of url / command is set.
+  std::string url;                         // "http://127.0.0.1:8080"
+  std::vector<std::string> command;        // argv with placeholders: {port}, {<service>.port},
+                                           // {<service>.url}, {<service>.host}
+  std::map<std::string, std::string> env;  // extra environment, same placeholders
+  std::string protocol = "http";  // "http" (readiness by GET ready_path) or "tcp" (connect)
+  std::string ready_path = "/readyz";
+  Duration ready_timeout{std::chrono::seconds(15)};
+  std::vector<std::string> depends_on;  // started first; also implied by placeholders
+  bool faults = false;                  // implements the fault contract (/__faults)
+  std::string fault_token;              // bearer token for /__faults, if the service wants one
+  SourceLoc loc;
+};
+
+struct Environment {
+  std::string name;
+  std::vector<ServiceSpec> services;  // in file order
+  // Hosts/CIDRs traffic may go to. Default: loopback only (127.0.0.0/8, ::1, localhost).
+  std::vector<std::string> allow = {"127.0.0.0/8", "::1", "localhost"};
+  std::string source_path;
+
+  const ServiceSpec* find(const std::string& name) const;
+};
+
+}  // namespace faultline

@@ -1,0 +1,136 @@
+// Scenario: the typed model of one scenario file after loading, `extends` resolution,
+// `${VAR}` substitution, schema validation and semantic checks. It is what the plan compiler
+// consumes. Every field is already validated: durations parsed, names resolved, weights > 0.
+// Source locations are kept so later stages can point at the spec when they complain.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/units.h"
+
+namespace faultline {
+
+struct SourceLoc {
+  std::string file;
+  int line = 0;             // 1-based; 0 = unknown
+  int column = 0;           // 1-based
+  std::string str() const;  // "specs/x.yaml:14:9" (or just the file when line is 0)
+};
+
+// A seeded template variable of a route: `user_id: uniform(1, 1000)`.
+struct VarSpec {
+  enum class Kind { kUniform, kZipf, kChoice, kSequence };
+  std::string name;
+  Kind kind = Kind::kUniform;
+  int64_t lo = 0, hi = 0;  // uniform(lo, hi), inclusive integers
+  uint64_t n = 0;          // zipf(n, s): ranks 1..n
+  double s = 1.0;
+  std::vector<std::string> choices;  // choice([...]), values as text
+  int64_t start = 1, step = 1;       // sequence(start=1, step=1): per-route counter
+  SourceLoc loc;
+};
+
+struct RouteSpec {
+  std::string name;
+  double weight = 1.0;                                                // > 0
+  std::string method;                                                 // "GET", "POST", ...
+  std::string path_template;                                          // "/users/{user_id}"
+  std::vector<std::pair<std::string, std::string>> header_templates;  // in file order
+  std::string body_template;  // empty: no body; YAML maps are rendered to JSON text
+  std::vector<VarSpec> vars;
+  SourceLoc loc;
+};
+
+enum class ArrivalProcess { kConstant, kPoisson };
+
+struct TrafficSpec {
+  double rate_per_s = 10.0;  // default phase rate
+  ArrivalProcess arrival = ArrivalProcess::kConstant;
+  Duration timeout{std::chrono::seconds(5)};
+  int max_in_flight = 256;
+  std::vector<RouteSpec> routes;
+};
+
+// One knob setting for the fault contract: POST /__faults {knob: value} on `service`.
+struct KnobSetting {
+  std::string service;
+  std::string knob;
+  std::string value_json;  // canonical JSON text of the value: 0.2, 1500, true
+  SourceLoc loc;
+};
+
+// Faults that need no service cooperation (process, proxy, exec) are added by a later issue;
+// they become further vectors here so profiles stay one concept.
+struct FaultProfile {
+  std::string name;
+  std::vector<KnobSetting> knobs;
+  SourceLoc loc;
+};
+
+struct PhaseSpec {
+  std::string name;
+  Duration duration{0};
+  std::optional<double> rate_per_s;               // constant rate for this phase
+  std::optional<std::pair<double, double>> ramp;  // linear from -> to over the phase
+  std::vector<std::string> profiles;              // names in fault_profiles, in order
+  std::vector<KnobSetting> inline_knobs;          // applied after the profiles (later wins)
+  SourceLoc loc;
+};
+
+struct ScrapeTarget {
+  std::string service;  // logical name in the environment
+  std::string path = "/metrics";
+};
+
+struct TrafficGuard {
+  int64_t min_requests = 20;         // client-side samples per judged window
+  int64_t min_histogram_count = 20;  // server-side histogram count increase per window
+};
+
+struct ObserveSpec {
+  std::vector<ScrapeTarget> targets;  // empty: the scenario's target only
+  Duration interval{std::chrono::seconds(1)};
+  std::vector<std::string> metrics;  // metric names of interest (empty: all)
+  TrafficGuard guard;
+};
+
+struct AssertionSpec {
+  std::string text;  // the DSL source, e.g. "during(trigger): p95(route=orders) > 800ms"
+  SourceLoc loc;     // where the string starts in the file
+};
+
+// "back to normal": within `relative` of the baseline value, or within `absolute` of it for
+// values near zero (latencies in seconds, rates as fractions).
+struct Tolerance {
+  double relative = 0.25;
+  double absolute = 0.02;
+  std::string baseline_phase;  // empty: the first phase
+};
+
+struct Scenario {
+  int version = 1;
+  std::string name;
+  std::string description;
+  uint64_t seed = 1;
+  std::string target;       // logical service name receiving the traffic
+  std::string environment;  // path of the environment file, relative to the spec's dir
+  TrafficSpec traffic;
+  std::vector<FaultProfile> fault_profiles;
+  std::vector<PhaseSpec> phases;
+  ObserveSpec observe;
+  std::vector<AssertionSpec> assertions;
+  Tolerance tolerance;
+  std::vector<AssertionSpec> abort_if;  // checked live; true ends the run early
+  std::vector<AssertionSpec> compare;   // regression gates for `faultline compare`
+  std::string source_path;              // the file as given on the command line
+
+  const PhaseSpec* find_phase(const std::string& name) const;
+  const FaultProfile* find_profile(const std::string& name) const;
+  const RouteSpec* find_route(const std::string& name) const;
+};
+
+}  // namespace faultline

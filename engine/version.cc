@@ -1,0 +1,7 @@
+#include "version.h"
+
+namespace faultline {
+const char* version() {
+  return FAULTLINE_VERSION;
+}
+}  // namespace faultline
