@@ -1,7 +1,7 @@
-// faultline: parses the subcommand and hands over. Everything else lives in the library.
+// faultline: finds the subcommand and hands over. Everything else lives in the library.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
-#include <iterator>
 #include <string_view>
 
 #include "cli/commands.h"
@@ -9,15 +9,32 @@
 #include "version.h"
 
 namespace faultline::cli {
+
+namespace {
+std::vector<Command>& mutable_commands() {
+  static std::vector<Command> commands;
+  return commands;
+}
+}  // namespace
+
+CommandRegistration::CommandRegistration(const Command& command) {
+  auto& all = mutable_commands();
+  all.push_back(command);
+  std::sort(all.begin(), all.end(),
+            [](const Command& a, const Command& b) { return a.order < b.order; });
+}
+
+const std::vector<Command>& registered_commands() {
+  return mutable_commands();
+}
+
 namespace {
 
-const Command kCommands[] = {
-    {"version", "print the faultline version",
-     [](int, char**) {
-       std::printf("faultline %s\n", faultline::version());
-       return 0;
-     }},
-};
+const CommandRegistration kVersion({"version", "print the faultline version", 1000,
+                                    [](int, char**) {
+                                      std::printf("faultline %s\n", faultline::version());
+                                      return 0;
+                                    }});
 
 void print_usage(FILE* out) {
   std::fprintf(out,
@@ -25,7 +42,7 @@ void print_usage(FILE* out) {
                "usage: faultline <command> [options]   (faultline <command> --help for more)\n\n"
                "commands:\n",
                faultline::version());
-  for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+  for (const auto& c : registered_commands()) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
   std::fprintf(out,
                "\nexit codes: 0 pass, 1 assertions failed or inconclusive, 2 invalid spec or "
                "usage,\n            3 environment error, 130 interrupted (after cleanup)\n");
@@ -46,7 +63,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::string_view wanted = name == "--version" ? "version" : name;
-  for (const auto& c : kCommands) {
+  for (const auto& c : registered_commands()) {
     if (wanted != c.name) continue;
     try {
       return c.run(argc - 1, argv + 1);
@@ -55,7 +72,7 @@ int main(int argc, char** argv) {
       return static_cast<int>(e.code());
     } catch (const std::exception& e) {
       std::fprintf(stderr, "faultline %s: internal error: %s\n", c.name, e.what());
-      return 3;
+      return static_cast<int>(faultline::ExitCode::kEnvironment);
     }
   }
   std::fprintf(stderr, "faultline: unknown command '%s'\n\n", argv[1]);
