@@ -1,0 +1,14 @@
+// The plan compiler: Scenario + overrides -> Plan. Pure: no I/O, no clock, no network.
+#pragma once
+
+#include "plan/plan.h"
+#include "spec/scenario.h"
+
+namespace faultline {
+
+// REQUIRES: `scenario` passed validation (names resolve, durations > 0, weights > 0).
+// Throws UsageError for overrides that make no sense (--qps <= 0, --duration too short to
+// give every phase at least 1 ms).
+Plan compile_plan(const Scenario& scenario, const PlanOverrides& overrides);
+
+}  // namespace faultline

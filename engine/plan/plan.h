@@ -1,0 +1,94 @@
+// Plan: everything a run will do, fixed before anything is sent. A pure function of
+// (scenario, seed, overrides): phase windows, the arrival schedule (generated lazily by
+// ArrivalStream from the parameters here), the fault timeline, scrape ticks and the
+// statements to judge. Its canonical serialization (plan_json.h) is hashed; the hash is
+// printed by `faultline plan` and stored in every artifact.
+//
+// Times are plan time: microseconds since the start of the first phase.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/units.h"
+#include "spec/scenario.h"
+
+namespace faultline {
+
+// Inputs that change the plan besides the spec itself (CLI flags). Recorded in the plan.
+struct PlanOverrides {
+  std::optional<uint64_t> seed;      // --seed: replaces the spec's seed
+  std::optional<double> qps;         // --qps: the base rate; phase rates scale by qps/base
+  std::optional<Duration> duration;  // --duration: phases scale so their sum is this
+};
+
+struct PhaseWindow {
+  std::string name;
+  Duration start{0};
+  Duration end{0};
+  double rate_from = 0;  // requests/s at start
+  double rate_to = 0;    // requests/s at end (== rate_from for a constant rate)
+
+  Duration length() const { return end - start; }
+  // Requests the phase is expected to send: the integral of the rate over the phase.
+  double expected_requests() const;
+};
+
+// One step of the fault timeline: at `at`, make `service`'s knobs exactly `knobs_json`
+// (a JSON object; "{}" means baseline, i.e. POST /__faults/reset).
+struct FaultStep {
+  Duration at{0};
+  std::string phase;  // the phase that begins at `at`
+  std::string service;
+  std::string knobs_json;  // canonical JSON object text
+  bool is_reset() const { return knobs_json == "{}"; }
+};
+
+struct PlannedStatement {
+  std::string text;  // as written in the spec
+  SourceLoc loc;
+};
+
+struct Plan {
+  // Bumped whenever arrival generation or the canonical form changes, so hashes from
+  // different algorithms never collide silently.
+  static constexpr const char* kAlgorithm = "faultline-plan/1";
+
+  std::string scenario_name;
+  std::string description;
+  std::string target;
+  uint64_t seed = 0;
+  PlanOverrides overrides;
+  double base_rate = 0;  // requests/s after --qps
+
+  std::vector<PhaseWindow> phases;
+  Duration total{0};
+
+  ArrivalProcess arrival = ArrivalProcess::kConstant;
+  Duration request_timeout{0};
+  int max_in_flight = 0;
+  std::vector<RouteSpec> routes;  // weights, templates and vars, as the stream uses them
+
+  // For each phase, the knobs each service must have (services with none are absent).
+  std::vector<FaultStep> fault_steps;
+
+  Duration scrape_interval{0};
+  std::vector<ScrapeTarget> scrape_targets;
+  std::vector<std::string> metrics_of_interest;
+  std::vector<Duration> scrape_ticks;  // sorted, unique; includes 0, every phase end
+
+  TrafficGuard guard;
+  Tolerance tolerance;
+  std::vector<PlannedStatement> assertions;
+  std::vector<PlannedStatement> abort_if;
+  std::vector<PlannedStatement> compare_gates;
+
+  std::string plan_hash;  // sha256 of canonical_plan_json(plan) (without the hash itself)
+
+  const PhaseWindow* phase_at(Duration t) const;  // the phase containing t, or null
+  const PhaseWindow* find_phase(const std::string& name) const;
+};
+
+}  // namespace faultline
