@@ -44,6 +44,10 @@ std::optional<int64_t> parse_decimal_nano(std::string_view& text) {
   return whole * 1'000'000'000 + frac_nano;
 }
 
+// Longer than any run or timeout could sensibly be; keeps every accepted value exactly
+// representable in every unit format_duration may choose.
+constexpr int64_t kMaxDurationUs = 10'000LL * 3'600'000'000LL;
+
 }  // namespace
 
 std::optional<Duration> parse_duration(std::string_view text) {
@@ -78,6 +82,7 @@ std::optional<Duration> parse_duration(std::string_view text) {
     const __int128 us = scaled / 1'000'000'000;
     if (us > INT64_MAX - total_us) return std::nullopt;
     total_us += static_cast<int64_t>(us);
+    if (total_us > kMaxDurationUs) return std::nullopt;
   }
   return Duration{total_us};
 }

@@ -14,7 +14,7 @@ namespace faultline {
 using Duration = std::chrono::microseconds;
 
 // Parses "250us", "800ms", "30s", "1.5s", "2m", "1h", "1m30s" (units us|ms|s|m|h, decimals
-// allowed per component; no sign, no spaces). "0" alone is accepted as zero.
+// allowed per component; no sign, no spaces; at most 10000h). "0" alone is zero.
 // Returns nullopt when the text is not a duration or is not a whole number of microseconds.
 std::optional<Duration> parse_duration(std::string_view text);
 

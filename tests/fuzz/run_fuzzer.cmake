@@ -1,0 +1,18 @@
+# Runs one libFuzzer target for a bounded time on a fresh copy of its seed corpus.
+# Fails when the fuzzer finds a crash, leak, timeout or out-of-memory input.
+file(REMOVE_RECURSE ${WORK})
+file(MAKE_DIRECTORY ${WORK}/corpus ${WORK}/artifacts)
+if(EXISTS ${SEEDS})
+  file(GLOB seeds ${SEEDS}/*)
+  if(seeds)
+    file(COPY ${seeds} DESTINATION ${WORK}/corpus)
+  endif()
+endif()
+execute_process(
+  COMMAND ${FUZZER} -max_total_time=${SECONDS} -timeout=5 -rss_limit_mb=2048
+          -print_final_stats=1 -artifact_prefix=${WORK}/artifacts/ ${WORK}/corpus
+  RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  file(GLOB found ${WORK}/artifacts/*)
+  message(FATAL_ERROR "fuzzer ${FUZZER} failed (${rc}); reproducers: ${found}")
+endif()
