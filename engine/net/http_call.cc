@@ -25,25 +25,6 @@ size_t append_header(char* data, size_t size, size_t nmemb, void* user) {
   return size * nmemb;
 }
 
-std::string classify(CURLcode code) {
-  switch (code) {
-    case CURLE_OK:
-      return "";
-    case CURLE_OPERATION_TIMEDOUT:
-      return "timeout";
-    case CURLE_COULDNT_CONNECT:
-      return "refused";
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-      return "reset";
-    case CURLE_COULDNT_RESOLVE_HOST:
-      return "dns";
-    default:
-      return "other";
-  }
-}
-
 }  // namespace
 
 void ensure_curl_initialized() {
@@ -63,34 +44,72 @@ std::string HttpResponse::header(std::string_view name) const {
   return "";
 }
 
-HttpResponse http_call(const HttpRequest& request) {
-  ensure_curl_initialized();
-  HttpResponse response;
-  std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi(curl_multi_init(),
-                                                              &curl_multi_cleanup);
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy(curl_easy_init(), &curl_easy_cleanup);
-  curl_slist* header_list = nullptr;
-  for (const auto& h : request.headers) header_list = curl_slist_append(header_list, h.c_str());
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers_guard(header_list,
-                                                                            &curl_slist_free_all);
-  CURL* e = easy.get();
-  curl_easy_setopt(e, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
-  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-  if (request.method == "HEAD") curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-  if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, request.body.data());
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+std::string_view curl_error_class(int curl_code) {
+  switch (static_cast<CURLcode>(curl_code)) {
+    case CURLE_OK:
+      return "";
+    case CURLE_OPERATION_TIMEDOUT:
+      return "timeout";
+    case CURLE_COULDNT_CONNECT:
+      return "refused";
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+      return "reset";
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return "dns";
+    default:
+      return "other";
   }
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, header_list);
+}
+
+HttpExchange::HttpExchange(HttpRequest request) : request_(std::move(request)) {
+  ensure_curl_initialized();
+  CURL* e = curl_easy_init();
+  easy_ = e;
+  for (const auto& h : request_.headers) header_list_ = curl_slist_append(header_list_, h.c_str());
+  curl_easy_setopt(e, CURLOPT_URL, request_.url.c_str());
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(request_.timeout.count()));
+  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, request_.method.c_str());
+  if (request_.method == "HEAD") curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  if (!request_.body.empty() || request_.method == "POST" || request_.method == "PUT") {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, request_.body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request_.body.size()));
+  }
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, header_list_);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &append_body);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &response_.body);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &append_header);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, &response.headers);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &response_.headers);
   // Control-plane calls must never leave the machine by accident through a proxy variable.
   curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+}
 
+HttpExchange::~HttpExchange() {
+  curl_easy_cleanup(static_cast<CURL*>(easy_));
+  curl_slist_free_all(header_list_);
+}
+
+HttpResponse& HttpExchange::finish(int curl_code) {
+  CURL* e = static_cast<CURL*>(easy_);
+  curl_off_t total_us = 0;
+  curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total_us);
+  response_.elapsed = std::chrono::microseconds(total_us);
+  if (curl_code != CURLE_OK) {
+    response_.error = curl_easy_strerror(static_cast<CURLcode>(curl_code));
+    response_.error_class = std::string(curl_error_class(curl_code));
+    return response_;
+  }
+  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &response_.status);
+  return response_;
+}
+
+HttpResponse http_call(const HttpRequest& request) {
+  HttpExchange exchange(request);
+  std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi(curl_multi_init(),
+                                                              &curl_multi_cleanup);
+  CURL* e = static_cast<CURL*>(exchange.easy_handle());
   curl_multi_add_handle(multi.get(), e);
   int running = 1;
   CURLcode result = CURLE_OK;
@@ -102,17 +121,7 @@ HttpResponse http_call(const HttpRequest& request) {
   while (CURLMsg* msg = curl_multi_info_read(multi.get(), &queued))
     if (msg->msg == CURLMSG_DONE) result = msg->data.result;
   curl_multi_remove_handle(multi.get(), e);
-
-  curl_off_t total_us = 0;
-  curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total_us);
-  response.elapsed = std::chrono::microseconds(total_us);
-  if (result != CURLE_OK) {
-    response.error = curl_easy_strerror(result);
-    response.error_class = classify(result);
-    return response;
-  }
-  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &response.status);
-  return response;
+  return std::move(exchange.finish(result));
 }
 
 }  // namespace faultline

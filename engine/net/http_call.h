@@ -7,7 +7,10 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
+
+struct curl_slist;
 
 namespace faultline {
 
@@ -33,6 +36,34 @@ struct HttpResponse {
 };
 
 HttpResponse http_call(const HttpRequest& request);
+
+// One HttpRequest prepared on its own easy handle, for event loops that run it on a multi handle
+// they own (the load engine's side requests). http_call is built on it, so every control-plane
+// call sets the same options (no proxy, no signals, timeout) and classifies errors the same way.
+// REQUIRES: the exchange outlives the transfer (remove the handle from its multi first).
+class HttpExchange {
+ public:
+  explicit HttpExchange(HttpRequest request);
+  ~HttpExchange();
+  HttpExchange(const HttpExchange&) = delete;
+  HttpExchange& operator=(const HttpExchange&) = delete;
+
+  void* easy_handle() const { return easy_; }  // a CURL*: add it to a multi handle
+  const HttpRequest& request() const { return request_; }
+  // Once the transfer is done: fills status, error, error_class and elapsed from curl's result
+  // code (a CURLcode) and returns the response, which the caller may move from.
+  HttpResponse& finish(int curl_code);
+
+ private:
+  HttpRequest request_;  // owns the URL, body and header strings for the transfer's life
+  HttpResponse response_;
+  void* easy_ = nullptr;
+  curl_slist* header_list_ = nullptr;
+};
+
+// faultline's error class of a CURLcode: "", "timeout", "refused", "reset", "dns" or "other".
+// The view refers to a static string.
+std::string_view curl_error_class(int curl_code);
 
 // curl_global_init exactly once per process; called by http_call and the load engine.
 void ensure_curl_initialized();
