@@ -1,0 +1,57 @@
+// LabelMatcher: one PromQL-style label matcher (`route="/orders"`, `code!="200"`,
+// `code=~"5.."`, `path!~"/health.*"`), compiled once and applied to many series.
+//
+// Semantics follow PromQL: a missing label has the value "" (so `a=""` matches series without
+// `a`, and `a!=""` requires it); regexes are anchored at both ends (`5..` does not match
+// "1500"). Regexes use std::regex ECMAScript syntax, which agrees with Prometheus' RE2 for the
+// usual alternations, classes and repetitions; RE2-only syntax ((?i), \pL) is rejected as
+// invalid here.
+//
+// Thread-safety: const methods are safe to call concurrently.
+#pragma once
+
+#include <memory>
+#include <regex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "observe/metrics_text.h"
+
+namespace faultline::observe {
+
+enum class MatchOp { kEqual, kNotEqual, kRegexMatch, kRegexNoMatch };
+
+// "=", "!=", "=~", "!~".
+std::string_view match_op_text(MatchOp op);
+
+class LabelMatcher {
+ public:
+  // Throws std::invalid_argument naming the matcher when a regex does not compile.
+  LabelMatcher(std::string name, MatchOp op, std::string value);
+
+  const std::string& name() const { return name_; }
+  MatchOp op() const { return op_; }
+  const std::string& value() const { return value_; }
+
+  bool matches(std::string_view label_value) const;
+  // Looks the label up in `labels` ("" when absent) and matches it.
+  bool matches(const Labels& labels) const;
+
+  // `name="value"` with the value escaped, for messages.
+  std::string str() const;
+
+ private:
+  std::string name_;
+  MatchOp op_;
+  std::string value_;
+  std::shared_ptr<const std::regex> regex_;  // for =~ and !~; shared so copies stay cheap
+};
+
+using LabelMatchers = std::vector<LabelMatcher>;
+
+// True when every matcher matches.
+bool matches_all(const LabelMatchers& matchers, const Labels& labels);
+
+}  // namespace faultline::observe
