@@ -1,0 +1,26 @@
+// The target allowlist: faultline only talks to hosts the environment allows, and by
+// default that is loopback only (127.0.0.0/8, ::1, localhost). A load or fault tool
+// pointed at production by a typo is the incident nobody wants to reproduce.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace faultline {
+
+struct UrlParts {
+  std::string scheme;  // "http"
+  std::string host;    // without brackets for IPv6
+  int port = 0;        // 0 when absent (scheme default)
+  std::string path;    // from the first '/', "" when absent
+};
+
+// Parses "http://host:port/path". Returns false for anything else.
+bool parse_url(const std::string& url, UrlParts* out);
+
+// True when `host` (an IPv4/IPv6 literal or a name) is covered by an entry of `allow`:
+// an IPv4 CIDR ("127.0.0.0/8"), an IPv4/IPv6 literal ("::1"), or a host name (exact match,
+// case-insensitive). Names are never resolved: "localhost" must be listed to be allowed.
+bool host_allowed(const std::string& host, const std::vector<std::string>& allow);
+
+}  // namespace faultline

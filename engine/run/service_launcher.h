@@ -1,0 +1,67 @@
+// ServiceLauncher: brings up the environment a run needs and takes it down again.
+// Services with a command are started on free loopback ports in dependency order, their
+// stdout/stderr captured into the run's bundle, and waited on until ready; services given
+// by URL are checked against the allowlist and used as they are. Everything started is
+// stopped by PID, in reverse order, by stop_all() or the destructor, whatever happened.
+//
+// Thread-safety: owned and used by one thread (the runner's control thread); process
+// actions may be called from it while the load runs elsewhere.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "proc/child_process.h"
+#include "spec/environment.h"
+
+namespace faultline {
+
+struct RunningService {
+  std::string name;
+  std::string url;  // base URL, e.g. "http://127.0.0.1:40123"; for tcp "tcp://host:port"
+  std::string host;
+  int port = 0;
+  bool started_here = false;
+  std::string log_path;  // where its stdout+stderr go (started services only)
+  std::unique_ptr<ChildProcess> process;
+};
+
+class ServiceLauncher {
+ public:
+  // `log_dir` must exist; logs are <log_dir>/<service>.log.
+  ServiceLauncher(const Environment& env, std::string log_dir);
+  ~ServiceLauncher();
+  ServiceLauncher(const ServiceLauncher&) = delete;
+  ServiceLauncher& operator=(const ServiceLauncher&) = delete;
+
+  // Starts `wanted` (and what they depend on); empty = every service of the environment.
+  // Throws EnvironmentError naming the service, the command and its log tail on failure.
+  void start(const std::set<std::string>& wanted);
+
+  // REQUIRES: start() brought up `name`. Throws EnvironmentError for unknown names.
+  const RunningService& get(const std::string& name) const;
+  const std::vector<std::unique_ptr<RunningService>>& services() const { return running_; }
+
+  // Stops every started service, newest first. Returns one line per service stopped.
+  std::vector<std::string> stop_all();
+
+  // The service's command with placeholders resolved against ports known so far.
+  // Exposed for tests and for `faultline plan` to show what would run.
+  std::string resolve(const std::string& text, const ServiceSpec& self, int self_port) const;
+
+ private:
+  void start_one(const ServiceSpec& spec);
+  void wait_ready(RunningService& service, const ServiceSpec& spec);
+
+  Environment env_;
+  std::string log_dir_;
+  std::vector<std::unique_ptr<RunningService>> running_;
+};
+
+// Dependencies of a service: depends_on plus every {<service>.*} placeholder it uses.
+std::set<std::string> service_dependencies(const ServiceSpec& spec, const Environment& env);
+
+}  // namespace faultline
