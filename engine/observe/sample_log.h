@@ -10,7 +10,8 @@
 //   then one record per line, RFC 4180 quoting: a field containing a comma, a double quote,
 //   CR or LF is quoted, with quotes doubled. Integers in decimal.
 // The reader finds columns by header name, so later versions may add columns; missing known
-// columns are an error.
+// columns are an error. Records appear in the order they were appended (the runner appends
+// as requests finish), so a reader that wants the schedule sorts by seq or intended_us.
 //
 // Writing costs one formatted line into a 256 KB buffer per sample, handed to zlib (level 1)
 // when full; flush() pushes everything to the file so a crash loses at most what followed.

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -230,4 +232,30 @@ TEST_CASE("client stats: extra windows, merge, and bounded outcomes") {
   CHECK(many.count({{}, {}, outcomes({"5xx"})}) == 100);
   CHECK(many.count({{}, {}, outcomes({"599"})}) == 0);  // lumped into "some 5xx"
   CHECK(many.count({{}, {}, outcomes({"101"})}) == 1);
+}
+
+TEST_CASE("client stats: memory stays flat however many requests are recorded") {
+  ClientStats stats;
+  Rng rng(8);
+  const char* phases[] = {"warmup", "trigger", "cooldown"};
+  const char* routes[] = {"orders", "users", "payment", "search"};
+  auto record_n = [&](uint64_t from, uint64_t n) {
+    for (uint64_t i = from; i < from + n; ++i) {
+      const double u = rng.uniform01();
+      const int status = u < 0.05 ? 503 : (u < 0.07 ? 404 : 200);
+      stats.record(
+          sample(i, phases[i % 3], routes[i % 4], u < 0.01 ? 0 : status,
+                 static_cast<int64_t>(rng.exponential(50'000)) + (u < 0.001 ? 3'000'000'000 : 0),
+                 u < 0.01 ? "timeout" : ""));
+    }
+  };
+  record_n(0, 200'000);
+  const size_t after_warmup = mallinfo2().uordblks;
+  record_n(200'000, 1'000'000);
+  const size_t after_more = mallinfo2().uordblks;
+  CHECK(stats.count({}) == 1'200'000 - stats.dropped({}));
+  // Five times the requests, (almost) no more memory: only a few new histogram buckets.
+  CHECK(after_more < after_warmup + 256 * 1024);
+  MESSAGE("client stats heap after 200k requests: " << after_warmup / 1024 << " KiB, after 1.2M: "
+                                                    << after_more / 1024 << " KiB");
 }

@@ -3,29 +3,21 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <limits>
-#include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "common/rng.h"
+#include "promtool_oracle.h"
 
 using faultline::Rng;
 using faultline::observe::histogram_quantile;
 using faultline::observe::HistogramBucket;
+using faultline::observe::testing::PromtoolOracle;
 
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-bool same(double a, double b) {
-  return (std::isnan(a) && std::isnan(b)) || a == b;
-}
 
 }  // namespace
 
@@ -95,33 +87,8 @@ struct OracleCase {
   std::vector<double> qs;
 };
 
-std::string go_float(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
-std::string yaml_float(double v) {
-  if (std::isnan(v)) return ".nan";
-  if (std::isinf(v)) return v > 0 ? ".inf" : "-.inf";
-  return go_float(v);
-}
-
 std::string expr_of(const OracleCase& c, double q) {
-  return "histogram_quantile(" + go_float(q) + ", " + c.name + "_bucket)";
-}
-
-std::string run_and_capture(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
+  return "histogram_quantile(" + PromtoolOracle::go_float(q) + ", " + c.name + "_bucket)";
 }
 
 // The cases: hand-picked shapes plus seeded random ones.
@@ -167,70 +134,16 @@ std::vector<OracleCase> oracle_cases() {
 }  // namespace
 
 TEST_CASE("histogram_quantile agrees with Prometheus' own (promtool test rules)") {
-  const char* promtool = "/usr/bin/promtool";
-  if (!std::filesystem::exists(promtool)) {
-    MESSAGE(
-        "SKIPPED: /usr/bin/promtool is missing (Debian package `prometheus`); the oracle "
-        "comparison did not run");
-    return;
-  }
-  const std::vector<OracleCase> cases = oracle_cases();
-  std::map<std::string, double> ours;  // expr -> our value
-  std::ostringstream yaml;
-  yaml << "rule_files: []\nevaluation_interval: 1m\ntests:\n";
-  for (const OracleCase& c : cases) {
-    yaml << "  - interval: 1m\n    input_series:\n";
+  PromtoolOracle oracle;
+  for (const OracleCase& c : oracle_cases()) {
+    std::vector<PromtoolOracle::Series> series;
     for (const HistogramBucket& b : c.buckets) {
-      yaml << "      - series: '" << c.name << "_bucket{le=\"" << go_float(b.upper_bound)
-           << "\"}'\n        values: '" << go_float(b.count) << "'\n";
+      series.push_back({c.name + "_bucket{le=`" + PromtoolOracle::go_float(b.upper_bound) + "`}",
+                        PromtoolOracle::go_float(b.count)});
     }
-    yaml << "    promql_expr_test:\n";
-    for (double q : c.qs) {
-      const double v = histogram_quantile(q, c.buckets);
-      ours[expr_of(c, q)] = v;
-      yaml << "      - expr: '" << expr_of(c, q) << "'\n        eval_time: 0\n"
-           << "        exp_samples:\n          - labels: '{}'\n            value: " << yaml_float(v)
-           << "\n";
-    }
+    oracle.group(series);
+    for (double q : c.qs) oracle.expect(expr_of(c, q), 0, histogram_quantile(q, c.buckets));
   }
-  const std::filesystem::path dir =
-      std::filesystem::path(FAULTLINE_BINARY_DIR) / "tests" / "observe" / "promtool-oracle";
-  std::filesystem::create_directories(dir);
-  const std::filesystem::path file = dir / "histogram_quantile_test.yml";
-  std::ofstream(file) << yaml.str();
-
-  const std::string out =
-      run_and_capture(std::string(promtool) + " test rules " + file.string() + " 2>&1");
-  // promtool prints, for each expression whose result is not the expected one:
-  //     expr: "histogram_quantile(0.5, x_bucket)", time: 0s,
-  //         exp: {} 1.5E-01
-  //         got: {} 2E-01
-  // Go's NaN never equals itself there, so an expected NaN is listed too; we compare what it
-  // got with what we computed.
-  std::istringstream lines(out);
-  std::string line, expr;
-  size_t reported = 0, mismatches = 0;
-  while (std::getline(lines, line)) {
-    if (auto p = line.find("expr: \""); p != std::string::npos) {
-      expr = line.substr(p + 7, line.find('"', p + 7) - p - 7);
-    } else if (auto g = line.find("got: {} "); g != std::string::npos) {
-      ++reported;
-      const double got = std::strtod(line.c_str() + g + 8, nullptr);
-      REQUIRE(ours.count(expr) == 1);
-      if (!same(got, ours[expr])) {
-        ++mismatches;
-        FAIL_CHECK("promtool got " << got << " for " << expr << ", we computed " << ours[expr]);
-      }
-    } else if (line.find("got: ") != std::string::npos) {
-      FAIL_CHECK("promtool returned no single sample for " << expr << ": " << line);
-    }
-  }
-  // Everything promtool did not list matched exactly; every NaN of ours must have been listed
-  // (and found equal above), which also shows the output was understood.
-  size_t our_nans = 0;
-  for (const auto& [e, v] : ours) our_nans += std::isnan(v) ? 1 : 0;
-  CHECK(reported == our_nans);
-  CHECK(mismatches == 0);
-  CHECK(ours.size() > 500);
-  MESSAGE("promtool oracle: " << ours.size() << " expressions, " << our_nans << " NaN");
+  CHECK(oracle.size() > 500);
+  oracle.run("histogram_quantile");
 }

@@ -6,9 +6,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <string>
+#include <vector>
 
+#include "common/rng.h"
 #include "observe/histogram_quantile.h"
+#include "promtool_oracle.h"
 
 using faultline::Duration;
 using faultline::observe::GaugeFunction;
@@ -143,9 +147,14 @@ TEST_CASE("label matchers: anchoring, escapes and invalid regexes") {
   CHECK_THROWS_AS(LabelMatcher("x", MatchOp::kRegexMatch, "("), std::invalid_argument);
   CHECK_THROWS_WITH(LabelMatcher("code", MatchOp::kRegexNoMatch, "[5"),
                     doctest::Contains("code!~\"[5\""));
+  for (const char* op : {"=", "!=", "=~", "!~"}) {
+    REQUIRE(faultline::observe::parse_match_op(op));
+    CHECK(match_op_text(*faultline::observe::parse_match_op(op)) == op);
+  }
+  CHECK_FALSE(faultline::observe::parse_match_op("=="));
 }
 
-TEST_CASE("scrape store: gauge aggregates over the scrapes inside [start, end)") {
+TEST_CASE("scrape store: gauge aggregates over the scrapes from start to before end") {
   ScrapeStore store;
   // Two queues; depth per scrape: a = 1,5,2,8  b = 10,0,4,NaN
   const char* a[] = {"1", "5", "2", "8"};
@@ -280,4 +289,94 @@ TEST_CASE("scrape store: a 1-hour run at 1 s with 500 series stays small") {
         store.increase(sel("things_total", {{"n", MatchOp::kEqual, "7"}}), window(0, 3600)).value ==
         3599);
   }
+}
+
+TEST_CASE(
+    "scrape store: window queries agree with Prometheus' increase() on plan-aligned scrapes") {
+  // Scrapes every minute at 0..5m. On such a window [a, b), Prometheus' increase(x[b-a]) at b
+  // reads the samples at a..b and extrapolates nothing, so it equals our increase, resets
+  // included. Quantiles, counts and counters are compared through promtool.
+  using faultline::observe::testing::PromtoolOracle;
+  const std::vector<std::string> les = {"0.005", "0.01", "0.025", "0.05", "0.1",
+                                        "0.25",  "0.5",  "1",     "+Inf"};
+  const std::vector<std::string> jobs = {"api", "payment"};
+  const std::vector<std::string> routes = {"r0", "r1", "r2"};
+  constexpr int kScrapes = 6;
+  faultline::Rng rng(99);
+  ScrapeStore store;
+  std::vector<PromtoolOracle::Series> series;
+  std::map<std::string, std::string> values;  // promtool series -> "v0 v1 ..."
+  std::vector<std::string> bodies(kScrapes * jobs.size());
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    for (const std::string& route : routes) {
+      std::vector<double> bucket(les.size(), 0);  // per-bucket (non-cumulative) counts
+      double requests = 0;
+      for (int t = 0; t < kScrapes; ++t) {
+        if (t > 0 && rng.uniform01() < 0.2) {  // the process restarted: everything from 0
+          std::fill(bucket.begin(), bucket.end(), 0);
+          requests = 0;
+        }
+        for (double& b : bucket) b += static_cast<double>(rng.uniform_below(40));
+        requests += static_cast<double>(rng.uniform_below(500));
+        std::string& body = bodies[t * jobs.size() + j];
+        double cumulative = 0;
+        const std::string labels = "route=\"" + route + "\"";
+        for (size_t i = 0; i < les.size(); ++i) {
+          cumulative += bucket[i];
+          body += "lat_bucket{" + labels + ",le=\"" + les[i] + "\"} " +
+                  PromtoolOracle::go_float(cumulative) + "\n";
+          values["lat_bucket{job=`" + jobs[j] + "`,route=`" + route + "`,le=`" + les[i] + "`}"] +=
+              PromtoolOracle::go_float(cumulative) + " ";
+        }
+        body += "lat_count{" + labels + "} " + PromtoolOracle::go_float(cumulative) + "\n";
+        body += "req_total{" + labels + "} " + PromtoolOracle::go_float(requests) + "\n";
+        values["lat_count{job=`" + jobs[j] + "`,route=`" + route + "`}"] +=
+            PromtoolOracle::go_float(cumulative) + " ";
+        values["req_total{job=`" + jobs[j] + "`,route=`" + route + "`}"] +=
+            PromtoolOracle::go_float(requests) + " ";
+      }
+    }
+  }
+  for (int t = 0; t < kScrapes; ++t) {
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      scrape(store, jobs[j], t * 60,
+             "# TYPE lat histogram\n# TYPE req_total counter\n" + bodies[t * jobs.size() + j]);
+    }
+  }
+  for (const auto& [selector, v] : values) series.push_back({selector, v});
+
+  struct Sel {
+    std::string promql;  // inside the braces
+    std::vector<LabelMatcher> matchers;
+  };
+  const std::vector<Sel> selections = {
+      {"", {}},
+      {"job=`api`", {{"job", MatchOp::kEqual, "api"}}},
+      {"route=~`r[01]`,job!=`payment`",
+       {{"route", MatchOp::kRegexMatch, "r[01]"}, {"job", MatchOp::kNotEqual, "payment"}}},
+      {"route!~`r0`", {{"route", MatchOp::kRegexNoMatch, "r0"}}},
+  };
+  PromtoolOracle oracle;
+  oracle.group(series);
+  for (int a = 0; a < kScrapes - 1; ++a) {
+    for (int b = a + 1; b < kScrapes; ++b) {
+      const TimeWindow w = window(a * 60, b * 60);
+      const std::string range = "[" + std::to_string(b - a) + "m]";
+      for (const Sel& s : selections) {
+        const std::string braces = "{" + s.promql + "}";
+        for (double q : {0.0, 0.5, 0.9, 0.99, 1.0}) {
+          oracle.expect("histogram_quantile(" + PromtoolOracle::go_float(q) +
+                            ", sum by (le) (increase(lat_bucket" + braces + range + ")))",
+                        b, store.histogram_quantile(q, sel("lat", s.matchers), w).value);
+        }
+        oracle.expect("sum(increase(lat_count" + braces + range + "))", b,
+                      store.histogram_count_increase(sel("lat", s.matchers), w).value);
+        oracle.expect("sum(increase(req_total" + braces + range + "))", b,
+                      store.increase(sel("req_total", s.matchers), w).value);
+        oracle.expect("sum(rate(req_total" + braces + range + "))", b,
+                      store.rate(sel("req_total", s.matchers), w).value, 1e-12);
+      }
+    }
+  }
+  oracle.run("scrape_store_windows");
 }
