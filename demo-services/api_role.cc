@@ -40,12 +40,6 @@ std::string process_nonce() {
   return buf;
 }
 
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string order_json(const std::string& order_id, const std::string& user_id, double amount,
                        const std::string& status, const std::string& request_id) {
   rapidjson::StringBuffer buf;
@@ -87,34 +81,14 @@ class ApiLogic : public RoleLogic {
     s.http().route("GET", "/users/{id}", [this](const Request& r) { return get_user(r); });
     s.http().route("POST", "/orders", [this](const Request& r) { return create_order(r); });
     s.http().route("GET", "/orders/{id}", [this](const Request& r) { return get_order(r); });
-    s.readiness().add_dependency("redis", true, [this] { return ping(); });
+    s.readiness().add_dependency("redis", true, [this] { return redis_ping(probe_conn_); });
     s.readiness().add_dependency("payment", s.config().payment_required,
                                  [this] { return payment_.probe(kProbeTimeout); });
   }
 
  private:
-  std::string ping() {
-    try {
-      probe_conn_.command({"PING"});
-      return "";
-    } catch (const RedisError& e) {
-      return e.what();
-    }
-  }
-
-  // The DB answer as a problem, or nullopt when the call succeeded.
   std::optional<Response> db_call(const Request& r) {
-    switch (db_.call(r.request_id)) {
-      case DbOutcome::kOk:
-        return std::nullopt;
-      case DbOutcome::kFailed:
-        return problem_response(r, 503, "db-unavailable", "Service Unavailable",
-                                "the database call failed (db_fail_rate)");
-      case DbOutcome::kInterrupted:
-        break;
-    }
-    return problem_response(r, 503, "shutting-down", "Service Unavailable",
-                            "the service is shutting down");
+    return db_failure_response(r, db_.call(r.request_id));
   }
 
   Response get_user(const Request& r) {
@@ -162,7 +136,7 @@ class ApiLogic : public RoleLogic {
     job.request_id = r.request_id;
     job.user_id = *user_id;
     job.amount = *amount;
-    job.enqueued_at_ms = unix_ms();
+    job.enqueued_at_ms = unix_time_ms();
     const auto start = std::chrono::steady_clock::now();
     std::string error;
     bool timed_out = false;
@@ -203,8 +177,7 @@ class ApiLogic : public RoleLogic {
         return problem_response(r, 502, "payment-rejected", "Bad Gateway",
                                 "payment rejected the charge (" + paid.detail + ")", extra);
       case ChargeResult::Kind::kInterrupted:
-        return problem_response(r, 503, "shutting-down", "Service Unavailable",
-                                "the service is shutting down", extra);
+        return shutting_down_response(r);
       case ChargeResult::Kind::kFailed:
       case ChargeResult::Kind::kCaptured:
         break;

@@ -30,8 +30,8 @@ const std::vector<OptionDef>& option_defs() {
       {"port", "common", kAllRoles, false, "N",
        "port to listen on (default 0: a free port; the ready line says which)"},
       {"bind", "common", kAllRoles, false, "ADDR",
-       "address to listen on (default 127.0.0.1; ::1 for IPv6). Anything but loopback exposes "
-       "the service"},
+       "IPv4 address to listen on (default 127.0.0.1). Anything but loopback exposes the "
+       "service"},
       {"threads", "common", kAllRoles, false, "N",
        "HTTP server threads (default 16); a held or slow request occupies one"},
       {"faults", "common", kAllRoles, true, "",

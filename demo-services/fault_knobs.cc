@@ -215,7 +215,9 @@ FaultState::ApplyResult FaultState::apply_json(std::string_view body, Clock::tim
   std::set<std::string, std::less<>> seen;
   std::vector<std::string> names;
   for (const auto& k : catalog_) names.push_back(k.name);
-  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+  // Const iterators: clang 14 finds != on RapidJSON's mutable member iterators ambiguous.
+  const rapidjson::Value& object = doc;
+  for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
     const std::string name(it->name.GetString(), it->name.GetStringLength());
     r.knob = name;
     if (!seen.insert(name).second) {

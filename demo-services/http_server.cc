@@ -22,7 +22,7 @@ namespace {
 constexpr uint64_t kDrainCapBytes = 16ull << 20;
 
 std::mutex g_civetweb_message_mu;
-std::string g_last_civetweb_message;  // kept to explain a failed mg_start
+std::string g_first_civetweb_message;  // the first message since mg_start, to explain a failure
 
 std::string_view method_label(std::string_view method) {
   static const char* const known[] = {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"};
@@ -186,6 +186,10 @@ std::string HttpServer::start() {
   static std::once_flag init;
   std::call_once(init, [] { mg_init_library(0); });
   const std::string listen = host_for_url(options_.bind) + ":" + std::to_string(options_.port);
+  constexpr unsigned kIpv6Feature = 8;  // mg_check_feature bit; Debian 12 builds civetweb without
+  if (options_.bind.find(':') != std::string::npos && !mg_check_feature(kIpv6Feature))
+    throw EnvironmentError("cannot listen on " + listen +
+                           ": this civetweb build has no IPv6 support; use --bind 127.0.0.1");
   const std::string threads = std::to_string(options_.threads);
   const char* opts[] = {"listening_ports",
                         listen.c_str(),
@@ -201,14 +205,15 @@ std::string HttpServer::start() {
   callbacks.log_message = &HttpServer::on_log_message;
   {
     std::lock_guard<std::mutex> lock(g_civetweb_message_mu);
-    g_last_civetweb_message.clear();
+    g_first_civetweb_message.clear();
   }
   ctx_ = mg_start(&callbacks, this, opts);
   if (!ctx_) {
     std::lock_guard<std::mutex> lock(g_civetweb_message_mu);
-    throw EnvironmentError("cannot listen on " + listen +
-                           (g_last_civetweb_message.empty() ? "" : ": " + g_last_civetweb_message) +
-                           "; pick another --port or --bind");
+    throw EnvironmentError(
+        "cannot listen on " + listen +
+        (g_first_civetweb_message.empty() ? "" : ": " + g_first_civetweb_message) +
+        "; pick another --port or --bind");
   }
   mg_set_request_handler(ctx_, "/", &HttpServer::on_request, this);
   mg_server_port ports[4];
@@ -217,9 +222,7 @@ std::string HttpServer::start() {
     stop();
     throw EnvironmentError("civetweb started without a listening port on " + listen);
   }
-  const std::string host = options_.bind == "0.0.0.0" ? "127.0.0.1"
-                           : options_.bind == "::"    ? "::1"
-                                                      : options_.bind;
+  const std::string host = options_.bind == "0.0.0.0" ? "127.0.0.1" : options_.bind;
   url_ = "http://" + host_for_url(host) + ":" + std::to_string(ports[0].port);
   return url_;
 }
@@ -247,15 +250,20 @@ int HttpServer::on_request(mg_connection* conn, void* self) {
 }
 
 int HttpServer::on_http_error(mg_connection* conn, int status, const char* message) {
-  // Errors civetweb raises itself (unparsable request line, unknown method): same problem JSON.
+  // Errors civetweb raises itself (unparsable request line, unknown method): same problem JSON,
+  // and an X-Request-Id like every other answer.
+  auto* self = static_cast<HttpServer*>(mg_get_user_data(mg_get_context(conn)));
   Request req;
   const mg_request_info* ri = mg_get_request_info(conn);
   if (ri && ri->local_uri) req.path = ri->local_uri;
+  if (self) req.request_id = self->next_request_id();
   Response r = problem_response(req, status, "http-error", mg_get_response_code_text(conn, status),
                                 message ? message : "");
-  write_all(conn, response_head(conn, r, ""), r.body);
+  write_all(conn, response_head(conn, r, req.request_id), r.body);
   log_event(LogLevel::kInfo, "http_error",
-            {{"status", std::to_string(status)}, {"detail", message ? message : ""}});
+            {{"request_id", req.request_id},
+             {"status", std::to_string(status)},
+             {"detail", message ? message : ""}});
   return 0;
 }
 
@@ -264,7 +272,7 @@ int HttpServer::on_log_message(const mg_connection*, const char* message) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   {
     std::lock_guard<std::mutex> lock(g_civetweb_message_mu);
-    g_last_civetweb_message = text;
+    if (g_first_civetweb_message.empty()) g_first_civetweb_message = text;  // the first says why
   }
   log_event(LogLevel::kWarn, "http_server_message", {{"detail", text}});
   return 1;  // we logged it
@@ -276,6 +284,7 @@ Response HttpServer::dispatch(Request& req, mg_connection* conn, std::string* ro
   req.request_id = given_id.empty() || bad_id ? next_request_id() : given_id;
 
   const RouteMatch m = router_.match(req.method, req.path);
+  if (m.route >= 0) *route_label = router_.path_template(m.route);
   if (read_body(conn, mg_get_request_info(conn), options_.max_body_bytes, &req.body) ==
       BodyStatus::kTooLarge)
     return problem_response(req, 413, "body-too-large", "Payload Too Large",
@@ -299,7 +308,6 @@ Response HttpServer::dispatch(Request& req, mg_connection* conn, std::string* ro
   }
   req.route = router_.path_template(m.route);
   req.params = m.params;
-  *route_label = req.route;
   return handlers_[static_cast<size_t>(m.route)](req);
 }
 

@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 namespace faultline::demo {
@@ -46,6 +47,12 @@ std::string done(std::string_view order_id) {
 }
 }  // namespace order_keys
 
+int64_t unix_time_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 std::string encode_job(const Job& job) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -74,9 +81,11 @@ std::optional<Job> decode_job(std::string_view raw) {
   rapidjson::Document doc;
   doc.Parse(raw.data(), raw.size());
   if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+  // Const access: clang 14 finds == on RapidJSON's mutable member iterators ambiguous.
+  const rapidjson::Value& obj = doc;
   auto str = [&](const char* key) -> std::optional<std::string> {
-    auto it = doc.FindMember(key);
-    if (it == doc.MemberEnd() || !it->value.IsString()) return std::nullopt;
+    auto it = obj.FindMember(key);
+    if (it == obj.MemberEnd() || !it->value.IsString()) return std::nullopt;
     return std::string(it->value.GetString(), it->value.GetStringLength());
   };
   Job job;
@@ -86,13 +95,13 @@ std::optional<Job> decode_job(std::string_view raw) {
   job.request_id = str("request_id").value_or("");
   job.user_id = str("user_id").value_or("");
   job.last_error = str("last_error").value_or("");
-  if (auto it = doc.FindMember("amount"); it != doc.MemberEnd() && it->value.IsNumber())
+  if (auto it = obj.FindMember("amount"); it != obj.MemberEnd() && it->value.IsNumber())
     job.amount = it->value.GetDouble();
-  if (auto it = doc.FindMember("attempt"); it != doc.MemberEnd()) {
+  if (auto it = obj.FindMember("attempt"); it != obj.MemberEnd()) {
     if (!it->value.IsInt() || it->value.GetInt() < 0) return std::nullopt;
     job.attempt = it->value.GetInt();
   }
-  if (auto it = doc.FindMember("enqueued_at_ms"); it != doc.MemberEnd() && it->value.IsInt64())
+  if (auto it = obj.FindMember("enqueued_at_ms"); it != obj.MemberEnd() && it->value.IsInt64())
     job.enqueued_at_ms = it->value.GetInt64();
   return job;
 }

@@ -48,6 +48,9 @@ struct Job {
 };
 
 std::string encode_job(const Job& job);
+
+// Unix time in milliseconds, the clock of enqueued_at_ms (shared by api and worker processes).
+int64_t unix_time_ms();
 // nullopt when `raw` is not a job (bad JSON, missing order_id).
 std::optional<Job> decode_job(std::string_view raw);
 

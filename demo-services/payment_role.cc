@@ -45,25 +45,16 @@ class PaymentLogic : public RoleLogic {
     auto amount = amount_field(r, doc, "amount", &problem);
     if (!amount) return problem;
 
-    switch (db_.call(r.request_id)) {
-      case DbOutcome::kOk:
-        break;
-      case DbOutcome::kFailed:
-        charges_.with({"failed"}).inc();
-        return problem_response(r, 503, "db-unavailable", "Service Unavailable",
-                                "the database call failed (db_fail_rate)");
-      case DbOutcome::kInterrupted:
-        return problem_response(r, 503, "shutting-down", "Service Unavailable",
-                                "the service is shutting down");
-    }
+    const DbOutcome db = db_.call(r.request_id);
+    if (db == DbOutcome::kFailed) charges_.with({"failed"}).inc();
+    if (auto failed = db_failure_response(r, db)) return *failed;
     auto& faults = s_.faults();
     const auto now = Service::now();
     const double add_ms = faults.value("payment_latency_ms_add", now);
     if (add_ms > 0 && targeting_hit("payment_latency_pct", r.request_id,
                                     faults.value("payment_latency_pct", now) / 100.0)) {
       if (!s_.stop_signal().wait_for(std::chrono::milliseconds(static_cast<int64_t>(add_ms))))
-        return problem_response(r, 503, "shutting-down", "Service Unavailable",
-                                "the service is shutting down");
+        return shutting_down_response(r);
     }
     if (targeting_hit("payment_fail_rate", r.request_id,
                       faults.value("payment_fail_rate", Service::now()))) {

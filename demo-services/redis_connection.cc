@@ -116,6 +116,15 @@ RedisReply RedisConnection::command(const std::vector<std::string>& argv) {
   return out;
 }
 
+std::string redis_ping(RedisConnection& conn) {
+  try {
+    conn.command({"PING"});
+    return "";
+  } catch (const RedisError& e) {
+    return e.what();
+  }
+}
+
 RedisPool::RedisPool(RedisAddress address, Duration connect_timeout, Duration command_timeout)
     : address_(std::move(address)),
       connect_timeout_(connect_timeout),

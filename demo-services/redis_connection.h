@@ -70,6 +70,9 @@ class RedisConnection {
   redisContext* ctx_ = nullptr;
 };
 
+// Readiness probe: "" when PING succeeds on `conn`, else why not.
+std::string redis_ping(RedisConnection& conn);
+
 class RedisPool {
  public:
   RedisPool(RedisAddress address, Duration connect_timeout, Duration command_timeout);

@@ -75,9 +75,7 @@ std::optional<Response> Service::hold_if_forced(const Request& request) {
   if (!faults_.flag("force_timeout", now())) return std::nullopt;
   const auto deadline = now() + config_.max_force_timeout;
   while (true) {
-    if (stop_.stop_requested())
-      return problem_response(request, 503, "shutting-down", "Service Unavailable",
-                              "the service is shutting down");
+    if (stop_.stop_requested()) return shutting_down_response(request);
     const auto t = now();
     if (!faults_.flag("force_timeout", t)) return std::nullopt;
     if (t >= deadline)
@@ -116,6 +114,24 @@ void Service::stop(RoleLogic& logic) {
   if (lease_thread_.joinable()) lease_thread_.join();
 }
 
+Response shutting_down_response(const Request& request) {
+  return problem_response(request, 503, "shutting-down", "Service Unavailable",
+                          "the service is shutting down");
+}
+
+std::optional<Response> db_failure_response(const Request& request, DbOutcome outcome) {
+  switch (outcome) {
+    case DbOutcome::kOk:
+      return std::nullopt;
+    case DbOutcome::kFailed:
+      return problem_response(request, 503, "db-unavailable", "Service Unavailable",
+                              "the database call failed (db_fail_rate)");
+    case DbOutcome::kInterrupted:
+      break;
+  }
+  return shutting_down_response(request);
+}
+
 std::unique_ptr<RoleLogic> make_role_logic(Service& service) {
   switch (service.config().role) {
     case Role::kApi:
@@ -136,7 +152,7 @@ int run_demo(const DemoConfig& config, const std::function<void()>& wait_for_sto
   std::string url;
   try {
     url = service.start(*logic);
-  } catch (const EnvironmentError& e) {
+  } catch (const std::exception& e) {
     log_event(LogLevel::kError, "start_failed", {{"error", e.what()}});
     service.stop(*logic);
     return static_cast<int>(ExitCode::kEnvironment);

@@ -20,6 +20,7 @@
 #include "metrics_registry.h"
 #include "readiness_monitor.h"
 #include "service_metrics.h"
+#include "simulated_db.h"
 #include "stop_signal.h"
 
 namespace faultline::demo {
@@ -74,6 +75,13 @@ class Service {
   std::thread lease_thread_;
   bool stopped_ = false;
 };
+
+// 503 for a request whose work a shutdown cut short.
+Response shutting_down_response(const Request& request);
+
+// The answer to give when a simulated DB call did not succeed (503: failed by db_fail_rate, or
+// cut short by shutdown); nullopt when it succeeded.
+std::optional<Response> db_failure_response(const Request& request, DbOutcome outcome);
 
 // The role's logic for this service (adds its routes and dependencies on construction).
 std::unique_ptr<RoleLogic> make_role_logic(Service& service);

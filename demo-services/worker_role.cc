@@ -27,12 +27,6 @@ constexpr auto kProbeTimeout = std::chrono::milliseconds(200);
 constexpr auto kTakeBlock = std::chrono::milliseconds(250);
 constexpr auto kRedisRetryPause = std::chrono::milliseconds(200);
 
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 class WorkerLogic : public RoleLogic {
  public:
   explicit WorkerLogic(Service& s)
@@ -89,14 +83,7 @@ class WorkerLogic : public RoleLogic {
       s_.metrics().pool_saturation.with({"jobs"}).set(busy_.value() / s_.config().workers);
       sample_depths();
     });
-    s.readiness().add_dependency("redis", true, [this] {
-      try {
-        probe_conn_.command({"PING"});
-        return std::string();
-      } catch (const RedisError& e) {
-        return std::string(e.what());
-      }
-    });
+    s.readiness().add_dependency("redis", true, [this] { return redis_ping(probe_conn_); });
   }
 
   void start() override {
@@ -187,7 +174,7 @@ class WorkerLogic : public RoleLogic {
     }
     if (job->enqueued_at_ms > 0)
       queue_wait_.observe(
-          static_cast<double>(std::max<int64_t>(0, unix_ms() - job->enqueued_at_ms)) / 1000.0);
+          static_cast<double>(std::max<int64_t>(0, unix_time_ms() - job->enqueued_at_ms)) / 1000.0);
     const auto start = std::chrono::steady_clock::now();
     auto& faults = s_.faults();
     const Duration delay =
