@@ -464,6 +464,20 @@ ResolvedWindow resolve_window(const dsl::Window& window, const std::vector<Phase
   return r;
 }
 
+std::vector<TimeWindow> windows_read(const dsl::Statement& statement,
+                                     const std::vector<PhaseWindow>& phases,
+                                     const JudgeOptions& options) {
+  // Judging reads every operand whatever the outcome, so judging against a source that
+  // knows nothing visits every window.
+  class NoData : public MetricSource {
+   public:
+    Observed client(const TimeWindow&, const ClientQuery&) const override { return {}; }
+    Observed server(const TimeWindow&, const ServerQuery&) const override { return {}; }
+  } none;
+  if (statement.gate) return evaluate_gate(statement, phases, none, none, options).verdict.windows;
+  return evaluate(statement, phases, none, options).windows;
+}
+
 Verdict evaluate(const dsl::Statement& statement, const std::vector<PhaseWindow>& phases,
                  const MetricSource& source, const JudgeOptions& options) {
   return *judge_condition(statement, phases, std::nullopt, source, options);
