@@ -229,10 +229,10 @@ TEST_CASE("faults: the guard - token, production mode, not enabled") {
 TEST_CASE("faults: latency knobs hit exactly the targeted share of requests") {
   DemoCluster cluster(no_worker());
   INFO(cluster.logs());
-  REQUIRE(set_faults(cluster.api_url(), R"({"db_latency_ms_add": 300, "db_latency_tail_pct": 50})")
+  REQUIRE(set_faults(cluster.api_url(), R"({"db_latency_ms_add": 600, "db_latency_tail_pct": 50})")
               .status == 200);
   REQUIRE(set_faults(cluster.payment_url(),
-                     R"({"payment_latency_ms_add": 300, "payment_latency_pct": 50})")
+                     R"({"payment_latency_ms_add": 600, "payment_latency_pct": 50})")
               .status == 200);
   struct Sample {
     std::string id;
@@ -247,11 +247,11 @@ TEST_CASE("faults: latency knobs hit exactly the targeted share of requests") {
       auto& s = samples[i];
       auto user = http_get(cluster.api_url() + "/users/7", {"X-Request-Id: " + s.id});
       CHECK(user.status == 200);
-      s.slow_user = user.elapsed >= 290ms;
+      s.slow_user = user.elapsed >= 590ms;
       auto charge = http_post(cluster.payment_url() + "/charge",
                               R"({"order_id": "o", "amount": 1})", {"X-Request-Id: " + s.id});
       CHECK(charge.status == 200);
-      s.slow_charge = charge.elapsed >= 290ms;
+      s.slow_charge = charge.elapsed >= 590ms;
     });
   }
   for (auto& t : threads) t.join();
@@ -266,13 +266,32 @@ TEST_CASE("faults: latency knobs hit exactly the targeted share of requests") {
   CHECK(slow < static_cast<int>(samples.size()));
 }
 
-TEST_CASE("faults: force_timeout holds requests until the cap or until switched off") {
+TEST_CASE(
+    "faults: force_timeout holds requests until the cap or until switched off; db_fail_rate") {
   DemoClusterOptions options;
   options.start_worker = false;
   options.payment_timeout = "300ms";
-  options.extra_payment_args = {"--max-force-timeout", "600ms"};
+  options.extra_payment_args = {"--max-force-timeout", "1s"};
+  options.extra_api_args = {"--max-force-timeout", "300ms"};
   DemoCluster cluster(options);
   INFO(cluster.logs());
+  // On the api every business route is held; health and metrics are not.
+  REQUIRE(set_faults(cluster.api_url(), R"({"force_timeout": true})").status == 200);
+  for (const char* path : {"/users/1", "/orders/x"}) {
+    auto r = http_get(cluster.api_url() + path);
+    CHECK(r.status == 504);
+    CHECK(r.elapsed >= 290ms);
+  }
+  CHECK(http_post(cluster.api_url() + "/orders", order_body(1)).status == 504);
+  CHECK(http_get(cluster.api_url() + "/healthz").elapsed < 250ms);
+  CHECK(http_get(cluster.api_url() + "/metrics").status == 200);
+  REQUIRE(http_post(cluster.api_url() + "/__faults/reset", "").status == 200);
+  // db_fail_rate = 1: every DB call fails, the api answers 503.
+  REQUIRE(set_faults(cluster.api_url(), R"({"db_fail_rate": 1})").status == 200);
+  CHECK(http_get(cluster.api_url() + "/users/1").status == 503);
+  REQUIRE(http_post(cluster.api_url() + "/__faults/reset", "").status == 200);
+  CHECK(http_get(cluster.api_url() + "/users/1").status == 200);
+
   REQUIRE(set_faults(cluster.payment_url(), R"({"force_timeout": true})").status == 200);
   // The api's call to payment times out: 504 after about --payment-timeout.
   auto order = http_post(cluster.api_url() + "/orders", order_body(1));
@@ -284,7 +303,7 @@ TEST_CASE("faults: force_timeout holds requests until the cap or until switched 
   // Directly, payment answers 504 after its cap.
   auto held = http_post(cluster.payment_url() + "/charge", R"({"order_id": "o", "amount": 1})");
   CHECK(held.status == 504);
-  CHECK(held.elapsed >= 590ms);
+  CHECK(held.elapsed >= 990ms);
   // Health stays served while business requests are held.
   CHECK(http_get(cluster.payment_url() + "/healthz").elapsed < 300ms);
   // Switching the knob off releases a held request, which then proceeds normally.
@@ -297,5 +316,33 @@ TEST_CASE("faults: force_timeout holds requests until the cap or until switched 
   REQUIRE(set_faults(cluster.payment_url(), R"({"force_timeout": false})").status == 200);
   t.join();
   CHECK(released.status == 200);
-  CHECK(released.elapsed < 590ms);
+  CHECK(released.elapsed < 990ms);
+}
+
+TEST_CASE("faults: force_timeout keeps server threads free for the control endpoints") {
+  char pattern[] = "/tmp/faultline-hold-XXXXXX";
+  REQUIRE(::mkdtemp(pattern) != nullptr);
+  const std::string logs = pattern;
+  {
+    // 4 threads: at most 2 requests are held, the control plane keeps the other 2.
+    auto svc = start_demo_service("payment", {"--faults", "--threads", "4"}, {{"APP_ENV", "test"}},
+                                  logs + "/payment.log");
+    REQUIRE(set_faults(svc.url, R"({"force_timeout": true, "ttl_ms": 20000})").status == 200);
+    std::vector<faultline::HttpResponse> held(2);
+    std::vector<std::thread> threads;
+    for (auto& h : held)
+      threads.emplace_back(
+          [&h, &svc] { h = http_post(svc.url + "/charge", R"({"order_id": "o", "amount": 1})"); });
+    CHECK(wait_until(
+        [&] { return scrape(svc.url, R"(worker_pool_busy_threads{pool="http"})") >= 3; }, 2s));
+    auto extra = http_post(svc.url + "/charge", R"({"order_id": "o", "amount": 1})");
+    CHECK(extra.status == 504);
+    CHECK(extra.elapsed < 500ms);
+    CHECK(http_get(svc.url + "/__faults").status == 200);
+    REQUIRE(http_post(svc.url + "/__faults/reset", "").status == 200);
+    for (auto& t : threads) t.join();
+    for (const auto& h : held) CHECK(h.status == 200);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(logs, ec);
 }
