@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "dsl/printer.h"
+#include "dsl/problem.h"
 #include "dsl/types.h"
 #include "dsl/vocabulary.h"
 #include "judge/value_format.h"
@@ -15,6 +16,7 @@ namespace faultline::judge {
 namespace {
 
 using dsl::Condition;
+using dsl::join;
 using dsl::MetricRef;
 using dsl::ValueExpr;
 
@@ -78,12 +80,6 @@ void append_unique(std::vector<std::string>* out, const std::vector<std::string>
   for (const auto& item : items) {
     if (std::find(out->begin(), out->end(), item) == out->end()) out->push_back(item);
   }
-}
-
-std::string join(const std::vector<std::string>& parts, const char* sep) {
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : sep) + p;
-  return out;
 }
 
 std::string baseline_phase(const std::vector<PhaseWindow>& phases, const Tolerance& tolerance) {
