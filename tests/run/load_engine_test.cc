@@ -375,11 +375,28 @@ TEST_CASE("an exception from the sink ends the run and is rethrown by finish") {
     void on_sample(const RequestSample&) override { throw std::runtime_error("sink failed"); }
   } sink;
   LoadEngine engine;
-  VectorSource source(constant_rate(server.url("/fast"), 100, 1ms));
+  VectorSource source(constant_rate(server.url("/fast"), 1000, 1ms));
   engine.start(Clock::now(), source, sink);
   REQUIRE(engine.wait_traffic_done(10s));
   CHECK_THROWS_WITH(engine.finish(), "sink failed");
-  CHECK(engine.counters().arrivals < 100);
+  CHECK(engine.counters().arrivals < 1000);  // ended at the first sample, not at the end
+}
+
+TEST_CASE("the timeout counts from dispatch, including the wait for a free connection") {
+  TestHttpServer server;
+  LoadEngineOptions options;
+  options.max_connections = 1;
+  options.request_timeout = 300ms;
+  LoadEngine engine(options);
+  RecordingSink sink;
+  const auto result = run_to_end(engine, constant_rate(server.url("/slow?ms=5000"), 4, 1ms), sink);
+  CHECK(result.counters.errors == 4);
+  for (const auto& s : sink.samples) {
+    CHECK(s.error_class == "timeout");
+    CHECK(s.latency_us >= 300'000);
+    // Had the wait for the one connection not counted, they would end about 300 ms apart.
+    CHECK(s.latency_us < 550'000);
+  }
 }
 
 }  // namespace
