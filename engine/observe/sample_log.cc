@@ -67,16 +67,22 @@ void put_int(std::string& out, Int v) {
   out.append(buf, r.ptr);
 }
 
-}  // namespace
-
-SampleLogWriter::SampleLogWriter(const std::string& path) : path_(path) {
+// gzopen with the error convention of this file; `verb` is "create" or "open".
+void* open_gz(const std::string& path, const char* mode, const char* verb) {
   errno = 0;
-  file_ = gzopen(path.c_str(), "wb1");
-  if (!file_) {
-    throw SampleLogError("cannot create sample log " + path + ": " +
+  gzFile f = gzopen(path.c_str(), mode);
+  if (!f) {
+    throw SampleLogError(std::string("cannot ") + verb + " sample log " + path + ": " +
                          (errno ? std::strerror(errno) : "out of memory"));
   }
-  gzbuffer(gz(file_), kBufferBytes);
+  gzbuffer(f, kBufferBytes);
+  return f;
+}
+
+}  // namespace
+
+SampleLogWriter::SampleLogWriter(const std::string& path)
+    : path_(path), file_(open_gz(path, "wb1", "create")) {
   buffer_.reserve(kBufferBytes + 4096);
   buffer_ += kFormatLine;
   buffer_ += '\n';
@@ -163,14 +169,8 @@ void SampleLogWriter::close() {
   }
 }
 
-SampleLogReader::SampleLogReader(const std::string& path) : path_(path) {
-  errno = 0;
-  file_ = gzopen(path.c_str(), "rb");
-  if (!file_) {
-    throw SampleLogError("cannot open sample log " + path + ": " +
-                         (errno ? std::strerror(errno) : "out of memory"));
-  }
-  gzbuffer(gz(file_), kBufferBytes);
+SampleLogReader::SampleLogReader(const std::string& path)
+    : path_(path), file_(open_gz(path, "rb", "open")) {
   if (!next_row() || fields_.size() != 1 || fields_[0].rfind("# faultline-samples ", 0) != 0) {
     gzclose(gz(file_));
     file_ = nullptr;
@@ -200,6 +200,7 @@ SampleLogReader::SampleLogReader(const std::string& path) : path_(path) {
                            "\"");
     }
   }
+  fields_needed_ = static_cast<size_t>(*std::max_element(column_of_.begin(), column_of_.end()) + 1);
 }
 
 SampleLogReader::~SampleLogReader() {
@@ -274,11 +275,10 @@ bool SampleLogReader::next_row() {
 bool SampleLogReader::next(SampleRecord& r) {
   if (!file_ || !next_row()) return false;
   auto text = [&](int column) -> const std::string& { return fields_[column_of_[column]]; };
-  const size_t needed =
-      static_cast<size_t>(*std::max_element(column_of_.begin(), column_of_.end()) + 1);
-  if (fields_.size() < needed) {
+  if (fields_.size() < fields_needed_) {
     throw SampleLogError(path_ + ":" + std::to_string(line_) + ": expected " +
-                         std::to_string(needed) + " fields, got " + std::to_string(fields_.size()));
+                         std::to_string(fields_needed_) + " fields, got " +
+                         std::to_string(fields_.size()));
   }
   auto number = [&](int column, auto& out) {
     const std::string& s = text(column);

@@ -90,6 +90,7 @@ class SampleLogReader {
   uint64_t records_ = 0;
   std::vector<std::string> fields_;
   std::vector<int> column_of_;  // SampleRecord field -> column in the file
+  size_t fields_needed_ = 0;    // 1 + the highest column of a known field
 };
 
 }  // namespace faultline::observe

@@ -37,10 +37,9 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "common/units.h"
@@ -138,7 +137,7 @@ class ScrapeStore {
   bool of_interest(std::string_view family, std::string_view sample) const;
 
   Options options_;
-  std::unordered_set<std::string> interest_;
+  std::set<std::string, std::less<>> interest_;
   std::vector<std::unique_ptr<Target>> targets_;
   MetricsTextParser parser_;
 };

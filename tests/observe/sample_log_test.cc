@@ -39,8 +39,9 @@ std::vector<SampleRecord> random_records(size_t n, uint64_t seed) {
     r.request_id = "7f3a" + std::to_string(rng.next_u64());
     r.route = i % 17 == 0 ? tricky[rng.uniform_below(10)] : "orders";
     r.method = i % 2 ? "GET" : "POST";
-    r.path = "/orders/" + std::to_string(rng.uniform_below(1000)) +
-             (i % 13 == 0 ? tricky[rng.uniform_below(10)] : "");
+    const uint64_t order = rng.uniform_below(1000);  // draws in a fixed order (operands of
+    const char* suffix = i % 13 == 0 ? tricky[rng.uniform_below(10)] : "";  // + are unsequenced)
+    r.path = "/orders/" + std::to_string(order) + suffix;
     r.intended_us = static_cast<int64_t>(i) * 1000;
     r.sent_us = r.intended_us + rng.uniform_int(0, 500);
     r.latency_us = rng.uniform_int(0, 5'000'000);
