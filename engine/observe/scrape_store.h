@@ -2,7 +2,7 @@
 // queried as the pseudo-label `job`) it keeps the time-ordered scrapes at plan times and
 // answers window queries: counter increase and rate, gauge max/min/avg/last, and
 // histogram_quantile over a window's bucket increase. It is filled by the runner, or from a
-// recording, and needs no services.
+// recording (scrape_log.h: load_scrape_log), and needs no services.
 //
 // Window semantics (TimeWindow is [start, end) in plan time):
 //  - Counters (increase, rate, histogram buckets and counts) describe what happened during the
