@@ -141,6 +141,9 @@ std::optional<Response> db_failure_response(const Request& request, DbOutcome ou
     case DbOutcome::kFailed:
       return problem_response(request, 503, "db-unavailable", "Service Unavailable",
                               "the database call failed (db_fail_rate)");
+    case DbOutcome::kDeadlineExceeded:
+      return problem_response(request, 504, "deadline-exceeded", "Gateway Timeout",
+                              "the caller's deadline passed during the database call");
     case DbOutcome::kInterrupted:
       break;
   }

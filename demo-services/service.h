@@ -86,7 +86,7 @@ class Service {
 Response shutting_down_response(const Request& request);
 
 // The answer to give when a simulated DB call did not succeed (503: failed by db_fail_rate, or
-// cut short by shutdown); nullopt when it succeeded.
+// cut short by shutdown; 504: the caller's deadline passed); nullopt when it succeeded.
 std::optional<Response> db_failure_response(const Request& request, DbOutcome outcome);
 
 // The role's logic for this service (adds its routes and dependencies on construction).

@@ -23,24 +23,14 @@ namespace {
 // returns the ids whose answer was not 201. Every answer must be a 201 or `failure_status`.
 std::set<std::string> failed_order_ids(const std::string& api_url, const std::string& prefix, int n,
                                        int threads, long failure_status) {
-  std::mutex mu;
   std::set<std::string> failed;
-  std::atomic<int> next{0};
-  std::atomic<int> unexpected{0};
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t)
-    pool.emplace_back([&] {
-      for (int i = next++; i < n; i = next++) {
-        const std::string id = prefix + std::to_string(i);
-        auto r = http_post(api_url + "/orders", order_body(i), {"X-Request-Id: " + id});
-        if (r.status == 201) continue;
-        if (r.status != failure_status) ++unexpected;
-        std::lock_guard<std::mutex> lock(mu);
-        failed.insert(id);
-      }
-    });
-  for (auto& t : pool) t.join();
-  CHECK(unexpected.load() == 0);
+  int unexpected = 0;
+  for (const auto& answer : send_orders(api_url, prefix, n, threads)) {
+    if (answer.status == 201) continue;
+    if (answer.status != failure_status) ++unexpected;
+    failed.insert(answer.id);
+  }
+  CHECK(unexpected == 0);
   return failed;
 }
 
