@@ -65,7 +65,7 @@ TEST_CASE("valid statements have no problems") {
   CHECK(check("during(trigger): error_rate > 50%", StatementKind::kAbortIf).empty());
 }
 
-TEST_CASE("unknown names get did-you-mean hints; empty lists disable the check") {
+TEST_CASE("unknown names get did-you-mean hints, empty lists disable the check") {
   DslProblem p = only_problem("during(trigge): p95 > 1s");
   CHECK(p.offset == 7);
   CHECK(p.length == 6);
@@ -201,7 +201,7 @@ TEST_CASE("regex matchers are validated") {
   CHECK(check("overall: metric.max(q{route=~\"(a)\\\\1x{3}\"}) < 5").empty());
 }
 
-TEST_CASE("all semantic problems are reported, in text order; syntax errors stop at the first") {
+TEST_CASE("all semantic problems are reported in text order, syntax errors stop at the first") {
   const auto problems =
       check("during(trigge): p95(route=order) > 2% and metric.max(q{job=\"ap\"}) < 5s");
   REQUIRE(problems.size() == 5);
