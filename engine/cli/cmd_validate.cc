@@ -95,15 +95,7 @@ int run_validate(int argc, char** argv) {
   for (const auto& file : files) {
     std::vector<Diagnostic> diagnostics;
     bool valid = false;
-    std::string error;
-    std::string text;
-    if (FILE* f = std::fopen(file.c_str(), "rb")) {
-      char buf[65536];
-      size_t n;
-      while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-      std::fclose(f);
-    }
-    if (!text.empty() && looks_like_environment(text)) {
+    if (looks_like_environment_file(file, load_options)) {
       EnvironmentLoad load = load_environment(file, load_options);
       valid = load.ok();
       diagnostics = std::move(load.diagnostics);

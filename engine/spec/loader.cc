@@ -91,11 +91,10 @@ void deep_merge(rapidjson::Value& base, const rapidjson::Value& child,
     return;
   }
   for (auto m = child.MemberBegin(); m != child.MemberEnd(); ++m) {
-    auto existing = base.FindMember(m->name);
-    if (existing == base.MemberEnd()) {
-      base.AddMember(rapidjson::Value(m->name, alloc), rapidjson::Value(m->value, alloc), alloc);
+    if (base.HasMember(m->name)) {
+      deep_merge(base[m->name], m->value, alloc);
     } else {
-      deep_merge(existing->value, m->value, alloc);
+      base.AddMember(rapidjson::Value(m->name, alloc), rapidjson::Value(m->value, alloc), alloc);
     }
   }
 }
@@ -156,12 +155,14 @@ void load_document(const std::string& text, const std::string& path, ExtendsChai
   // before the schema check (RapidJSON 1.1 mis-validates patternProperties next to
   // additionalProperties: false).
   if (out.doc.IsObject()) {
-    for (auto m = out.doc.MemberBegin(); m != out.doc.MemberEnd();) {
-      if (std::string_view(m->name.GetString(), m->name.GetStringLength()).starts_with("x-")) {
-        m = out.doc.EraseMember(m);
-      } else {
-        ++m;
-      }
+    std::vector<std::string> anchors_only;
+    const rapidjson::Value& root = out.doc;
+    for (auto m = root.MemberBegin(); m != root.MemberEnd(); ++m) {
+      const std::string name(m->name.GetString(), m->name.GetStringLength());
+      if (name.starts_with("x-")) anchors_only.push_back(name);
+    }
+    for (const auto& name : anchors_only) {
+      out.doc.RemoveMember(rapidjson::StringRef(name.data(), name.size()));
     }
   }
   out.reported = sink.reported();
@@ -202,6 +203,21 @@ std::optional<Environment> load_environment_into(const std::string& text, const 
   Environment env = build_environment(loaded.doc, path, sink);
   if (count_severity(diagnostics, "error") > errors_before) return std::nullopt;
   return env;
+}
+
+// Reads `path` and loads its text with `from_text`, or says why it cannot be read.
+template <typename Load>
+Load load_file(const std::string& path, const LoadOptions& options,
+               Load (*from_text)(const std::string&, const std::string&, const LoadOptions&)) {
+  Context ctx(options);
+  std::string error;
+  if (const auto text = ctx.read(path, error)) return from_text(*text, path, options);
+  Load out;
+  Diagnostic d;
+  d.loc.file = path;
+  d.message = "cannot read " + path + ": " + error;
+  out.diagnostics.push_back(std::move(d));
+  return out;
 }
 
 }  // namespace
@@ -265,18 +281,7 @@ ScenarioLoad load_scenario_text(const std::string& text, const std::string& virt
 }
 
 ScenarioLoad load_scenario(const std::string& path, const LoadOptions& options) {
-  Context ctx(options);
-  std::string error;
-  const auto text = ctx.read(path, error);
-  if (!text) {
-    ScenarioLoad out;
-    Diagnostic d;
-    d.loc.file = path;
-    d.message = "cannot read " + path + ": " + error;
-    out.diagnostics.push_back(std::move(d));
-    return out;
-  }
-  return load_scenario_text(*text, path, options);
+  return load_file<ScenarioLoad>(path, options, &load_scenario_text);
 }
 
 EnvironmentLoad load_environment_text(const std::string& text, const std::string& virtual_path,
@@ -289,28 +294,21 @@ EnvironmentLoad load_environment_text(const std::string& text, const std::string
   return out;
 }
 
-bool looks_like_environment(const std::string& text) {
+bool looks_like_environment_file(const std::string& path, const LoadOptions& options) {
+  Context ctx(options);
+  std::string error;
+  const auto text = ctx.read(path, error);
+  if (!text) return false;
   rapidjson::Document doc;
   SourceMap map;
   std::vector<Diagnostic> ignored;
   DiagnosticSink sink(map, ignored);
-  if (!read_yaml_document(text, "-", VariableLookup(), doc, map, sink)) return false;
+  if (!read_yaml_document(*text, path, VariableLookup(), doc, map, sink)) return false;
   return field(doc, "services") != nullptr && field(doc, "phases") == nullptr;
 }
 
 EnvironmentLoad load_environment(const std::string& path, const LoadOptions& options) {
-  Context ctx(options);
-  std::string error;
-  const auto text = ctx.read(path, error);
-  if (!text) {
-    EnvironmentLoad out;
-    Diagnostic d;
-    d.loc.file = path;
-    d.message = "cannot read " + path + ": " + error;
-    out.diagnostics.push_back(std::move(d));
-    return out;
-  }
-  return load_environment_text(*text, path, options);
+  return load_file<EnvironmentLoad>(path, options, &load_environment_text);
 }
 
 }  // namespace faultline

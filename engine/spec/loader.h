@@ -73,8 +73,9 @@ EnvironmentLoad load_environment(const std::string& path, const LoadOptions& opt
 EnvironmentLoad load_environment_text(const std::string& text, const std::string& virtual_path,
                                       const LoadOptions& options = {});
 
-// Whether a file's text is an environment (a top-level `services:` and no `phases:`) rather
-// than a scenario, so `faultline validate` can check both kinds of file.
-bool looks_like_environment(const std::string& text);
+// Whether the file at `path` is an environment (a top-level `services:` and no `phases:`)
+// rather than a scenario, so `faultline validate` can check both kinds of file. False when it
+// cannot be read (loading it as a scenario then says why).
+bool looks_like_environment_file(const std::string& path, const LoadOptions& options = {});
 
 }  // namespace faultline

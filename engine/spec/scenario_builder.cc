@@ -270,6 +270,27 @@ void Builder::write_body(rapidjson::Writer<rapidjson::StringBuffer>& w, const Va
   } else if (v.IsString()) {
     const std::string_view s(v.GetString(), v.GetStringLength());
     check_template(s, pointer, 0, route, used);
+    // Values are inserted as they are: a choice value that JSON would need to escape cannot go
+    // inside a JSON body.
+    for (const auto& p : find_placeholders(s)) {
+      for (const auto& var : route.vars) {
+        if (var.name != p.name || var.kind != VarSpec::Kind::kChoice) continue;
+        for (const auto& c : var.choices) {
+          if (c.find_first_of("\"\\") == std::string::npos &&
+              std::none_of(c.begin(), c.end(),
+                           [](char ch) { return static_cast<unsigned char>(ch) < 0x20; })) {
+            continue;
+          }
+          sink_.error_at(map().locate_in_value(pointer, p.offset), pointer,
+                         "choice value \"" + c + "\" of {" + p.name +
+                             "} would need escaping inside this JSON body",
+                         "use values without quotes, backslashes or control characters, or a "
+                         "text body",
+                         static_cast<int>(p.length));
+          break;
+        }
+      }
+    }
     // A value that is exactly {var} of a numeric generator is written unquoted, so the
     // substituted request carries a JSON number: {"user_id":{user_id}}.
     const auto ph = find_placeholders(s);

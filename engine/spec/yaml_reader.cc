@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/text.h"
+
 namespace faultline {
 
 namespace {
@@ -443,10 +445,12 @@ void Reader::mapping(const YAML::Node& node, const std::string& pointer, rapidjs
         rapidjson::Value merged;
         convert(source, pointer, key_loc, 2, merged, depth);
         if (!merged.IsObject()) continue;
-        for (auto m = merged.MemberBegin(); m != merged.MemberEnd(); ++m) {
+        const rapidjson::Value& from = merged;
+        for (auto m = from.MemberBegin(); m != from.MemberEnd(); ++m) {
           const std::string name(m->name.GetString(), m->name.GetStringLength());
           if (explicit_keys.count(name) || !added.insert(name).second) continue;
-          out.AddMember(rapidjson::Value(name.c_str(), alloc_), m->value, alloc_);
+          out.AddMember(rapidjson::Value(name.c_str(), alloc_), rapidjson::Value(m->value, alloc_),
+                        alloc_);
         }
       }
       map_.set(pointer, own);
@@ -499,6 +503,38 @@ bool report_indentation_tabs(const std::string& text, const std::string& file,
   return any;
 }
 
+// The line (1-based) of a second document's `---` or of content after a `...`, or 0. yaml-cpp's
+// LoadAll cannot be used to count documents: it loops forever on input such as a lone ",".
+// Markers only count at column 0, where they always end a block scalar too.
+int second_document_line(const std::string& text) {
+  bool content = false;  // the first document has started
+  int line = 1;
+  bool ended = false;  // a "..." was seen
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view l(text.data() + start, end - start);
+    const auto is_marker = [&](std::string_view m) {
+      return l.substr(0, 3) == m && (l.size() == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\r');
+    };
+    const std::string_view t = trim(l);
+    const bool blank = t.empty() || t[0] == '#';
+    if (is_marker("---")) {
+      if (content || ended) return line;
+      content = true;  // the explicit start of the first document
+    } else if (is_marker("...")) {
+      ended = content;
+    } else if (!blank && !(t[0] == '%' && !content)) {
+      if (ended) return line;
+      content = true;
+    }
+    start = end + 1;
+    ++line;
+  }
+  return 0;
+}
+
 }  // namespace
 
 bool read_yaml_document(const std::string& text, const std::string& file,
@@ -506,9 +542,9 @@ bool read_yaml_document(const std::string& text, const std::string& file,
                         DiagnosticSink& sink) {
   map.add_file(file, text);
   doc.SetNull();
-  std::vector<YAML::Node> documents;
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(text);
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     if (!report_indentation_tabs(text, file, sink)) {
       const auto [message, hint] = explain_parser_error(e.msg);
@@ -518,20 +554,16 @@ bool read_yaml_document(const std::string& text, const std::string& file,
     }
     return false;
   }
-  if (documents.empty()) {
+  if (const int second = second_document_line(text); second > 0) {
+    sink.error_at(SourceLoc{file, second, 1}, "a second YAML document (after ---) in one file",
+                  "a file holds one scenario or environment; remove the --- line");
+  }
+  if (!root.IsDefined() || (root.IsNull() && root.Mark().line < 0)) {
     map.set("", SourceEntry{SourceLoc{}, SourceLoc{file, 1, 1}});
     return true;
   }
-  for (size_t i = 1; i < documents.size(); ++i) {
-    if (documents[i].IsNull()) continue;
-    const YAML::Mark m = documents[i].Mark();
-    sink.error_at(SourceLoc{file, m.line + 1, m.column + 1},
-                  "a second YAML document (after ---) in one file",
-                  "a file holds one scenario or environment; remove the --- line");
-    break;
-  }
   Reader reader(text, file, lookup, doc.GetAllocator(), map, sink);
-  reader.convert(documents[0], "", SourceLoc{}, 1, doc, 0);
+  reader.convert(root, "", SourceLoc{}, 1, doc, 0);
   return true;
 }
 

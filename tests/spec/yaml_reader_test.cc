@@ -178,7 +178,22 @@ TEST_CASE("recursive aliases, deep nesting and a second document are refused") {
   auto two = read_yaml("a: 1\n---\nb: 2\n");
   const Diagnostic* d = faultline::testing::find_error(two->diagnostics, "a second YAML document");
   REQUIRE(d);
-  CHECK(d->loc.line == 3);
+  CHECK(d->loc.line == 2);
+  // An explicit start of the first document, comments and directives are not a second one.
+  CHECK(read_yaml("# c\n%YAML 1.2\n---\na: 1\n...\n# end\n")->diagnostics.empty());
+  auto after_end = read_yaml("a: 1\n...\nb: 2\n");
+  REQUIRE(after_end->diagnostics.size() == 1);
+  CHECK(after_end->diagnostics[0].loc.line == 3);
+  // A block scalar line that starts with --- indented is content, not a marker.
+  CHECK(read_yaml("a: |\n  ---\n  x\n")->diagnostics.empty());
+}
+
+TEST_CASE("input that sends yaml-cpp's LoadAll into an endless loop is read in bounded time") {
+  // Found by fuzz_spec_loader: YAML::LoadAll keeps returning empty documents for these.
+  for (const char* text : {",", ", a", "# c\n,", "[a],", ",,"}) {
+    auto r = read_yaml(text);
+    CHECK(r->diagnostics.size() <= 1);
+  }
 }
 
 TEST_CASE("alias expansion is bounded") {
