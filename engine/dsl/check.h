@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/units.h"
+#include "dsl/ast.h"
 #include "dsl/problem.h"
 
 namespace faultline::dsl {
@@ -30,5 +31,8 @@ struct DslContext {
 // in text order.
 std::vector<DslProblem> check_statement(std::string_view text, const DslContext& ctx,
                                         StatementKind kind);
+
+// The semantic half of check_statement, for a statement already parsed (parser.h).
+std::vector<DslProblem> check_parsed(const Statement& statement, const DslContext& ctx);
 
 }  // namespace faultline::dsl

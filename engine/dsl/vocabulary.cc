@@ -1,0 +1,107 @@
+#include "dsl/vocabulary.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace faultline::dsl {
+
+namespace {
+
+bool contains(const std::vector<std::string>& list, std::string_view word) {
+  return std::find(list.begin(), list.end(), word) != list.end();
+}
+
+}  // namespace
+
+const std::vector<std::string>& client_metric_names() {
+  static const std::vector<std::string> names{"p50",  "p95", "p99",        "p999", "max",
+                                              "mean", "rps", "error_rate", "count"};
+  return names;
+}
+
+std::optional<ValueType> client_metric_type(std::string_view metric) {
+  if (!contains(client_metric_names(), metric)) return std::nullopt;
+  if (metric == "error_rate") return ValueType::kFraction;
+  if (metric == "rps") return ValueType::kRate;
+  if (metric == "count") return ValueType::kNumber;
+  return ValueType::kDuration;
+}
+
+const std::vector<std::string>& server_function_names() {
+  static const std::vector<std::string> names{"p50", "p90", "p95",  "p99",      "p999", "max",
+                                              "min", "avg", "last", "increase", "rate"};
+  return names;
+}
+
+std::optional<ServerFunctionKind> server_function_kind(std::string_view function) {
+  if (quantile_level(function)) return ServerFunctionKind::kQuantile;
+  if (function == "max" || function == "min" || function == "avg" || function == "last") {
+    return ServerFunctionKind::kGauge;
+  }
+  if (function == "increase" || function == "rate") return ServerFunctionKind::kCounter;
+  return std::nullopt;
+}
+
+std::optional<double> quantile_level(std::string_view name) {
+  if (name == "p50") return 0.5;
+  if (name == "p90") return 0.9;
+  if (name == "p95") return 0.95;
+  if (name == "p99") return 0.99;
+  if (name == "p999") return 0.999;
+  return std::nullopt;
+}
+
+const std::vector<std::string>& selector_keys() {
+  static const std::vector<std::string> keys{"route", "method", "status", "error"};
+  return keys;
+}
+
+const std::vector<std::string>& error_classes() {
+  static const std::vector<std::string> classes{"timeout", "refused", "reset", "other"};
+  return classes;
+}
+
+const std::vector<std::string>& http_methods() {
+  static const std::vector<std::string> methods{"GET",   "POST", "PUT",    "DELETE",
+                                                "PATCH", "HEAD", "OPTIONS"};
+  return methods;
+}
+
+bool is_status_selector(std::string_view value) {
+  if (value.size() != 3) return false;
+  if (value[1] == 'x' && value[2] == 'x') return value[0] >= '2' && value[0] <= '5';
+  if (value[0] < '1' || value[0] > '5') return false;
+  return std::isdigit(static_cast<unsigned char>(value[1])) &&
+         std::isdigit(static_cast<unsigned char>(value[2]));
+}
+
+bool is_keyword(std::string_view word) {
+  static const std::vector<std::string> keywords{
+      "during", "after",  "overall",  "last",      "and", "or",    "back",
+      "to",     "normal", "improves", "regresses", "by",  "metric"};
+  return contains(keywords, word);
+}
+
+ValueType metric_type(const MetricRef& metric) {
+  if (metric.side == MetricRef::Side::kClient) {
+    return client_metric_type(metric.client.metric).value_or(ValueType::kNumber);
+  }
+  const std::string& name = metric.server.metric_name;
+  switch (server_function_kind(metric.server.function).value_or(ServerFunctionKind::kGauge)) {
+    case ServerFunctionKind::kQuantile:
+      return name.ends_with("_bytes") ? ValueType::kNumber : ValueType::kDuration;
+    case ServerFunctionKind::kGauge:
+      if (name.ends_with("_seconds")) return ValueType::kDuration;
+      if (name.ends_with("_ratio")) return ValueType::kFraction;
+      return ValueType::kNumber;
+    case ServerFunctionKind::kCounter:
+      return metric.server.function == "rate" ? ValueType::kRate : ValueType::kNumber;
+  }
+  return ValueType::kNumber;
+}
+
+bool higher_is_better(const MetricRef& metric) {
+  return metric.side == MetricRef::Side::kClient && metric.client.metric == "rps";
+}
+
+}  // namespace faultline::dsl

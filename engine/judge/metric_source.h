@@ -1,0 +1,68 @@
+// MetricSource: the one interface between judging and observations. The judge asks for one
+// value at a time - a client metric or a server function over a window of plan time - and
+// the source answers from whatever it holds (the live run, a recorded Observations file, a
+// Prometheus server). Tests answer from a table. Value types only; no I/O in this header.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/units.h"
+#include "dsl/metric_query.h"
+
+namespace faultline::judge {
+
+using dsl::ClientQuery;
+using dsl::LabelMatcher;
+using dsl::ServerQuery;
+
+// A stretch of plan time, [start, end): microseconds since the start of the first phase.
+struct TimeWindow {
+  Duration start{0};
+  Duration end{0};
+  std::string label;  // the DSL window it came from, e.g. "during(trigger)"
+  bool operator==(const TimeWindow&) const = default;
+};
+
+// The answer to one query.
+struct Observed {
+  // In normalised units: seconds for latencies and duration-valued series, fractions for
+  // error rates and *_ratio gauges (0.02 = 2%), per second for rps and rate(). Empty when
+  // there is nothing to compute from; `note` then says why ("no samples", "series not found",
+  // "counter has one scrape in the window").
+  std::optional<double> value;
+  // How much the value rests on, judged against the traffic guard:
+  // - client metrics: the requests of the window that match the route and method selectors,
+  //   and for latency metrics (p50..p999, max, mean) also the status and error selectors.
+  //   (error_rate, count and rps use status/error to pick their numerator, so their sample
+  //   count is the population they are a fraction or a count of.)
+  // - server quantiles: the increase of the histogram's _count over the window.
+  // - server gauges and counters: the scrapes inside the window.
+  int64_t sample_count = 0;
+  std::string note;
+};
+
+// Client metric semantics (for implementers):
+//   p50 p95 p99 p999  latency quantile of the matching requests, measured from the intended
+//                     send time; max, mean likewise.
+//   error_rate        matching requests / population. Without status or error selectors a
+//                     request is an error when it got a 5xx or a transport error.
+//   rps               matching requests per second of window length.
+//   count             matching requests.
+// A request belongs to the window its intended send time falls into.
+//
+// Server semantics: quantiles are Prometheus histogram_quantile over the increase of
+// <name>_bucket in the window (counter resets handled), summed over the series that match;
+// max min avg last over the scraped samples inside the window (all matching series); increase
+// and rate over the window with resets handled (rate = increase / window length). Regex
+// matchers (=~ !~) use ECMAScript syntax and are anchored. The pseudo-label `job` matches the
+// service name of the scrape target.
+class MetricSource {
+ public:
+  virtual ~MetricSource() = default;
+  virtual Observed client(const TimeWindow& window, const ClientQuery& query) const = 0;
+  virtual Observed server(const TimeWindow& window, const ServerQuery& query) const = 0;
+};
+
+}  // namespace faultline::judge

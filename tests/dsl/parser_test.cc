@@ -1,0 +1,316 @@
+#include "dsl/parser.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "dsl/printer.h"
+
+using namespace faultline::dsl;
+
+namespace {
+
+// Canonical text of a statement, or "error@OFFSET+LENGTH: message".
+std::string canon(std::string_view text, StatementKind kind = StatementKind::kAssertion) {
+  const ParseResult r = parse_statement(text, kind);
+  if (!r.ok()) {
+    return "error@" + std::to_string(r.error.offset) + "+" + std::to_string(r.error.length) + ": " +
+           r.error.message;
+  }
+  return to_string(*r.statement);
+}
+
+ParseError error_of(std::string_view text, StatementKind kind = StatementKind::kAssertion) {
+  const ParseResult r = parse_statement(text, kind);
+  REQUIRE_FALSE(r.ok());
+  return r.error;
+}
+
+Statement parsed(std::string_view text, StatementKind kind = StatementKind::kAssertion) {
+  const ParseResult r = parse_statement(text, kind);
+  INFO(text, " -> ", r.error.message);
+  REQUIRE(r.ok());
+  return *r.statement;
+}
+
+}  // namespace
+
+TEST_CASE("DESIGN.md and brief examples parse to their canonical form") {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"during(trigger): p95(route=orders) > 800ms", "during(trigger): p95(route=orders) > 800ms"},
+      {"during(trigger): error_rate(status=5xx) > 2%",
+       "during(trigger): error_rate(status=5xx) > 2%"},
+      {"during(warmup): p95 < 300ms", "during(warmup): p95 < 300ms"},
+      {"after(cooldown): p95 back to normal", "after(cooldown): p95 back to normal"},
+      {"during(trigger): p95 > 3 * during(warmup).p95",
+       "during(trigger): p95 > 3 * during(warmup).p95"},
+      {"during(trigger):metric.p95(http_request_duration_seconds{route=\"/orders\"})>1s",
+       "during(trigger): metric.p95(http_request_duration_seconds{route=\"/orders\"}) > 1s"},
+      {"overall: metric.max(queue_depth) < 1000", "overall: metric.max(queue_depth) < 1000"},
+      {"after(cooldown): metric.increase(jobs_dead_lettered_total) == 0",
+       "after(cooldown): metric.increase(jobs_dead_lettered_total) == 0"},
+      {"overall: metric.increase(dlq_total) <= 5", "overall: metric.increase(dlq_total) <= 5"},
+      {"during(trigger, last 10s): count(status=2xx, route=users) >= 100",
+       "during(trigger, last 10s): count(route=users, status=2xx) >= 100"},
+      {"during(trigger): p999 != 0", "during(trigger): p999 != 0"},
+      {"overall: rps >= 50/s", "overall: rps >= 50/s"},
+      {"overall: rps >= 3000/m", "overall: rps >= 3000/m"},
+      {"overall: mean <= 250us and max < 2s", "overall: mean <= 250us and max < 2s"},
+      {"during(trigger): error_rate(error=timeout, method=GET) < 0.5%",
+       "during(trigger): error_rate(method=GET, error=timeout) < 0.5%"},
+      {"during(trigger): p50(status=503) > 1m30s", "during(trigger): p50(status=503) > 1m30s"},
+      {"during(trigger): p95 > 1500ms", "during(trigger): p95 > 1.5s"},
+      {"during(trigger): p95 > 0.8s", "during(trigger): p95 > 800ms"},
+      {"during(trigger): p99 < 1.5 * overall.p99", "during(trigger): p99 < 1.5 * overall.p99"},
+      {"during(trigger): p95 / during(warmup).p95 > 2",
+       "during(trigger): p95 / during(warmup).p95 > 2"},
+      {"during(trigger): metric.p90(lat_seconds{job=\"api\", route!=\"/health\"}) > 1s",
+       "during(trigger): metric.p90(lat_seconds{job=\"api\", route!=\"/health\"}) > 1s"},
+      {"overall: metric.rate(http_requests_total{code=~\"5..\", job!~\"db.*\"}) < 1/s",
+       "overall: metric.rate(http_requests_total{code=~\"5..\", job!~\"db.*\"}) < 1/s"},
+      {"overall: metric.avg(pool_in_use{}) < 10", "overall: metric.avg(pool_in_use) < 10"},
+      {"overall: metric.last(x{b=\"2\", a=\"1\",}) >= 0",
+       "overall: metric.last(x{a=\"1\", b=\"2\"}) >= 0"},
+      {"overall: metric.min(free_ratio) > 10%", "overall: metric.min(free_ratio) > 10%"},
+      {"during(\"phase one\"): p95(route=\"a.b\") < 1s",
+       "during(\"phase one\"): p95(route=\"a.b\") < 1s"},
+      {"during(cool-down): p95(route=orders-v2) back to normal",
+       "during(cool-down): p95(route=orders-v2) back to normal"},
+      {"  during ( trigger )  :  p95  >  800ms  ", "during(trigger): p95 > 800ms"},
+      {"during(trigger): p95() > 1s", "during(trigger): p95 > 1s"},
+      {"during(trigger): (p95 > 1s)", "during(trigger): p95 > 1s"},
+      {"during(trigger): ((p95 > 1s))", "during(trigger): p95 > 1s"},
+      {"during(trigger): (p95) > (1s)", "during(trigger): p95 > 1s"},
+  };
+  for (const auto& [text, expected] : cases) {
+    INFO(text);
+    CHECK(canon(text) == expected);
+  }
+}
+
+TEST_CASE("and binds tighter than or; parentheses group; chains flatten") {
+  CHECK(canon("overall: p95 > 1s or p99 > 2s and rps > 5") ==
+        "overall: p95 > 1s or p99 > 2s and rps > 5");
+  const Statement s = parsed("overall: p95 > 1s or p99 > 2s and rps > 5");
+  REQUIRE(s.condition->kind == Condition::Kind::kOr);
+  REQUIRE(s.condition->operands.size() == 2);
+  CHECK(s.condition->operands[1].kind == Condition::Kind::kAnd);
+
+  const Statement g = parsed("overall: (p95 > 1s or p99 > 2s) and rps > 5");
+  REQUIRE(g.condition->kind == Condition::Kind::kAnd);
+  CHECK(g.condition->operands[0].kind == Condition::Kind::kOr);
+  CHECK(to_string(g) == "overall: (p95 > 1s or p99 > 2s) and rps > 5");
+
+  const Statement flat = parsed("overall: p95 > 1s and (p99 > 2s and (rps > 5 and count > 1))");
+  REQUIRE(flat.condition->kind == Condition::Kind::kAnd);
+  CHECK(flat.condition->operands.size() == 4);
+  CHECK(to_string(flat) == "overall: p95 > 1s and p99 > 2s and rps > 5 and count > 1");
+
+  // Arithmetic is left-associative: (a * b) / c flattens, a / (b * c) keeps its parentheses.
+  CHECK(canon("overall: p95 > (2 * p50) / 4") == "overall: p95 > 2 * p50 / 4");
+  CHECK(canon("overall: p95 > 2 / (p50 * 4)") == "overall: p95 > 2 / (p50 * 4)");
+  CHECK(canon("overall: (p95 * 2 > 1s)") == "overall: p95 * 2 > 1s");
+}
+
+TEST_CASE("numbers are normalised to seconds, fractions and per-second rates") {
+  const auto lit = [](const std::string& v) {
+    const Statement s = parsed("overall: count > " + v);
+    return s.condition->values[1].literal;
+  };
+  CHECK(lit("800ms").type == ValueType::kDuration);
+  CHECK(lit("800ms").value == doctest::Approx(0.8));
+  CHECK(lit("250us").value == doctest::Approx(0.00025));
+  CHECK(lit("2m").value == doctest::Approx(120));
+  CHECK(lit("2%").type == ValueType::kFraction);
+  CHECK(lit("2%").value == doctest::Approx(0.02));
+  CHECK(lit("50/s").type == ValueType::kRate);
+  CHECK(lit("3000/m").value == doctest::Approx(50));
+  CHECK(lit("7").type == ValueType::kNumber);
+  CHECK(lit("7").value == 7);
+  CHECK(lit("0.07%").text == "0.07%");
+}
+
+TEST_CASE("windows") {
+  const Statement last = parsed("during(trigger, last 10s): p95 > 1s");
+  CHECK(last.window.kind == Window::Kind::kDuringLast);
+  CHECK(last.window.phase == "trigger");
+  CHECK(last.window.last == std::chrono::seconds(10));
+  CHECK(last.window.phase_span.offset == 7);
+  CHECK(last.window.last_span.offset == 21);
+  CHECK(parsed("after(x): p95 > 1s").window.kind == Window::Kind::kAfter);
+  CHECK(parsed("overall: p95 > 1s").window.kind == Window::Kind::kOverall);
+  const Statement cross = parsed("after(cooldown): p95 < 2 * during(warmup, last 5s).p95");
+  const ValueExpr& rhs = cross.condition->values[1];
+  REQUIRE(rhs.kind == ValueExpr::Kind::kArith);
+  REQUIRE(rhs.operands[1].metric.window.has_value());
+  CHECK(rhs.operands[1].metric.window->kind == Window::Kind::kDuringLast);
+  CHECK(rhs.operands[1].metric.window->last == std::chrono::seconds(5));
+}
+
+TEST_CASE("compare gates") {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"during(trigger): p95 improves by >= 30%", "during(trigger): p95 improves by >= 30%"},
+      {"during(trigger): error_rate(status=5xx) improves by >= 50%",
+       "during(trigger): error_rate(status=5xx) improves by >= 50%"},
+      {"during(warmup): p95 regresses by <= 10%", "during(warmup): p95 regresses by <= 10%"},
+      {"overall: p99(route=orders) improves by >= 20%",
+       "overall: p99(route=orders) improves by >= 20%"},
+      {"overall: rps improves by > 5%", "overall: rps improves by > 5%"},
+      {"overall: metric.p95(lat_seconds) regresses by < 2.5%",
+       "overall: metric.p95(lat_seconds) regresses by < 2.5%"},
+  };
+  for (const auto& [text, expected] : cases) {
+    INFO(text);
+    CHECK(canon(text, StatementKind::kCompareGate) == expected);
+  }
+  const Statement g =
+      parsed("during(trigger): p95 improves by >= 30%", StatementKind::kCompareGate);
+  REQUIRE(g.gate.has_value());
+  CHECK_FALSE(g.condition.has_value());
+  CHECK(g.gate->direction == Gate::Direction::kImproves);
+  CHECK(g.gate->op == CompareOp::kGe);
+  CHECK(g.gate->threshold.value == doctest::Approx(0.30));
+  // abort_if uses the assertion grammar.
+  CHECK(canon("during(trigger): error_rate > 50%", StatementKind::kAbortIf) ==
+        "during(trigger): error_rate > 50%");
+}
+
+TEST_CASE("syntax errors carry the exact place, message and hint") {
+  struct Case {
+    std::string text;
+    size_t offset, length;
+    std::string message;
+    std::string hint_part;
+    StatementKind kind = StatementKind::kAssertion;
+  };
+  const std::string huge(400, '9');  // beyond double's range
+  const std::vector<Case> cases{
+      {"during(trigger): p9 > 800ms", 17, 2, "unknown metric 'p9'", "did you mean 'p95'?"},
+      {"during(trigger): eror_rate > 1%", 17, 9, "unknown metric 'eror_rate'",
+       "did you mean 'error_rate'?"},
+      {"during(trigger): p90 > 1s", 17, 3, "'p90' is not a client metric", "metric.p90(<name>)"},
+      {"during(trigger) p95 > 800ms", 16, 3, "expected ':' after during(trigger)",
+       "during(trigger): <condition>"},
+      {"during(trigger): p95 > 800sec", 26, 3, "unknown unit 'sec'", "units: us ms s m h"},
+      {"during(trigger): p95 > 800mss", 26, 3, "unknown unit 'mss'", "did you mean 800ms?"},
+      {"during(trigger): p95 > 0.0000001s", 23, 10, "invalid duration '0.0000001s'",
+       "whole microseconds"},
+      {"during(trigger: p95 > 1s", 14, 1, "expected ')', found ':'", "column 7"},
+      {"during(trigger): (p95 > 1s", 17, 1, "unclosed '('", "add the matching ')'"},
+      {"during(trigger): p95 > (2 * p50", 23, 1, "unclosed '('", ""},
+      {"during(trigger): p95 > 1s)", 25, 1, "unexpected ')'", "no matching '('"},
+      {"", 0, 0, "empty statement", "during(trigger)"},
+      {"   ", 0, 0, "empty statement", ""},
+      {"p95 > 800ms", 0, 3, "expected a window before 'p95'", "start with the window"},
+      {"durin(trigger): p95 > 1s", 0, 5, "unknown window 'durin'", "did you mean 'during'?"},
+      {"during(trigger): p95", 20, 0, "expected a comparison after 'p95', found the end",
+       "back to normal"},
+      {"during(trigger): p95 = 1s", 21, 1, "'=' is not a comparison", "=="},
+      {"during(trigger): p95 > ", 23, 0, "expected a value, found the end", ""},
+      {"during(trigger): p95 > 1s and", 29, 0, "expected a value, found the end", ""},
+      {"during(trigger): 1s < p95 < 2s", 26, 1, "comparisons cannot be chained", "and"},
+      {"during(trigger): p95 back to", 28, 0, "expected 'back to normal'", ""},
+      {"during(trigger): p95(rout=orders) > 1s", 21, 4, "unknown selector 'rout'",
+       "did you mean 'route'?"},
+      {"during(trigger): p95(status=6xx) > 1s", 28, 3, "unknown status '6xx'", "5xx"},
+      {"during(trigger): p95(method=get) > 1s", 28, 3, "unknown method 'get'", "method=GET"},
+      {"during(trigger): p95(error=timout) > 1s", 27, 6, "unknown error class 'timout'",
+       "did you mean 'timeout'?"},
+      {"during(trigger): p95(route=a, route=b) > 1s", 30, 5, "selector 'route' given twice", ""},
+      {"during(trigger): p95(route!=a) > 1s", 26, 2, "expected '=' after 'route', found '!='",
+       "server metrics"},
+      {"during(trigger): metric.p955(x) > 1s", 24, 4, "unknown server function 'p955'",
+       "did you mean 'p95'?"},
+      {"during(trigger): metric.p95(lat_bucket) > 1s", 28, 10,
+       "write the histogram's name without '_bucket'", "metric.p95(lat)"},
+      {"during(trigger): metric.p95(x{route=orders}) > 1s", 36, 6, "label values are quoted",
+       "route=\"orders\""},
+      {"during(trigger): metric.p95(x{route=\"a\") > 1s", 39, 1, "expected ',' or '}', found ')'",
+       ""},
+      {"during(trigger): metric.p95(x{route=\"a\"", 29, 1, "unclosed '{'", ""},
+      {"during(trigger): metric.p95(\"x\") > 1s", 28, 3,
+       "expected a Prometheus metric name, found '\"x\"'", "not quoted"},
+      {"during(trigger): metric.p95(x{route=\"a) > 1s", 36, 8, "unterminated quoted string", ""},
+      {"during(trigger): p95 > 1s + 2s", 26, 1, "unexpected character '+'", "only * and /"},
+      {"during(trigger): p95 ! 1s", 21, 1, "unexpected '!'", ""},
+      {"during(trigger): p95 improves by >= 30%", 21, 8, "'improves by' belongs in compare gates",
+       "compare:"},
+      {"during(trigger): p95 > 1s", 21, 1, "expected 'improves by' or 'regresses by', found '>'",
+       "", StatementKind::kCompareGate},
+      {"during(trigger): p95 improves by >= 30", 36, 2, "the change must be a percentage, not '30'",
+       "30%", StatementKind::kCompareGate},
+      {"during(trigger): p95 improves by == 30%", 33, 2,
+       "expected >=, >, <= or < after 'by', found '=='", "", StatementKind::kCompareGate},
+      {"during(trigger): p95 improves >= 30%", 30, 2, "expected 'by' after 'improves'", "",
+       StatementKind::kCompareGate},
+      {"during(trigger, 10s): p95 > 1s", 16, 3, "expected 'last' after ','", ""},
+      {"during(trigger, last 10): p95 > 1s", 21, 2, "'last' needs a duration, not '10'", ""},
+      {"during(trigger, last 0s): p95 > 1s", 21, 2, "'last' needs a duration longer than 0", ""},
+      {"after(trigger, last 1s): p95 > 1s", 13, 1, "expected ')', found ','", ""},
+      {"during(): p95 > 1s", 7, 1, "expected a phase name, found ')'", ""},
+      {"during(trigger): during(warmup) > 1s", 32, 1,
+       "expected '.' and a metric after during(warmup)", "during(warmup).p95"},
+      {"during(trigger): 2 * (p95 > 1s) > 1s", 21, 1, "a comparison cannot be used as a value", ""},
+      {"during(trigger): p95 > " + huge, 23, huge.size(), "number '", ""},
+  };
+  for (const auto& c : cases) {
+    INFO(c.text);
+    const ParseError e = error_of(c.text, c.kind);
+    CHECK(e.offset == c.offset);
+    CHECK(e.length == c.length);
+    CHECK(e.message.find(c.message) == 0);
+    CHECK(e.hint.find(c.hint_part) != std::string::npos);
+  }
+}
+
+TEST_CASE("nesting is bounded") {
+  std::string deep = "overall: ";
+  for (int i = 0; i < 40; ++i) deep += "(";
+  deep += "p95 > 1s";
+  for (int i = 0; i < 40; ++i) deep += ")";
+  const ParseError e = error_of(deep);
+  CHECK(e.message == "parentheses nested too deeply");
+  CHECK(e.offset == 9 + kMaxNesting);
+
+  std::string ok = "overall: ";
+  for (int i = 0; i < kMaxNesting; ++i) ok += "(";
+  ok += "p95 > 1s";
+  for (int i = 0; i < kMaxNesting; ++i) ok += ")";
+  CHECK(canon(ok) == "overall: p95 > 1s");
+}
+
+TEST_CASE("parse -> print -> parse is a fixed point") {
+  const std::vector<std::string> texts{
+      "during(trigger): p95(status=5xx, route=orders) > 800ms or (p99 > 1.5s and rps < 10)",
+      "overall: (p95 > 1s or p99 > 2s) and (rps > 5 or count == 0)",
+      "after(cooldown): p95 back to normal and error_rate(status=5xx) back to normal",
+      "during(x, last 1m30s): p95 / (during(y).p95 * 2) < 1.25",
+      "during(\"a b\"): p95(route=\"x\\\"y\") > 0.001ms",
+      "overall: metric.p99(lat_seconds{route=~\"/a|/b\", job=\"api\"}) < 100ms",
+      "overall: count(route=2fa) > 0 and count(route=\"2_fa\") > 0 and p95(route=\"5xx-a\") > 0",
+      "overall: p95 > 900000000ms",
+      "overall: error_rate < 0.000000000001%",
+      "overall: count > 123456789012345678901234567890",
+  };
+  for (const auto& text : texts) {
+    INFO(text);
+    const std::string once = canon(text);
+    REQUIRE(once.find("error@") != 0);
+    CHECK(canon(once) == once);
+  }
+}
+
+TEST_CASE("spans point into the original text") {
+  const std::string text = "during(trigger): p95(route=orders) > 3 * during(warmup).p95";
+  const Statement s = parsed(text);
+  const ValueExpr& lhs = s.condition->values[0];
+  CHECK(text.substr(lhs.span.offset, lhs.span.length) == "p95(route=orders)");
+  CHECK(text.substr(lhs.metric.value_spans[0].offset, lhs.metric.value_spans[0].length) ==
+        "orders");
+  const ValueExpr& rhs = s.condition->values[1];
+  CHECK(text.substr(rhs.span.offset, rhs.span.length) == "3 * during(warmup).p95");
+  const Window& w = *rhs.operands[1].metric.window;
+  CHECK(text.substr(w.phase_span.offset, w.phase_span.length) == "warmup");
+  CHECK(text.substr(s.condition->op_span.offset, s.condition->op_span.length) == ">");
+}
