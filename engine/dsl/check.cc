@@ -17,12 +17,6 @@ namespace {
 constexpr size_t kMaxRegexLength = 1024;
 constexpr int kMaxRegexNesting = 32;
 
-std::string join(const std::vector<std::string>& words) {
-  std::string out;
-  for (const auto& w : words) out += (out.empty() ? "" : ", ") + w;
-  return out;
-}
-
 std::optional<std::string> regex_problem(const std::string& pattern) {
   if (pattern.size() > kMaxRegexLength) {
     return "regex longer than " + std::to_string(kMaxRegexLength) + " characters";
@@ -66,9 +60,8 @@ class Checker {
   void known_name(const std::string& name, const std::vector<std::string>& known, const char* what,
                   Span at) {
     if (known.empty() || std::find(known.begin(), known.end(), name) != known.end()) return;
-    const auto best = closest_match(name, known);
     add(at, std::string("unknown ") + what + " '" + name + "'",
-        (best ? "did you mean '" + *best + "'? " : std::string()) + what + "s: " + join(known));
+        did_you_mean(name, known) + what + "s: " + join(known, ", "));
   }
 
   void window(const Window& w) {

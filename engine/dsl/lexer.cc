@@ -100,7 +100,8 @@ bool tokenize(std::string_view text, std::vector<Token>* tokens, DslProblem* err
           } else if (e == 'n') {
             t.value.push_back('\n');
           } else {
-            *error = {i + len, 2, "unsupported escape in a quoted string",
+            *error = {i + len, i + len + 1 < text.size() ? 2u : 1u,
+                      "unsupported escape in a quoted string",
                       "only \\\\, \\\" and \\n are escapes; write \\\\ for a backslash"};
             return false;
           }

@@ -22,17 +22,6 @@ struct Failure {
   DslProblem problem;
 };
 
-std::string join(const std::vector<std::string>& words, const char* sep) {
-  std::string out;
-  for (const auto& w : words) out += (out.empty() ? "" : sep) + w;
-  return out;
-}
-
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
-  const auto best = closest_match(word, candidates);
-  return best ? "did you mean '" + *best + "'? " : "";
-}
-
 bool is_prometheus_name(std::string_view s) {
   if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) {
     return false;
@@ -244,43 +233,33 @@ class Parser {
         fail_at(t, "expected a window before '" + word + "'",
                 "start with the window, " + std::string(kExample));
       }
-      const auto best = closest_match(word, {"during", "after", "overall"});
-      if (best) fail_at(t, "unknown window '" + word + "'", "did you mean '" + *best + "'?");
+      const std::string guess = did_you_mean(word, {"during", "after", "overall"});
+      if (!guess.empty()) fail_at(t, "unknown window '" + word + "'", guess + hint);
     }
     fail_at(t, "expected a window, found " + describe(t), hint);
   }
 
   // --- conditions ----------------------------------------------------------------------
 
-  static void push_flat(std::vector<Condition>* list, Condition c, Condition::Kind kind) {
-    if (c.kind == kind) {
-      for (auto& operand : c.operands) list->push_back(std::move(operand));
-    } else {
-      list->push_back(std::move(c));
-    }
-  }
+  Condition or_expr() { return chain(Condition::Kind::kOr, "or", &Parser::and_expr); }
+  Condition and_expr() { return chain(Condition::Kind::kAnd, "and", &Parser::primary_condition); }
 
-  Condition or_expr() {
+  // operand (word operand)*, flattened: an operand of the same kind (a parenthesised group)
+  // gives its operands, so `a and (b and c)` is one three-way `and`.
+  Condition chain(Condition::Kind kind, std::string_view word, Condition (Parser::*operand)()) {
     const size_t start = peek().offset;
     std::vector<Condition> operands;
-    push_flat(&operands, and_expr(), Condition::Kind::kOr);
-    while (accept("or")) push_flat(&operands, and_expr(), Condition::Kind::kOr);
+    do {
+      Condition c = (this->*operand)();
+      if (c.kind == kind) {
+        for (auto& inner : c.operands) operands.push_back(std::move(inner));
+      } else {
+        operands.push_back(std::move(c));
+      }
+    } while (accept(word));
     if (operands.size() == 1) return std::move(operands.front());
     Condition c;
-    c.kind = Condition::Kind::kOr;
-    c.operands = std::move(operands);
-    c.span = span_from(start);
-    return c;
-  }
-
-  Condition and_expr() {
-    const size_t start = peek().offset;
-    std::vector<Condition> operands;
-    push_flat(&operands, primary_condition(), Condition::Kind::kAnd);
-    while (accept("and")) push_flat(&operands, primary_condition(), Condition::Kind::kAnd);
-    if (operands.size() == 1) return std::move(operands.front());
-    Condition c;
-    c.kind = Condition::Kind::kAnd;
+    c.kind = kind;
     c.operands = std::move(operands);
     c.span = span_from(start);
     return c;

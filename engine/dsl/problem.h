@@ -5,6 +5,8 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace faultline::dsl {
 
@@ -18,5 +20,12 @@ struct DslProblem {
   std::string message;  // what is wrong: "unknown metric 'p59'"
   std::string hint;     // the next step: "did you mean 'p95'?"; may be empty
 };
+
+// Helpers for composing messages and hints.
+// The parts with `sep` between them: join({"a", "b"}, ", ") == "a, b".
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+// "did you mean 'p95'? " when a candidate is a plausible typo of `word` (common/text.h
+// closest_match), else "". Hints start with it and go on with the list of valid words.
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
 
 }  // namespace faultline::dsl

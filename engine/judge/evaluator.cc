@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "dsl/printer.h"
+#include "dsl/problem.h"
 #include "dsl/types.h"
 #include "dsl/vocabulary.h"
 #include "judge/value_format.h"
@@ -15,6 +16,7 @@ namespace faultline::judge {
 namespace {
 
 using dsl::Condition;
+using dsl::join;
 using dsl::MetricRef;
 using dsl::ValueExpr;
 
@@ -78,12 +80,6 @@ void append_unique(std::vector<std::string>* out, const std::vector<std::string>
   for (const auto& item : items) {
     if (std::find(out->begin(), out->end(), item) == out->end()) out->push_back(item);
   }
-}
-
-std::string join(const std::vector<std::string>& parts, const char* sep) {
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : sep) + p;
-  return out;
 }
 
 std::string baseline_phase(const std::vector<PhaseWindow>& phases, const Tolerance& tolerance) {
@@ -462,6 +458,20 @@ ResolvedWindow resolve_window(const dsl::Window& window, const std::vector<Phase
   }
   r.window = t;
   return r;
+}
+
+std::vector<TimeWindow> windows_read(const dsl::Statement& statement,
+                                     const std::vector<PhaseWindow>& phases,
+                                     const JudgeOptions& options) {
+  // Judging reads every operand whatever the outcome, so judging against a source that
+  // knows nothing visits every window.
+  class NoData : public MetricSource {
+   public:
+    Observed client(const TimeWindow&, const ClientQuery&) const override { return {}; }
+    Observed server(const TimeWindow&, const ServerQuery&) const override { return {}; }
+  } none;
+  if (statement.gate) return evaluate_gate(statement, phases, none, none, options).verdict.windows;
+  return evaluate(statement, phases, none, options).windows;
 }
 
 Verdict evaluate(const dsl::Statement& statement, const std::vector<PhaseWindow>& phases,

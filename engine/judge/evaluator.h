@@ -48,6 +48,13 @@ struct ResolvedWindow {
 ResolvedWindow resolve_window(const dsl::Window& window, const std::vector<PhaseWindow>& phases,
                               std::optional<Duration> now = std::nullopt);
 
+// Every window judging `statement` reads (statement window, windows of cross-window values,
+// the baseline of `back to normal`), resolved against the phases; e.g. for a runner that
+// aggregates client samples per window while the run goes.
+std::vector<TimeWindow> windows_read(const dsl::Statement& statement,
+                                     const std::vector<PhaseWindow>& phases,
+                                     const JudgeOptions& options);
+
 // Judges an assertion (or an abort_if condition over complete windows).
 // REQUIRES: statement has a condition (kind kAssertion or kAbortIf).
 Verdict evaluate(const dsl::Statement& statement, const std::vector<PhaseWindow>& phases,

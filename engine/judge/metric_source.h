@@ -52,12 +52,11 @@ struct Observed {
 //   count             matching requests.
 // A request belongs to the window its intended send time falls into.
 //
-// Server semantics: quantiles are Prometheus histogram_quantile over the increase of
-// <name>_bucket in the window (counter resets handled), summed over the series that match;
-// max min avg last over the scraped samples inside the window (all matching series); increase
-// and rate over the window with resets handled (rate = increase / window length). Regex
-// matchers (=~ !~) use ECMAScript syntax and are anchored. The pseudo-label `job` matches the
-// service name of the scrape target.
+// Server semantics: those of observe/scrape_store.h (histogram_quantile over the window's
+// bucket increase, gauges over the scrapes inside the window, counters between the scrapes
+// bounding it, resets handled). Matchers are observe/label_matcher.h's: PromQL semantics,
+// anchored ECMAScript regexes - the DSL checker validates regexes with the same engine. The
+// pseudo-label `job` matches the service name of the scrape target.
 class MetricSource {
  public:
   virtual ~MetricSource() = default;

@@ -16,6 +16,14 @@ std::string_view match_op_text(MatchOp op) {
   return "!~";
 }
 
+std::optional<MatchOp> parse_match_op(std::string_view text) {
+  for (MatchOp op :
+       {MatchOp::kEqual, MatchOp::kNotEqual, MatchOp::kRegexMatch, MatchOp::kRegexNoMatch}) {
+    if (match_op_text(op) == text) return op;
+  }
+  return std::nullopt;
+}
+
 LabelMatcher::LabelMatcher(std::string name, MatchOp op, std::string value)
     : name_(std::move(name)), op_(op), value_(std::move(value)) {
   if (op_ == MatchOp::kRegexMatch || op_ == MatchOp::kRegexNoMatch) {

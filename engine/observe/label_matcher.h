@@ -11,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <regex>
 #include <stdexcept>
 #include <string>
@@ -25,6 +26,8 @@ enum class MatchOp { kEqual, kNotEqual, kRegexMatch, kRegexNoMatch };
 
 // "=", "!=", "=~", "!~".
 std::string_view match_op_text(MatchOp op);
+// The inverse of match_op_text; nullopt for anything else.
+std::optional<MatchOp> parse_match_op(std::string_view text);
 
 class LabelMatcher {
  public:

@@ -39,6 +39,7 @@ bool SideRequests::submit(std::optional<Duration> at, HttpRequest request, SideC
   std::lock_guard<std::mutex> lock(mutex_);
   if (closed_) return false;
   inbox_.push_back(Pending{at, next_order_++, std::move(request), std::move(done)});
+  inbox_filled_.store(true, std::memory_order_release);
   return true;
 }
 
@@ -61,8 +62,9 @@ struct LaterFirst {
 }  // namespace
 
 void SideRequests::start_due(Clock::time_point origin, Clock::time_point now) {
-  {
+  if (inbox_filled_.load(std::memory_order_acquire)) {
     std::lock_guard<std::mutex> lock(mutex_);
+    inbox_filled_.store(false, std::memory_order_relaxed);
     for (auto& p : inbox_) {
       scheduled_.push_back(std::move(p));
       std::push_heap(scheduled_.begin(), scheduled_.end(), LaterFirst{});

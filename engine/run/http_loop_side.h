@@ -6,6 +6,7 @@
 // Thread-safety: submit() and close() from any thread; everything else on the loop thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -62,6 +63,7 @@ class SideRequests {
   EpollCurlMulti multi_;
   std::mutex mutex_;  // guards inbox_, closed_, next_order_
   std::vector<Pending> inbox_;
+  std::atomic<bool> inbox_filled_{false};  // lets the loop skip the lock when nothing came
   bool closed_ = false;
   uint64_t next_order_ = 0;
   std::vector<Pending> scheduled_;  // min-heap by (at, order); loop thread

@@ -197,6 +197,8 @@ LoadCounters LoadEngine::Loop::counters() const {
 }
 
 LoadRunResult LoadEngine::Loop::finish() {
+  if (started_ && std::this_thread::get_id() == thread_.get_id())
+    throw std::logic_error("LoadEngine::finish called on the loop thread (from a callback)");
   if (!joined_) {
     joined_ = true;
     if (started_) {

@@ -171,6 +171,7 @@ class LoadEngine {
   // time has not come, waits for running side requests (bounded by their timeouts), joins the
   // loop thread and returns the totals. Rethrows an exception thrown by the source, the sink
   // or a callback (which ends the run at once, without further samples). Idempotent.
+  // REQUIRES: not called on the loop thread (from the sink or a callback).
   LoadRunResult finish();
 
  private:

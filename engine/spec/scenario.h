@@ -117,7 +117,8 @@ struct Scenario {
   std::string description;
   uint64_t seed = 1;
   std::string target;       // logical service name receiving the traffic
-  std::string environment;  // path of the environment file, relative to the spec's dir
+  std::string environment;  // the environment file as resolved by the loader (relative to the
+                            // current directory unless absolute)
   TrafficSpec traffic;
   std::vector<FaultProfile> fault_profiles;
   std::vector<PhaseSpec> phases;

@@ -83,9 +83,9 @@ TEST_CASE("DESIGN.md and brief examples parse to their canonical form") {
       {"during(trigger): ((p95 > 1s))", "during(trigger): p95 > 1s"},
       {"during(trigger): (p95) > (1s)", "during(trigger): p95 > 1s"},
   };
-  for (const auto& [text, expected] : cases) {
-    INFO(text);
-    CHECK(canon(text) == expected);
+  for (const auto& c : cases) {
+    INFO(c.first);
+    CHECK(canon(c.first) == c.second);
   }
 }
 
@@ -160,9 +160,9 @@ TEST_CASE("compare gates") {
       {"overall: metric.p95(lat_seconds) regresses by < 2.5%",
        "overall: metric.p95(lat_seconds) regresses by < 2.5%"},
   };
-  for (const auto& [text, expected] : cases) {
-    INFO(text);
-    CHECK(canon(text, StatementKind::kCompareGate) == expected);
+  for (const auto& c : cases) {
+    INFO(c.first);
+    CHECK(canon(c.first, StatementKind::kCompareGate) == c.second);
   }
   const Statement g =
       parsed("during(trigger): p95 improves by >= 30%", StatementKind::kCompareGate);
@@ -232,6 +232,9 @@ TEST_CASE("syntax errors carry the exact place, message and hint") {
       {"during(trigger): metric.p95(\"x\") > 1s", 28, 3,
        "expected a Prometheus metric name, found '\"x\"'", "not quoted"},
       {"during(trigger): metric.p95(x{route=\"a) > 1s", 36, 8, "unterminated quoted string", ""},
+      {"during(trigger): p95(route=\"a\\", 29, 1, "unsupported escape in a quoted string", ""},
+      {"during(trigger): p95(route=\"a\\d\")", 29, 2, "unsupported escape in a quoted string",
+       "write \\\\ for a backslash"},
       {"during(trigger): p95 > 1s + 2s", 26, 1, "unexpected character '+'", "only * and /"},
       {"during(trigger): p95 ! 1s", 21, 1, "unexpected '!'", ""},
       {"during(trigger): p95 improves by >= 30%", 21, 8, "'improves by' belongs in compare gates",

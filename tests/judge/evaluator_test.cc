@@ -385,3 +385,23 @@ TEST_CASE("compare gates judge the relative change between two runs") {
   CHECK(g.verdict.message.find("candidate: only 4 requests in during(trigger)") !=
         std::string::npos);
 }
+
+TEST_CASE("windows_read lists every window a statement needs, in plan time") {
+  const auto labels = [](const std::vector<TimeWindow>& windows) {
+    std::vector<std::string> out;
+    for (const auto& w : windows) {
+      out.push_back(w.label + "@" + std::to_string(w.start.count() / 1000000) + "-" +
+                    std::to_string(w.end.count() / 1000000));
+    }
+    return out;
+  };
+  const JudgeOptions options;
+  CHECK(labels(windows_read(parse("during(trigger, last 5s): p95 > 2 * overall.p95 and p99 "
+                                  "back to normal"),
+                            phases(), options)) ==
+        std::vector<std::string>{"during(trigger, last 5s)@30-35", "overall@0-55",
+                                 "during(warmup)@0-10"});
+  CHECK(labels(windows_read(
+            parse("after(cooldown): p95 improves by >= 10%", dsl::StatementKind::kCompareGate),
+            phases(), options)) == std::vector<std::string>{"after(cooldown)@45-55"});
+}

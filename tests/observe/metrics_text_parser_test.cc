@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <time.h>
+
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -277,4 +279,52 @@ TEST_CASE("metrics text: malformed input names the line, column and what was exp
 TEST_CASE("metrics text: a repeated TYPE with the same type and a repeated HELP are fine") {
   CHECK(parse_render("# TYPE m counter\n# HELP m a\n# TYPE m counter\n# HELP m b\nm 1\n") ==
         "family m counter typed help=[b]\n  m{} 1\n");
+}
+
+TEST_CASE("metrics text: parse cost of a 3000-series scrape (thread CPU time, reported only)") {
+  // Shaped like a service's /metrics: latency histograms by route, method and code (12
+  // buckets each, plus _sum and _count), request counters, and a few gauges.
+  std::string body;
+  body += "# HELP http_request_duration_seconds Request latency.\n";
+  body += "# TYPE http_request_duration_seconds histogram\n";
+  const char* les[] = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
+                       "0.5",   "1",    "2.5",   "5",    "10",  "+Inf"};
+  size_t series = 0;
+  for (int route = 0; route < 40; ++route) {
+    for (const char* method : {"GET", "POST"}) {
+      for (const char* code : {"200", "500"}) {
+        const std::string labels = "method=\"" + std::string(method) + "\",route=\"/api/v1/r" +
+                                   std::to_string(route) + "\",code=\"" + code + "\"";
+        for (const char* le : les) {
+          body += "http_request_duration_seconds_bucket{" + labels + ",le=\"" + le + "\"} " +
+                  std::to_string(1000 + route * 37) + "\n";
+          ++series;
+        }
+        body += "http_request_duration_seconds_sum{" + labels + "} 1234.5678\n";
+        body += "http_request_duration_seconds_count{" + labels + "} 98765\n";
+        series += 2;
+      }
+    }
+  }
+  body += "# TYPE http_requests_total counter\n";
+  while (series < 3000) {
+    body += "http_requests_total{route=\"/api/v1/r" + std::to_string(series) +
+            "\",code=\"200\"} 1.5e+06\n";
+    ++series;
+  }
+  MetricsTextParser parser;
+  auto cpu_seconds = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  };
+  constexpr int kRounds = 200;
+  size_t samples = 0;
+  const double t0 = cpu_seconds();
+  for (int i = 0; i < kRounds; ++i) samples += parser.parse(body).sample_count;
+  const double per_scrape = (cpu_seconds() - t0) / kRounds;
+  CHECK(samples == kRounds * 3000);
+  MESSAGE("metrics text: " << body.size() / 1024 << " KiB, 3000 series: " << per_scrape * 1e3
+                           << " ms CPU per scrape, " << body.size() / per_scrape / 1e6 << " MB/s, "
+                           << per_scrape / 3000 * 1e9 << " ns per series");
 }

@@ -1,0 +1,95 @@
+// The sample log: every SampleRecord of a run, streamed to a gzip-compressed CSV file in the
+// run's bundle (`samples.csv.gz`), and read back by later stages (`compare` bootstraps from
+// raw samples, `replay` re-reads the schedule).
+//
+// Format (chosen over JSON Lines: a third of the size, and parsing needs no JSON library):
+//   line 1: `# faultline-samples 1` (format name and version)
+//   line 2: the header, the column names of SampleRecord:
+//           seq,request_id,route,method,path,intended_us,sent_us,latency_us,status,
+//           error_class,bytes_in,bytes_out,phase
+//   then one record per line, RFC 4180 quoting: a field containing a comma, a double quote,
+//   CR or LF is quoted, with quotes doubled. Integers in decimal.
+// The reader finds columns by header name, so later versions may add columns; missing known
+// columns are an error. Records appear in the order they were appended (the runner appends
+// as requests finish), so a reader that wants the schedule sorts by seq or intended_us.
+//
+// Writing costs one formatted line into a 256 KB buffer per sample, handed to zlib (level 1)
+// when full; flush() pushes everything to the file so a crash loses at most what followed.
+// A log cut short (the run was killed) reads back every complete record, then reports
+// truncated() instead of failing.
+//
+// Thread-safety: a writer or reader is used by one thread.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "observe/sample_record.h"
+
+namespace faultline::observe {
+
+// I/O failure or a malformed log; the message names the file (and line).
+class SampleLogError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class SampleLogWriter {
+ public:
+  // Creates (truncates) `path` and writes the header. Throws SampleLogError.
+  explicit SampleLogWriter(const std::string& path);
+  ~SampleLogWriter();  // closes if close() was not called; errors are lost then
+  SampleLogWriter(const SampleLogWriter&) = delete;
+  SampleLogWriter& operator=(const SampleLogWriter&) = delete;
+
+  void append(const SampleRecord& record);
+  // Everything appended so far reaches the file (a gzip sync point). Throws SampleLogError.
+  void flush();
+  // Finishes the gzip stream. Throws SampleLogError. REQUIRES: not closed yet.
+  void close();
+
+  uint64_t records() const { return records_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  void write_buffer();
+
+  std::string path_;
+  void* file_ = nullptr;  // gzFile; kept opaque so zlib.h stays out of this header
+  std::string buffer_;
+  uint64_t records_ = 0;
+};
+
+class SampleLogReader {
+ public:
+  // Opens `path` and checks the format line and header. Throws SampleLogError.
+  explicit SampleLogReader(const std::string& path);
+  ~SampleLogReader();
+  SampleLogReader(const SampleLogReader&) = delete;
+  SampleLogReader& operator=(const SampleLogReader&) = delete;
+
+  // The next record, or false at the end. Throws SampleLogError on a malformed record.
+  bool next(SampleRecord& record);
+  // True once next() returned false because the file ended mid-stream or mid-record.
+  bool truncated() const { return truncated_; }
+  uint64_t records() const { return records_; }
+
+ private:
+  bool next_row();  // reads one CSV row into fields_; false at the end
+  int get();        // next byte, or -1 at the end (sets truncated_ on a damaged stream)
+
+  std::string path_;
+  void* file_ = nullptr;  // gzFile
+  std::string buffer_;
+  size_t pos_ = 0;
+  bool eof_ = false;
+  bool truncated_ = false;
+  uint64_t line_ = 0;  // line of the row last read
+  uint64_t records_ = 0;
+  std::vector<std::string> fields_;
+  std::vector<int> column_of_;  // SampleRecord field -> column in the file
+};
+
+}  // namespace faultline::observe

@@ -1,0 +1,384 @@
+#include "spec/environment_builder.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "common/text.h"
+#include "spec/json_fields.h"
+#include "spec/service_placeholders.h"
+
+namespace faultline {
+
+namespace {
+
+using rapidjson::Value;
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::optional<uint32_t> parse_ipv4(const std::string& text) {
+  in_addr a{};
+  if (inet_pton(AF_INET, text.c_str(), &a) != 1) return std::nullopt;
+  return ntohl(a.s_addr);
+}
+
+bool is_ipv6(const std::string& text) {
+  in6_addr a{};
+  return inet_pton(AF_INET6, text.c_str(), &a) == 1;
+}
+
+bool is_host_name(const std::string& text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+  });
+}
+
+// "a.b.c.d/n" -> (network, prefix length); also a plain IPv4 address as /32.
+std::optional<std::pair<uint32_t, int>> parse_cidr4(const std::string& entry) {
+  const size_t slash = entry.find('/');
+  const auto address = parse_ipv4(entry.substr(0, slash));
+  if (!address) return std::nullopt;
+  int bits = 32;
+  if (slash != std::string::npos) {
+    const std::string_view b = std::string_view(entry).substr(slash + 1);
+    const auto [end, ec] = std::from_chars(b.data(), b.data() + b.size(), bits);
+    if (ec != std::errc() || end != b.data() + b.size() || bits < 0 || bits > 32) {
+      return std::nullopt;
+    }
+  }
+  return std::make_pair(*address, bits);
+}
+
+// Host of "scheme://host[:port]/...", without IPv6 brackets.
+std::string url_host(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return {};
+  size_t start = scheme + 3;
+  size_t end = url.find_first_of("/?#", start);
+  if (end == std::string::npos) end = url.size();
+  std::string authority = url.substr(start, end - start);
+  if (const size_t at = authority.rfind('@'); at != std::string::npos) {
+    authority = authority.substr(at + 1);
+  }
+  if (!authority.empty() && authority[0] == '[') {
+    const size_t close = authority.find(']');
+    return close == std::string::npos ? std::string() : authority.substr(1, close - 1);
+  }
+  return authority.substr(0, authority.find(':'));
+}
+
+std::string member_name(const Value::ConstMemberIterator& m) {
+  return std::string(m->name.GetString(), m->name.GetStringLength());
+}
+
+class Builder {
+ public:
+  explicit Builder(DiagnosticSink& sink) : sink_(sink) {}
+  Environment build(const Value& doc, const std::string& source_path);
+
+ private:
+  ServiceSpec service(const std::string& name, const Value& v, const std::string& pointer);
+  // Checks placeholders of one text value; records the services it names.
+  void placeholders(std::string_view text, const std::string& pointer, size_t base,
+                    const ServiceSpec& self, std::vector<std::string>& named);
+  void check_references(Environment& env);
+
+  DiagnosticSink& sink_;
+  std::vector<std::string> service_names_;
+  // service -> (service it depends on, pointer of the depends_on entry or placeholder)
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> uses_;
+  std::map<std::string, std::string> pointers_;  // service -> pointer
+};
+
+Environment Builder::build(const Value& doc, const std::string& source_path) {
+  Environment env;
+  env.source_path = source_path;
+  env.name = std::filesystem::path(source_path).stem().string();
+  if (!doc.IsObject()) return env;
+  if (auto n = string_value(field(doc, "name"))) env.name = *n;
+  if (const Value* allow = field(doc, "allow"); allow && allow->IsArray()) {
+    env.allow.clear();
+    for (rapidjson::SizeType i = 0; i < allow->Size(); ++i) {
+      const auto entry = string_value(&(*allow)[i]);
+      if (!entry) continue;
+      const std::string ap = pointer_append("/allow", i);
+      const bool ok = parse_cidr4(*entry) || is_ipv6(*entry) ||
+                      (entry->find('/') == std::string::npos && is_host_name(*entry) &&
+                       !std::all_of(entry->begin(), entry->end(), [](char c) {
+                         return std::isdigit(static_cast<unsigned char>(c)) || c == '.';
+                       }));
+      if (!ok) {
+        sink_.error(ap, "\"" + *entry + "\" is not an address, a CIDR block or a host name",
+                    "e.g. 127.0.0.0/8, ::1, localhost, 10.1.2.3");
+        continue;
+      }
+      env.allow.push_back(*entry);
+    }
+  }
+  const Value* services = field(doc, "services");
+  if (services == nullptr || !services->IsObject()) return env;
+  for (auto m = services->MemberBegin(); m != services->MemberEnd(); ++m) {
+    service_names_.push_back(member_name(m));
+  }
+  for (auto m = services->MemberBegin(); m != services->MemberEnd(); ++m) {
+    const std::string name = member_name(m);
+    const std::string sp = pointer_append("/services", name);
+    pointers_[name] = sp;
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+        })) {
+      sink_.error(sp, "service names are letters, digits, '_' and '-'",
+                  "placeholders refer to services as {name.port}", DiagnosticSink::Anchor::kKey);
+    }
+    env.services.push_back(service(name, m->value, sp));
+  }
+  for (const auto& svc : env.services) {
+    if (svc.url.empty()) continue;
+    const std::string host = url_host(svc.url);
+    if (!host.empty() && !host_allowed(host, env.allow)) {
+      std::string allowed;
+      for (const auto& a : env.allow) allowed += (allowed.empty() ? "" : ", ") + a;
+      sink_.error(pointers_[svc.name] + "/url",
+                  "host " + host + " is not in the environment's allow list (" + allowed + ")",
+                  "faultline only sends traffic to allowed hosts; add it to allow: if this is "
+                  "intended");
+    }
+  }
+  check_references(env);
+  return env;
+}
+
+ServiceSpec Builder::service(const std::string& name, const Value& v, const std::string& pointer) {
+  ServiceSpec s;
+  s.name = name;
+  const SourceEntry* e = sink_.map().find(pointer);
+  s.loc = e ? e->key : SourceLoc{};
+  if (!v.IsObject()) return s;
+  if (auto url = string_value(field(v, "url"))) s.url = *url;
+  if (auto p = string_value(field(v, "protocol"))) s.protocol = *p;
+  if (const Value* f = field(v, "faults"); f && f->IsBool()) s.faults = f->GetBool();
+  if (auto t = string_value(field(v, "fault_token"))) s.fault_token = *t;
+  if (const Value* ready = field(v, "ready"); ready && ready->IsObject()) {
+    if (auto p = string_value(field(*ready, "path"))) s.ready_path = *p;
+    if (auto d = read_duration(field(*ready, "timeout"), pointer + "/ready/timeout", sink_, true)) {
+      s.ready_timeout = *d;
+    }
+  }
+  std::vector<std::string> named;
+  const std::string cp = pointer + "/command";
+  if (const Value* command = field(v, "command")) {
+    if (command->IsString()) {
+      size_t bad = 0;
+      const std::string line(command->GetString(), command->GetStringLength());
+      if (!split_command_line(line, s.command, bad)) {
+        sink_.error_at(sink_.map().locate_in_value(cp, bad), cp, "quote is not closed",
+                       "close it, or write the command as a list of arguments", 1);
+      } else if (s.command.empty()) {
+        sink_.error(cp, "the command is empty", "e.g. [redis-server, --port, \"{port}\"]");
+      }
+      placeholders(line, cp, 0, s, named);
+    } else if (command->IsArray()) {
+      for (rapidjson::SizeType i = 0; i < command->Size(); ++i) {
+        const Value& arg = (*command)[i];
+        if (!arg.IsString() && !arg.IsNumber() && !arg.IsBool()) continue;
+        const std::string ap = pointer_append(cp, i);
+        s.command.push_back(scalar_text(arg, ap, sink_.map()));
+        if (arg.IsString()) placeholders(s.command.back(), ap, 0, s, named);
+      }
+    }
+  }
+  if (const Value* env = field(v, "env"); env && env->IsObject()) {
+    for (auto m = env->MemberBegin(); m != env->MemberEnd(); ++m) {
+      if (!m->value.IsString() && !m->value.IsNumber() && !m->value.IsBool()) continue;
+      const std::string ep = pointer_append(pointer + "/env", member_name(m));
+      const std::string value = scalar_text(m->value, ep, sink_.map());
+      if (m->value.IsString()) placeholders(value, ep, 0, s, named);
+      s.env[member_name(m)] = value;
+    }
+  }
+  if (const Value* deps = field(v, "depends_on"); deps && deps->IsArray()) {
+    for (rapidjson::SizeType i = 0; i < deps->Size(); ++i) {
+      const auto dep = string_value(&(*deps)[i]);
+      if (!dep) continue;
+      const std::string dp = pointer_append(pointer + "/depends_on", i);
+      if (std::find(service_names_.begin(), service_names_.end(), *dep) == service_names_.end()) {
+        report_unknown_name(sink_, dp, "service", *dep, service_names_, "services");
+        continue;
+      }
+      uses_[name].emplace_back(*dep, dp);
+      if (std::find(s.depends_on.begin(), s.depends_on.end(), *dep) == s.depends_on.end()) {
+        s.depends_on.push_back(*dep);
+      }
+    }
+  }
+  for (const auto& dep : named) {
+    if (dep != name &&
+        std::find(s.depends_on.begin(), s.depends_on.end(), dep) == s.depends_on.end()) {
+      s.depends_on.push_back(dep);
+    }
+  }
+  return s;
+}
+
+void Builder::placeholders(std::string_view text, const std::string& pointer, size_t base,
+                           const ServiceSpec& self, std::vector<std::string>& named) {
+  static const std::vector<std::string> kAttributes{"port", "url", "host"};
+  for (const auto& p : find_service_placeholders(text)) {
+    const SourceLoc at = sink_.map().locate_in_value(pointer, base + p.offset);
+    const int length = static_cast<int>(p.length);
+    if (p.service.empty()) {
+      if (p.attribute != "port") {
+        std::string hint = "this service's own port is {port}; another's is {<service>.port}";
+        if (std::find(service_names_.begin(), service_names_.end(), p.attribute) !=
+            service_names_.end()) {
+          hint = "did you mean {" + p.attribute + ".port} or {" + p.attribute + ".url}?";
+        }
+        sink_.error_at(at, pointer, "unknown placeholder {" + p.attribute + "}", hint, length);
+      } else if (!self.url.empty()) {
+        sink_.error_at(at, pointer, "{port} is only known for services faultline starts",
+                       "this service has a url", length);
+      }
+      continue;
+    }
+    if (std::find(service_names_.begin(), service_names_.end(), p.service) ==
+        service_names_.end()) {
+      std::string hint = "services: ";
+      for (size_t i = 0; i < service_names_.size(); ++i) {
+        hint += (i ? ", " : "") + service_names_[i];
+      }
+      if (auto m = closest_match(p.service, service_names_)) hint = "did you mean " + *m + "?";
+      sink_.error_at(at, pointer, "placeholder names unknown service \"" + p.service + "\"", hint,
+                     length);
+      continue;
+    }
+    if (std::find(kAttributes.begin(), kAttributes.end(), p.attribute) == kAttributes.end()) {
+      std::string hint = "a service has .port, .url and .host";
+      if (auto m = closest_match(p.attribute, kAttributes)) {
+        hint = "did you mean {" + p.service + "." + *m + "}?";
+      }
+      sink_.error_at(at, pointer, "unknown placeholder attribute ." + p.attribute, hint, length);
+      continue;
+    }
+    if (p.service != self.name) {
+      uses_[self.name].emplace_back(p.service, pointer);
+      named.push_back(p.service);
+    }
+  }
+}
+
+void Builder::check_references(Environment& env) {
+  // Depth-first search for a dependency cycle; each cycle is reported once.
+  std::map<std::string, int> state;  // 0 unvisited, 1 on the stack, 2 done
+  std::vector<std::string> stack;
+  std::set<std::string> reported;
+  std::function<void(const std::string&)> visit = [&](const std::string& name) {
+    state[name] = 1;
+    stack.push_back(name);
+    const ServiceSpec* s = env.find(name);
+    for (const auto& dep : s ? s->depends_on : std::vector<std::string>{}) {
+      if (state[dep] == 1) {
+        const auto from = std::find(stack.begin(), stack.end(), dep);
+        std::string chain;
+        for (auto it = from; it != stack.end(); ++it) chain += *it + " -> ";
+        chain += dep;
+        if (reported.insert(dep).second) {
+          std::string where = pointers_[name];
+          for (const auto& [target, pointer] : uses_[name]) {
+            if (target == dep) {
+              where = pointer;
+              break;
+            }
+          }
+          sink_.error(where, "services depend on each other in a cycle: " + chain,
+                      "one of them must start without the other; remove a depends_on entry or "
+                      "placeholder");
+        }
+      } else if (state[dep] == 0) {
+        visit(dep);
+      }
+    }
+    stack.pop_back();
+    state[name] = 2;
+  };
+  for (const auto& s : env.services) {
+    if (state[s.name] == 0) visit(s.name);
+  }
+}
+
+}  // namespace
+
+bool split_command_line(std::string_view line, std::vector<std::string>& argv,
+                        size_t& error_offset) {
+  argv.clear();
+  std::string current;
+  bool in_word = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) argv.push_back(std::move(current));
+      current.clear();
+      in_word = false;
+    } else if (c == '\'' || c == '"') {
+      const size_t open = i;
+      in_word = true;
+      for (++i; i < line.size() && line[i] != c; ++i) {
+        if (c == '"' && line[i] == '\\' && i + 1 < line.size() &&
+            (line[i + 1] == '"' || line[i + 1] == '\\')) {
+          ++i;
+        }
+        current.push_back(line[i]);
+      }
+      if (i >= line.size()) {
+        error_offset = open;
+        return false;
+      }
+    } else if (c == '\\' && i + 1 < line.size()) {
+      current.push_back(line[++i]);
+      in_word = true;
+    } else {
+      current.push_back(c);
+      in_word = true;
+    }
+  }
+  if (in_word) argv.push_back(std::move(current));
+  return true;
+}
+
+bool host_allowed(const std::string& host, const std::vector<std::string>& allow) {
+  const auto v4 = parse_ipv4(host);
+  for (const auto& entry : allow) {
+    if (lower(entry) == lower(host)) return true;
+    if (v4) {
+      if (const auto cidr = parse_cidr4(entry)) {
+        const uint32_t mask = cidr->second == 0 ? 0 : ~uint32_t{0} << (32 - cidr->second);
+        if ((*v4 & mask) == (cidr->first & mask)) return true;
+      }
+    }
+    if (is_ipv6(host) && is_ipv6(entry)) {
+      in6_addr a{}, b{};
+      inet_pton(AF_INET6, host.c_str(), &a);
+      inet_pton(AF_INET6, entry.c_str(), &b);
+      if (std::equal(std::begin(a.s6_addr), std::end(a.s6_addr), std::begin(b.s6_addr))) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+Environment build_environment(const rapidjson::Value& doc, const std::string& source_path,
+                              DiagnosticSink& sink) {
+  return Builder(sink).build(doc, source_path);
+}
+
+}  // namespace faultline

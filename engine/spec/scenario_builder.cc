@@ -1,0 +1,431 @@
+#include "spec/scenario_builder.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <set>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "common/text.h"
+#include "spec/route_template.h"
+
+namespace faultline {
+
+namespace {
+
+using rapidjson::Value;
+
+bool is_identifier(std::string_view s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return true;
+}
+
+std::string member_name(const Value::ConstMemberIterator& m) {
+  return std::string(m->name.GetString(), m->name.GetStringLength());
+}
+
+class Builder {
+ public:
+  Builder(DiagnosticSink& sink, ScenarioReferences& refs) : sink_(sink), refs_(refs) {}
+
+  Scenario build(const Value& doc);
+
+ private:
+  const SourceMap& map() const { return sink_.map(); }
+  SourceLoc value_loc(const std::string& pointer) const {
+    const SourceEntry* e = map().find_nearest(pointer);
+    return e ? e->value : SourceLoc{};
+  }
+  SourceLoc key_loc(const std::string& pointer) const {
+    const SourceEntry* e = map().find_nearest(pointer);
+    if (e == nullptr) return {};
+    return e->key.line > 0 ? e->key : e->value;
+  }
+
+  void traffic(const Value& t, const std::string& pointer, TrafficSpec& out);
+  RouteSpec route(const Value& r, const std::string& pointer);
+  void check_template(std::string_view text, const std::string& pointer, size_t base,
+                      const RouteSpec& route, std::set<std::string>& used);
+  void write_body(rapidjson::Writer<rapidjson::StringBuffer>& w, const Value& v,
+                  const std::string& pointer, const RouteSpec& route, std::set<std::string>& used);
+  std::vector<KnobSetting> knobs(const Value* fault_set, const std::string& pointer);
+  PhaseSpec phase(const Value& p, const std::string& pointer);
+  void observe(const Value& o, const std::string& pointer, ObserveSpec& out);
+  void statements(const Value* list, const std::string& pointer, std::vector<AssertionSpec>& out,
+                  std::vector<std::string>& pointers);
+  void tolerance(const Value& t, const std::string& pointer, Tolerance& out);
+
+  DiagnosticSink& sink_;
+  ScenarioReferences& refs_;
+  std::set<std::string> declared_;  // var names of the route being built, parsed or not
+};
+
+Scenario Builder::build(const Value& doc) {
+  Scenario s;
+  if (!doc.IsObject()) return s;
+  if (const Value* v = field(doc, "version"); v && v->IsInt()) s.version = v->GetInt();
+  if (auto v = string_value(field(doc, "name"))) s.name = *v;
+  if (auto v = string_value(field(doc, "description"))) s.description = *v;
+  if (const Value* v = field(doc, "seed"); v && v->IsUint64()) s.seed = v->GetUint64();
+  if (auto v = string_value(field(doc, "target"))) {
+    s.target = *v;
+    refs_.target = {*v, "/target"};
+  }
+  refs_.max_in_flight_pointer = "/traffic";
+  refs_.timeout_pointer = "/traffic";
+  if (const Value* t = field(doc, "traffic"); t && t->IsObject())
+    traffic(*t, "/traffic", s.traffic);
+
+  if (const Value* profiles = field(doc, "fault_profiles"); profiles && profiles->IsObject()) {
+    for (auto m = profiles->MemberBegin(); m != profiles->MemberEnd(); ++m) {
+      FaultProfile p;
+      p.name = member_name(m);
+      const std::string pointer = pointer_append("/fault_profiles", p.name);
+      p.loc = key_loc(pointer);
+      p.knobs = knobs(&m->value, pointer);
+      refs_.profile_definitions.push_back({p.name, pointer});
+      s.fault_profiles.push_back(std::move(p));
+    }
+  }
+
+  if (const Value* phases = field(doc, "phases"); phases && phases->IsArray()) {
+    std::vector<NamedAt> names;
+    for (rapidjson::SizeType i = 0; i < phases->Size(); ++i) {
+      const std::string pointer = pointer_append("/phases", i);
+      PhaseSpec p = phase((*phases)[i], pointer);
+      if (!p.name.empty()) names.push_back({p.name, pointer_append(pointer, "name")});
+      refs_.phase_pointers.push_back(pointer);
+      s.phases.push_back(std::move(p));
+    }
+    report_duplicate_names(sink_, names, "phase");
+  }
+
+  if (const Value* o = field(doc, "observe"); o && o->IsObject())
+    observe(*o, "/observe", s.observe);
+  statements(field(doc, "assert"), "/assert", s.assertions, refs_.assertion_pointers);
+  statements(field(doc, "abort_if"), "/abort_if", s.abort_if, refs_.abort_if_pointers);
+  statements(field(doc, "compare"), "/compare", s.compare, refs_.compare_pointers);
+  if (const Value* t = field(doc, "tolerance"); t && t->IsObject()) {
+    tolerance(*t, "/tolerance", s.tolerance);
+  }
+  return s;
+}
+
+void Builder::traffic(const Value& t, const std::string& pointer, TrafficSpec& out) {
+  if (auto r = read_rate(field(t, "rate"), pointer + "/rate", sink_)) out.rate_per_s = *r;
+  if (auto a = string_value(field(t, "arrival"))) {
+    out.arrival = *a == "poisson" ? ArrivalProcess::kPoisson : ArrivalProcess::kConstant;
+  }
+  if (field(t, "timeout") != nullptr) refs_.timeout_pointer = pointer + "/timeout";
+  if (auto d = read_duration(field(t, "timeout"), pointer + "/timeout", sink_, true)) {
+    out.timeout = *d;
+  }
+  if (const Value* m = field(t, "max_in_flight"); m && m->IsInt() && m->GetInt() >= 1) {
+    out.max_in_flight = m->GetInt();
+    refs_.max_in_flight_pointer = pointer + "/max_in_flight";
+  }
+  const Value* routes = field(t, "routes");
+  if (routes == nullptr || !routes->IsArray()) return;
+  std::vector<NamedAt> names;
+  for (rapidjson::SizeType i = 0; i < routes->Size(); ++i) {
+    const std::string rp = pointer_append(pointer + "/routes", i);
+    RouteSpec r = route((*routes)[i], rp);
+    if (!r.name.empty()) names.push_back({r.name, rp + "/name"});
+    out.routes.push_back(std::move(r));
+  }
+  report_duplicate_names(sink_, names, "route");
+}
+
+RouteSpec Builder::route(const Value& r, const std::string& pointer) {
+  RouteSpec out;
+  declared_.clear();
+  out.loc = value_loc(pointer);
+  if (!r.IsObject()) return out;
+  if (auto v = string_value(field(r, "name"))) out.name = *v;
+  if (const Value* w = field(r, "weight"); w && w->IsNumber()) out.weight = w->GetDouble();
+
+  if (const Value* vars = field(r, "vars"); vars && vars->IsObject()) {
+    for (auto m = vars->MemberBegin(); m != vars->MemberEnd(); ++m) {
+      VarSpec var;
+      var.name = member_name(m);
+      declared_.insert(var.name);  // even when broken: its uses are not unknown placeholders
+      const std::string vp = pointer_append(pointer + "/vars", var.name);
+      var.loc = value_loc(vp);
+      if (!is_identifier(var.name)) {
+        sink_.error(vp, "variable names are letters, digits and _ (not starting with a digit)",
+                    "placeholders look like {user_id}", DiagnosticSink::Anchor::kKey);
+        continue;
+      }
+      if (var.name == kSeqPlaceholder || var.name == kRequestIdPlaceholder) {
+        sink_.error(vp, "{" + var.name + "} is built in; a variable cannot replace it",
+                    "choose another name", DiagnosticSink::Anchor::kKey);
+        continue;
+      }
+      const auto expr = string_value(&m->value);
+      if (!expr) continue;
+      TextProblem problem;
+      if (!parse_var_expression(*expr, var, problem)) {
+        if (!sink_.has_error_at(vp)) {
+          sink_.error_at(map().locate_in_value(vp, problem.offset), vp, problem.message,
+                         problem.hint, static_cast<int>(problem.length));
+        }
+        continue;
+      }
+      out.vars.push_back(std::move(var));
+    }
+  }
+
+  std::set<std::string> used;
+  if (auto request = string_value(field(r, "request"))) {
+    const std::string rp = pointer + "/request";
+    TextProblem problem;
+    if (auto line = parse_request_line(*request, problem)) {
+      out.method = line->method;
+      out.path_template = line->path;
+      check_template(out.path_template, rp, out.method.size() + 1, out, used);
+    } else if (!sink_.has_error_at(rp)) {
+      sink_.error_at(map().locate_in_value(rp, problem.offset), rp, problem.message, problem.hint,
+                     static_cast<int>(problem.length));
+    }
+  }
+  if (const Value* headers = field(r, "headers"); headers && headers->IsObject()) {
+    for (auto m = headers->MemberBegin(); m != headers->MemberEnd(); ++m) {
+      const std::string name = member_name(m);
+      const std::string hp = pointer_append(pointer + "/headers", name);
+      if (name.empty() || name.find_first_of(" \t:") != std::string::npos) {
+        sink_.error(hp, "\"" + name + "\" is not a header name",
+                    "header names have no spaces or ':'", DiagnosticSink::Anchor::kKey);
+        continue;
+      }
+      if (!m->value.IsString() && !m->value.IsNumber() && !m->value.IsBool()) continue;
+      std::string value = scalar_text(m->value, hp, map());
+      if (m->value.IsString()) check_template(value, hp, 0, out, used);
+      out.header_templates.emplace_back(name, std::move(value));
+    }
+  }
+  if (const Value* body = field(r, "body")) {
+    const std::string bp = pointer + "/body";
+    if (body->IsString()) {
+      out.body_template.assign(body->GetString(), body->GetStringLength());
+      check_template(out.body_template, bp, 0, out, used);
+    } else if (body->IsObject() || body->IsArray()) {
+      rapidjson::StringBuffer sb;
+      rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+      write_body(w, *body, bp, out, used);
+      out.body_template.assign(sb.GetString(), sb.GetSize());
+    }
+  }
+  for (const auto& var : out.vars) {
+    if (used.count(var.name) == 0 && !out.method.empty()) {
+      sink_.warning(pointer_append(pointer + "/vars", var.name),
+                    "variable \"" + var.name + "\" is not used in the path, headers or body",
+                    "use it as {" + var.name + "} or remove it", DiagnosticSink::Anchor::kKey);
+    }
+  }
+  return out;
+}
+
+void Builder::check_template(std::string_view text, const std::string& pointer, size_t base,
+                             const RouteSpec& route, std::set<std::string>& used) {
+  std::vector<std::string> known{std::string(kSeqPlaceholder), std::string(kRequestIdPlaceholder)};
+  for (const auto& v : route.vars) known.push_back(v.name);
+  for (const auto& p : find_placeholders(text)) {
+    used.insert(p.name);
+    if (std::find(known.begin(), known.end(), p.name) != known.end() ||
+        declared_.count(p.name) > 0) {
+      continue;
+    }
+    std::string hint;
+    if (auto m = closest_match(p.name, known)) {
+      hint = "did you mean {" + *m + "}?";
+    } else {
+      hint = "declare it under this route's vars:, or use {seq} or {request_id}";
+    }
+    sink_.error_at(map().locate_in_value(pointer, base + p.offset), pointer,
+                   "unknown placeholder {" + p.name + "}", hint, static_cast<int>(p.length));
+  }
+}
+
+void Builder::write_body(rapidjson::Writer<rapidjson::StringBuffer>& w, const Value& v,
+                         const std::string& pointer, const RouteSpec& route,
+                         std::set<std::string>& used) {
+  if (v.IsObject()) {
+    w.StartObject();
+    for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
+      w.Key(m->name.GetString(), m->name.GetStringLength());
+      write_body(w, m->value, pointer_append(pointer, member_name(m)), route, used);
+    }
+    w.EndObject();
+  } else if (v.IsArray()) {
+    w.StartArray();
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+      write_body(w, v[i], pointer_append(pointer, i), route, used);
+    }
+    w.EndArray();
+  } else if (v.IsString()) {
+    const std::string_view s(v.GetString(), v.GetStringLength());
+    check_template(s, pointer, 0, route, used);
+    // A value that is exactly {var} of a numeric generator is written unquoted, so the
+    // substituted request carries a JSON number: {"user_id":{user_id}}.
+    const auto ph = find_placeholders(s);
+    bool numeric = false;
+    if (ph.size() == 1 && ph[0].offset == 0 && ph[0].length == s.size()) {
+      numeric = ph[0].name == kSeqPlaceholder;
+      for (const auto& var : route.vars) {
+        if (var.name == ph[0].name) numeric = is_numeric_var(var.kind);
+      }
+    }
+    if (numeric) {
+      w.RawValue(s.data(), s.size(), rapidjson::kNumberType);
+    } else {
+      w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    }
+  } else {
+    v.Accept(w);
+  }
+}
+
+std::vector<KnobSetting> Builder::knobs(const Value* fault_set, const std::string& pointer) {
+  std::vector<KnobSetting> out;
+  if (fault_set == nullptr || !fault_set->IsObject()) return out;
+  const Value* services = field(*fault_set, "knobs");
+  if (services == nullptr || !services->IsObject()) return out;
+  const std::string kp = pointer + "/knobs";
+  for (auto s = services->MemberBegin(); s != services->MemberEnd(); ++s) {
+    const std::string service = member_name(s);
+    const std::string sp = pointer_append(kp, service);
+    refs_.knob_services.push_back({service, sp});
+    if (!s->value.IsObject()) continue;
+    for (auto k = s->value.MemberBegin(); k != s->value.MemberEnd(); ++k) {
+      if (!k->value.IsNumber() && !k->value.IsBool() && !k->value.IsString()) continue;
+      const std::string knob = member_name(k);
+      out.push_back({service, knob, json_text(k->value), key_loc(pointer_append(sp, knob))});
+    }
+  }
+  return out;
+}
+
+PhaseSpec Builder::phase(const Value& p, const std::string& pointer) {
+  PhaseSpec out;
+  out.loc = value_loc(pointer);
+  std::string rate_pointer;
+  if (!p.IsObject()) {
+    refs_.phase_rate_pointers.push_back(rate_pointer);
+    return out;
+  }
+  if (auto v = string_value(field(p, "name"))) out.name = *v;
+  if (auto d = read_duration(field(p, "duration"), pointer + "/duration", sink_, true)) {
+    out.duration = *d;
+  }
+  if (field(p, "rate") != nullptr) {
+    rate_pointer = pointer + "/rate";
+    out.rate_per_s = read_rate(field(p, "rate"), rate_pointer, sink_);
+  }
+  if (const Value* ramp = field(p, "ramp"); ramp && ramp->IsObject()) {
+    const auto from = read_rate(field(*ramp, "from"), pointer + "/ramp/from", sink_);
+    const auto to = read_rate(field(*ramp, "to"), pointer + "/ramp/to", sink_);
+    if (from && to) {
+      out.ramp = std::make_pair(*from, *to);
+      rate_pointer = pointer + (*from > *to ? "/ramp/from" : "/ramp/to");
+    }
+  }
+  refs_.phase_rate_pointers.push_back(rate_pointer);
+  if (const Value* faults = field(p, "faults"); faults && faults->IsArray()) {
+    for (rapidjson::SizeType i = 0; i < faults->Size(); ++i) {
+      const std::string fp = pointer_append(pointer + "/faults", i);
+      const Value& f = (*faults)[i];
+      if (f.IsString()) {
+        out.profiles.emplace_back(f.GetString(), f.GetStringLength());
+        refs_.profile_uses.push_back({out.profiles.back(), fp});
+      } else {
+        for (auto& k : knobs(&f, fp)) out.inline_knobs.push_back(std::move(k));
+      }
+    }
+  }
+  return out;
+}
+
+void Builder::observe(const Value& o, const std::string& pointer, ObserveSpec& out) {
+  if (auto d = read_duration(field(o, "interval"), pointer + "/interval", sink_, true)) {
+    out.interval = *d;
+  }
+  if (const Value* targets = field(o, "targets"); targets && targets->IsArray()) {
+    for (rapidjson::SizeType i = 0; i < targets->Size(); ++i) {
+      const std::string tp = pointer_append(pointer + "/targets", i);
+      const Value& t = (*targets)[i];
+      ScrapeTarget target;
+      if (t.IsString()) {
+        target.service.assign(t.GetString(), t.GetStringLength());
+        refs_.observe_services.push_back({target.service, tp});
+      } else if (auto service = string_value(field(t, "service"))) {
+        target.service = *service;
+        if (auto path = string_value(field(t, "path"))) target.path = *path;
+        refs_.observe_services.push_back({target.service, tp + "/service"});
+      } else {
+        continue;
+      }
+      out.targets.push_back(std::move(target));
+    }
+  }
+  if (const Value* metrics = field(o, "metrics"); metrics && metrics->IsArray()) {
+    for (const auto& m : metrics->GetArray()) {
+      if (m.IsString()) out.metrics.emplace_back(m.GetString(), m.GetStringLength());
+    }
+  }
+  if (const Value* guard = field(o, "guard"); guard && guard->IsObject()) {
+    if (const Value* v = field(*guard, "min_requests"); v && v->IsInt64() && v->GetInt64() >= 0) {
+      out.guard.min_requests = v->GetInt64();
+    }
+    if (const Value* v = field(*guard, "min_histogram_count");
+        v && v->IsInt64() && v->GetInt64() >= 0) {
+      out.guard.min_histogram_count = v->GetInt64();
+    }
+  }
+}
+
+void Builder::statements(const Value* list, const std::string& pointer,
+                         std::vector<AssertionSpec>& out, std::vector<std::string>& pointers) {
+  if (list == nullptr || !list->IsArray()) return;
+  for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+    const Value& v = (*list)[i];
+    if (!v.IsString()) continue;
+    const std::string sp = pointer_append(pointer, i);
+    out.push_back({std::string(v.GetString(), v.GetStringLength()), map().locate_in_value(sp, 0)});
+    pointers.push_back(sp);
+  }
+}
+
+void Builder::tolerance(const Value& t, const std::string& pointer, Tolerance& out) {
+  if (const Value* r = field(t, "relative")) {
+    if (r->IsNumber()) {
+      out.relative = r->GetDouble();
+    } else if (r->IsString()) {
+      // "25%"; anything else has been reported by the schema check.
+      const std::string_view text(r->GetString(), r->GetStringLength());
+      double percent = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), percent);
+      if (ec == std::errc() && std::string_view(end, text.data() + text.size() - end) == "%") {
+        out.relative = percent / 100.0;
+      }
+    }
+  }
+  if (const Value* a = field(t, "absolute"); a && a->IsNumber()) out.absolute = a->GetDouble();
+  if (auto b = string_value(field(t, "baseline"))) {
+    out.baseline_phase = *b;
+    refs_.baseline = {*b, pointer + "/baseline"};
+  }
+}
+
+}  // namespace
+
+Scenario build_scenario(const rapidjson::Value& doc, DiagnosticSink& sink,
+                        ScenarioReferences& refs) {
+  return Builder(sink, refs).build(doc);
+}
+
+}  // namespace faultline

@@ -1,0 +1,141 @@
+#include "spec/scenario_checks.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "dsl/check.h"
+#include "spec/json_fields.h"
+
+namespace faultline {
+
+namespace {
+
+std::vector<std::string> names_of(const auto& items) {
+  std::vector<std::string> out;
+  for (const auto& item : items) out.push_back(item.name);
+  return out;
+}
+
+void check_profiles(const Scenario& s, const ScenarioReferences& refs, DiagnosticSink& sink) {
+  const std::vector<std::string> defined = names_of(s.fault_profiles);
+  std::set<std::string> used;
+  for (const auto& use : refs.profile_uses) {
+    used.insert(use.name);
+    if (s.find_profile(use.name) == nullptr) {
+      report_unknown_name(sink, use.pointer, "fault profile", use.name, defined, "fault_profiles");
+    }
+  }
+  for (const auto& def : refs.profile_definitions) {
+    if (used.count(def.name) == 0) {
+      sink.warning(def.pointer, "fault profile \"" + def.name + "\" is not used by any phase",
+                   "add it to a phase's faults: or remove it", DiagnosticSink::Anchor::kKey);
+    }
+  }
+}
+
+void check_capacity(const Scenario& s, const ScenarioReferences& refs, DiagnosticSink& sink) {
+  const double timeout_s = static_cast<double>(s.traffic.timeout.count()) / 1e6;
+  std::set<std::string> reported;
+  for (size_t i = 0; i < s.phases.size(); ++i) {
+    const PhaseSpec& p = s.phases[i];
+    double peak = s.traffic.rate_per_s;
+    std::string pointer = i < refs.phase_rate_pointers.size() ? refs.phase_rate_pointers[i] : "";
+    if (p.ramp) {
+      peak = std::max(p.ramp->first, p.ramp->second);
+    } else if (p.rate_per_s) {
+      peak = *p.rate_per_s;
+    } else {
+      pointer = sink.map().find("/traffic/rate") ? "/traffic/rate" : refs.max_in_flight_pointer;
+    }
+    if (pointer.empty()) pointer = refs.max_in_flight_pointer;
+    const double needed = std::ceil(peak * timeout_s - 1e-9);
+    if (needed <= s.traffic.max_in_flight || !reported.insert(pointer).second) continue;
+    // Largest timeout that fits, rounded down to whole milliseconds.
+    const int64_t fit_ms = static_cast<int64_t>(s.traffic.max_in_flight / peak * 1000.0);
+    sink.error(pointer,
+               number_words(peak) + "/s with a " + format_duration(s.traffic.timeout) +
+                   " timeout can keep up to " + number_words(needed) +
+                   " requests in flight, more than traffic.max_in_flight (" +
+                   std::to_string(s.traffic.max_in_flight) + ")",
+               "raise traffic.max_in_flight to at least " + number_words(needed) +
+                   ", lower the rate to at most " +
+                   number_words(s.traffic.max_in_flight / timeout_s) +
+                   "/s, or shorten traffic.timeout to at most " +
+                   format_duration(Duration{fit_ms * 1000}));
+  }
+}
+
+void check_environment_names(const ScenarioReferences& refs, const Environment& env,
+                             const std::string& env_path, DiagnosticSink& sink) {
+  const std::vector<std::string> services = names_of(env.services);
+  if (!refs.target.name.empty()) {
+    const ServiceSpec* t = env.find(refs.target.name);
+    if (t == nullptr) {
+      report_unknown_name(sink, refs.target.pointer, "target service", refs.target.name, services,
+                          env_path);
+    } else if (t->protocol != "http") {
+      sink.error(refs.target.pointer,
+                 "target \"" + t->name + "\" speaks " + t->protocol + ", not http",
+                 "traffic goes to an HTTP service of " + env_path);
+    }
+  }
+  for (const auto& k : refs.knob_services) {
+    const ServiceSpec* svc = env.find(k.name);
+    if (svc == nullptr) {
+      report_unknown_name(sink, k.pointer, "service", k.name, services, env_path);
+    } else if (!svc->faults) {
+      sink.error(k.pointer, "service \"" + k.name + "\" does not take fault knobs in " + env_path,
+                 "set faults: true for it there (and start it with faults enabled)",
+                 DiagnosticSink::Anchor::kKey);
+    }
+  }
+  for (const auto& o : refs.observe_services) {
+    if (env.find(o.name) == nullptr) {
+      report_unknown_name(sink, o.pointer, "service", o.name, services, env_path);
+    }
+  }
+}
+
+void check_statements(const Scenario& s, const ScenarioReferences& refs, const Environment* env,
+                      DiagnosticSink& sink) {
+  dsl::DslContext ctx;
+  ctx.phases = names_of(s.phases);
+  ctx.routes = names_of(s.traffic.routes);
+  if (env != nullptr) ctx.services = names_of(env->services);
+  for (const auto& p : s.phases) {
+    if (!p.name.empty() && p.duration.count() > 0) ctx.phase_durations[p.name] = p.duration;
+  }
+  auto run = [&](const std::vector<AssertionSpec>& list, const std::vector<std::string>& pointers,
+                 dsl::StatementKind kind) {
+    for (size_t i = 0; i < list.size() && i < pointers.size(); ++i) {
+      for (const auto& problem : dsl::check_statement(list[i].text, ctx, kind)) {
+        sink.error_at(sink.map().locate_in_value(pointers[i], problem.offset), pointers[i],
+                      problem.message, problem.hint,
+                      static_cast<int>(std::max<size_t>(1, problem.length)));
+      }
+    }
+  };
+  run(s.assertions, refs.assertion_pointers, dsl::StatementKind::kAssertion);
+  run(s.abort_if, refs.abort_if_pointers, dsl::StatementKind::kAbortIf);
+  run(s.compare, refs.compare_pointers, dsl::StatementKind::kCompareGate);
+}
+
+}  // namespace
+
+void check_scenario(const Scenario& scenario, const ScenarioReferences& refs,
+                    const Environment* environment, const std::string& environment_path,
+                    DiagnosticSink& sink) {
+  check_profiles(scenario, refs, sink);
+  if (!refs.baseline.name.empty() && scenario.find_phase(refs.baseline.name) == nullptr) {
+    report_unknown_name(sink, refs.baseline.pointer, "phase", refs.baseline.name,
+                        names_of(scenario.phases), "phases");
+  }
+  check_capacity(scenario, refs, sink);
+  if (environment != nullptr) {
+    check_environment_names(refs, *environment, environment_path, sink);
+  }
+  check_statements(scenario, refs, environment, sink);
+}
+
+}  // namespace faultline

@@ -1,0 +1,75 @@
+// Helpers the demo-services integration tests share: JSON fields, scraped metric values,
+// promtool, and the fault endpoints.
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "demo_cluster.h"
+
+namespace faultline::testing {
+
+inline rapidjson::Document parse_json(const std::string& text) {
+  rapidjson::Document d;
+  d.Parse(text.c_str(), text.size());
+  return d;
+}
+
+// The value of one exact series ("jobs_processed_total" or
+// "http_requests_total{route=\"/orders\",method=\"POST\",status=\"201\"}") in an exposition.
+inline std::optional<double> metric_value(const std::string& exposition,
+                                          const std::string& series) {
+  size_t pos = 0;
+  while (pos < exposition.size()) {
+    size_t end = exposition.find('\n', pos);
+    if (end == std::string::npos) end = exposition.size();
+    const std::string line = exposition.substr(pos, end - pos);
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
+        line[series.size()] == ' ')
+      return std::stod(line.substr(series.size() + 1));
+    pos = end + 1;
+  }
+  return std::nullopt;
+}
+
+inline double scrape(const std::string& base_url, const std::string& series) {
+  return metric_value(http_get(base_url + "/metrics").body, series).value_or(-1);
+}
+
+// Runs `promtool check metrics` on `exposition`; returns its combined output, sets *rc.
+inline std::string promtool_check_metrics(const std::string& exposition, int* rc) {
+  char path[] = "/tmp/faultline-metrics-XXXXXX";
+  const int fd = ::mkstemp(path);
+  if (fd < 0) {
+    *rc = -1;
+    return "mkstemp failed";
+  }
+  FILE* f = ::fdopen(fd, "w");
+  std::fwrite(exposition.data(), 1, exposition.size(), f);
+  std::fclose(f);
+  const std::string cmd = std::string("promtool check metrics < ") + path + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = ::pclose(p);
+  *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  ::unlink(path);
+  return out;
+}
+
+inline HttpResponse set_faults(const std::string& base_url, const std::string& json,
+                               std::vector<std::string> headers = {}) {
+  return http_post(base_url + "/__faults", json, std::move(headers));
+}
+
+inline std::string order_body(int i) {
+  return "{\"user_id\": " + std::to_string(i % 1000 + 1) + ", \"amount\": 12.5}";
+}
+
+}  // namespace faultline::testing

@@ -1,0 +1,149 @@
+#include "observe/histogram_quantile.h"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "common/rng.h"
+#include "promtool_oracle.h"
+
+using faultline::Rng;
+using faultline::observe::histogram_quantile;
+using faultline::observe::HistogramBucket;
+using faultline::observe::testing::PromtoolOracle;
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+}  // namespace
+
+TEST_CASE("histogram_quantile: special q values") {
+  const std::vector<HistogramBucket> h = {{0.1, 5}, {0.2, 7}, {kInf, 10}};
+  CHECK(histogram_quantile(-0.1, h) == -kInf);
+  CHECK(histogram_quantile(1.1, h) == kInf);
+  CHECK(std::isnan(histogram_quantile(std::nan(""), h)));
+  // q is checked before anything else, as in Prometheus.
+  CHECK(histogram_quantile(-1, {}) == -kInf);
+  CHECK(histogram_quantile(2, {}) == kInf);
+}
+
+TEST_CASE("histogram_quantile: hand-computed values") {
+  const std::vector<HistogramBucket> h = {{0.1, 5}, {0.2, 7}, {kInf, 10}};
+  CHECK(histogram_quantile(0, h) == 0);                        // lowest bucket interpolates from 0
+  CHECK(histogram_quantile(0.3, h) == doctest::Approx(0.06));  // 0.1 * 3/5
+  CHECK(histogram_quantile(0.5, h) == doctest::Approx(0.1));   // rank 5 = bucket edge
+  CHECK(histogram_quantile(0.6, h) == doctest::Approx(0.15));  // 0.1 + 0.1 * 1/2
+  CHECK(histogram_quantile(0.7, h) == doctest::Approx(0.2));
+  CHECK(histogram_quantile(0.9, h) == 0.2);  // in +Inf: the second-highest upper bound
+  CHECK(histogram_quantile(1, h) == 0.2);
+}
+
+TEST_CASE("histogram_quantile: degenerate inputs give NaN") {
+  CHECK(std::isnan(histogram_quantile(0.5, {})));
+  CHECK(std::isnan(histogram_quantile(0.5, {{kInf, 10}})));                     // fewer than 2
+  CHECK(std::isnan(histogram_quantile(0.5, {{0.1, 5}, {0.2, 10}})));            // no +Inf bucket
+  CHECK(std::isnan(histogram_quantile(0.5, {{0.1, 0}, {0.2, 0}, {kInf, 0}})));  // no observations
+  // Two +Inf buckets coalesce into one, leaving fewer than 2.
+  CHECK(std::isnan(histogram_quantile(0.5, {{kInf, 3}, {kInf, 4}})));
+}
+
+TEST_CASE("histogram_quantile: unsorted input, duplicate bounds and NaN bounds") {
+  CHECK(histogram_quantile(0.6, {{kInf, 10}, {0.2, 7}, {0.1, 5}}) == doctest::Approx(0.15));
+  // Duplicate upper bounds are added: {0.1: 5, 0.2: 7, +Inf: 10} again.
+  CHECK(histogram_quantile(0.6, {{0.1, 2}, {0.2, 7}, {0.1, 3}, {kInf, 10}}) ==
+        doctest::Approx(0.15));
+  CHECK(histogram_quantile(0.6, {{0.1, 5}, {std::nan(""), 100}, {0.2, 7}, {kInf, 10}}) ==
+        doctest::Approx(0.15));
+}
+
+TEST_CASE("histogram_quantile: lowest bucket with a non-positive upper bound") {
+  const std::vector<HistogramBucket> h = {{-1, 5}, {0, 8}, {kInf, 10}};
+  CHECK(histogram_quantile(0.3, h) == -1);                         // its upper bound
+  CHECK(histogram_quantile(0.6, h) == doctest::Approx(-2.0 / 3));  // -1 + 1 * (1/3)
+}
+
+TEST_CASE("histogram_quantile: non-monotonic counts are fixed by the running maximum") {
+  // Becomes {0.1: 5, 0.2: 5, 0.4: 8, +Inf: 8}.
+  const std::vector<HistogramBucket> h = {{0.1, 5}, {0.2, 3}, {0.4, 8}, {kInf, 8}};
+  CHECK(histogram_quantile(0.5, h) == doctest::Approx(0.08));  // 0.1 * 4/5
+  CHECK(histogram_quantile(0.7, h) == doctest::Approx(0.24));  // 0.2 + 0.2 * 0.6/3
+  // +Inf below the rest: the total becomes 9.
+  CHECK(histogram_quantile(1, {{0.1, 5}, {0.2, 9}, {kInf, 2}}) == doctest::Approx(0.2));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Oracle: Prometheus itself. Every case becomes a `promtool test rules` test whose expected
+// value is ours; promtool reports each expression whose result differs, with what it got.
+
+namespace {
+
+struct OracleCase {
+  std::string name;  // series name prefix, unique per case
+  std::vector<HistogramBucket> buckets;
+  std::vector<double> qs;
+};
+
+std::string expr_of(const OracleCase& c, double q) {
+  return "histogram_quantile(" + PromtoolOracle::go_float(q) + ", " + c.name + "_bucket)";
+}
+
+// The cases: hand-picked shapes plus seeded random ones.
+std::vector<OracleCase> oracle_cases() {
+  const std::vector<double> qs = {0, 0.01, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1};
+  std::vector<OracleCase> cases = {
+      {"simple", {{0.1, 5}, {0.2, 7}, {kInf, 10}}, qs},
+      {"nonmono", {{0.1, 5}, {0.2, 3}, {0.4, 8}, {kInf, 8}}, qs},
+      {"nonmono_inf", {{0.1, 5}, {0.2, 9}, {kInf, 2}}, qs},
+      {"in_inf", {{0.005, 1}, {0.01, 2}, {kInf, 1000}}, qs},
+      {"empty", {{0.1, 0}, {0.5, 0}, {kInf, 0}}, qs},
+      {"only_inf", {{kInf, 12}}, qs},
+      {"no_inf", {{0.1, 1}, {0.2, 2}}, qs},
+      {"negative", {{-1, 5}, {0, 8}, {kInf, 10}}, qs},
+      {"negative_first", {{-5, 2}, {-1, 5}, {2, 9}, {kInf, 10}}, qs},
+      {"zero_first", {{0, 3}, {1, 6}, {kInf, 6}}, qs},
+      {"fractional", {{0.025, 0.5}, {0.05, 1.25}, {0.1, 2.75}, {0.25, 3.5}, {kInf, 3.75}}, qs},
+      {"nan_first", {{0.1, std::nan("")}, {0.2, 3}, {0.4, 5}, {kInf, 4}}, qs},
+      {"flat", {{1, 4}, {2, 4}, {3, 4}, {kInf, 4}}, qs},
+      {"weird_q", {{0.1, 5}, {0.2, 7}, {kInf, 10}}, {-1, 1.5, std::nan("")}},
+  };
+  Rng rng(20240611);
+  for (int i = 0; i < 40; ++i) {
+    OracleCase c;
+    c.name = "rand" + std::to_string(i);
+    c.qs = qs;
+    const int n = static_cast<int>(rng.uniform_int(1, 12));
+    double bound = rng.uniform01() < 0.2 ? -rng.uniform01() * 2 : 0;
+    double count = 0;
+    for (int b = 0; b < n; ++b) {
+      bound += 0.001 + rng.uniform01() * (b + 1);
+      count += std::floor(rng.uniform01() * 20) / (rng.uniform01() < 0.3 ? 4 : 1);
+      double reported = count;
+      if (rng.uniform01() < 0.15) reported = std::max(0.0, count - rng.uniform_int(1, 10));
+      c.buckets.push_back({bound, reported});
+    }
+    if (rng.uniform01() < 0.9) c.buckets.push_back({kInf, count + rng.uniform_int(0, 5)});
+    cases.push_back(c);
+  }
+  return cases;
+}
+
+}  // namespace
+
+TEST_CASE("histogram_quantile agrees with Prometheus' own (promtool test rules)") {
+  PromtoolOracle oracle;
+  for (const OracleCase& c : oracle_cases()) {
+    std::vector<PromtoolOracle::Series> series;
+    for (const HistogramBucket& b : c.buckets) {
+      series.push_back({c.name + "_bucket{le=`" + PromtoolOracle::go_float(b.upper_bound) + "`}",
+                        PromtoolOracle::go_float(b.count)});
+    }
+    oracle.group(series);
+    for (double q : c.qs) oracle.expect(expr_of(c, q), 0, histogram_quantile(q, c.buckets));
+  }
+  CHECK(oracle.size() > 500);
+  oracle.run("histogram_quantile");
+}
