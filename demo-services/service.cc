@@ -43,15 +43,15 @@ Service::Service(DemoConfig config)
     metrics_.fault_lease_remaining.set(lease ? static_cast<double>(lease->count()) / 1000.0 : 0.0);
   });
 
-  http_.route("GET", "/healthz", [role](const Request&) {
+  http_.control_route("GET", "/healthz", [role](const Request&) {
     return json_response(200, "{\"status\":\"ok\",\"role\":\"" + role + "\"}");
   });
-  http_.route("GET", "/readyz", [this](const Request&) {
+  http_.control_route("GET", "/readyz", [this](const Request&) {
     Response r = json_response(readiness_.ready() ? 200 : 503, readiness_.status_json());
     r.quiet = true;  // readiness changes are logged once by the monitor, not per poll
     return r;
   });
-  http_.route("GET", "/metrics", [this](const Request&) {
+  http_.control_route("GET", "/metrics", [this](const Request&) {
     Response r;
     r.content_type = std::string(kMetricsContentType);
     r.body = registry_.render();

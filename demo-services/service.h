@@ -37,7 +37,7 @@ class RoleLogic {
 
 class Service {
  public:
-  static constexpr int kThreadsKeptFree = 2;
+  static constexpr int kThreadsKeptFree = HttpServer::kThreadsKeptFree;
 
   explicit Service(DemoConfig config);
   ~Service();

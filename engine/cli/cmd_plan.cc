@@ -1,6 +1,7 @@
 // faultline plan: what a run would do, without doing it. Never touches the network.
-#include <cxxopts.hpp>
+#include <cctype>
 #include <cstdio>
+#include <cxxopts.hpp>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -26,7 +27,10 @@ std::string window_text(const Plan& plan, const PlannedStatement& s, dsl::Statem
 
 void print_human(const Plan& plan) {
   std::printf("scenario  %s\n", plan.scenario_name.c_str());
-  if (!plan.description.empty()) std::printf("          %s\n", plan.description.c_str());
+  std::string description = plan.description;
+  while (!description.empty() && std::isspace(static_cast<unsigned char>(description.back())))
+    description.pop_back();
+  if (!description.empty()) std::printf("          %s\n", description.c_str());
   std::printf("seed      %llu\n", static_cast<unsigned long long>(plan.seed));
   std::printf("target    %s, %s arrivals, timeout %s, max in flight %d\n", plan.target.c_str(),
               plan.arrival == ArrivalProcess::kPoisson ? "poisson" : "constant",
@@ -36,8 +40,10 @@ void print_human(const Plan& plan) {
   for (const auto& r : plan.routes) weight_sum += r.weight;
   for (const auto& p : plan.phases) {
     char rate[64];
-    if (p.rate_from == p.rate_to) std::snprintf(rate, sizeof rate, "%.4g/s", p.rate_from);
-    else std::snprintf(rate, sizeof rate, "ramp %.4g/s -> %.4g/s", p.rate_from, p.rate_to);
+    if (p.rate_from == p.rate_to)
+      std::snprintf(rate, sizeof rate, "%.4g/s", p.rate_from);
+    else
+      std::snprintf(rate, sizeof rate, "ramp %.4g/s -> %.4g/s", p.rate_from, p.rate_to);
     std::printf("  %-10s %8s .. %-8s %-22s ~%.0f requests:", p.name.c_str(),
                 format_duration(p.start).c_str(), format_duration(p.end).c_str(), rate,
                 p.expected_requests());
@@ -50,8 +56,8 @@ void print_human(const Plan& plan) {
   for (const auto& f : plan.fault_steps)
     std::printf("  at %-8s %-10s %s\n", format_duration(f.at).c_str(), f.service.c_str(),
                 f.is_reset() ? "reset to baseline" : ("set " + f.knobs_json).c_str());
-  std::printf("\nscrapes: every %s from %zu target(s):", format_duration(plan.scrape_interval).c_str(),
-              plan.scrape_targets.size());
+  std::printf("\nscrapes: every %s from %zu target(s):",
+              format_duration(plan.scrape_interval).c_str(), plan.scrape_targets.size());
   for (const auto& t : plan.scrape_targets) std::printf(" %s%s", t.service.c_str(), t.path.c_str());
   std::printf("\n\nassertions:\n");
   for (const auto& a : plan.assertions)
@@ -71,17 +77,17 @@ int plan_command(int argc, char** argv) {
                         "hash, on every machine). Sends nothing anywhere.\n");
   opts.custom_help("SPEC [options]");
   add_plan_flags(opts);
-  opts.add_options()
-      ("format", "text or json", cxxopts::value<std::string>()->default_value("text"))
-      ("arrivals", "with --format json: include the first N arrivals",
-       cxxopts::value<size_t>()->default_value("0"))
-      ("h,help", "show this help")
-      ("spec", "", cxxopts::value<std::string>());
+  opts.add_options()("format", "text or json",
+                     cxxopts::value<std::string>()->default_value("text"))(
+      "arrivals", "with --format json: include the first N arrivals",
+      cxxopts::value<size_t>()->default_value("0"))("h,help", "show this help")(
+      "spec", "", cxxopts::value<std::string>());
   opts.parse_positional({"spec"});
   auto result = parse_or_usage(opts, argc, argv);
   if (result.count("help")) {
-    std::cout << opts.help() << "\nExample:\n  faultline plan specs/latency-tail.yaml --seed 7 "
-                                "--format json --arrivals 5\n";
+    std::cout << opts.help()
+              << "\nExample:\n  faultline plan specs/latency-tail.yaml --seed 7 "
+                 "--format json --arrivals 5\n";
     return 0;
   }
   if (!result.count("spec")) throw UsageError("plan needs a scenario file: faultline plan SPEC");
@@ -97,8 +103,10 @@ int plan_command(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", format_diagnostic(d, false).c_str());
   if (!loaded.ok()) return static_cast<int>(ExitCode::kInvalid);
   const Plan plan = compile_plan(*loaded.scenario, overrides);
-  if (format == "json") std::printf("%s\n", plan_to_json(plan, result["arrivals"].as<size_t>(), true).c_str());
-  else print_human(plan);
+  if (format == "json")
+    std::printf("%s\n", plan_to_json(plan, result["arrivals"].as<size_t>(), true).c_str());
+  else
+    print_human(plan);
   return 0;
 }
 

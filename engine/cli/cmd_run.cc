@@ -19,27 +19,27 @@ int run_command(int argc, char** argv) {
                         "reproduced as claimed.\n");
   opts.custom_help("SPEC [options]");
   add_plan_flags(opts);
-  opts.add_options()
-      ("tag", "label for this run, recorded in the artifact (e.g. before, after)",
-       cxxopts::value<std::string>()->default_value(""))
-      ("artifacts", "directory for the artifact and its bundle",
-       cxxopts::value<std::string>()->default_value("artifacts"))
-      ("lease", "fault lease: services revert on their own this long after faultline stops "
-                "renewing (renewed every half lease)",
-       cxxopts::value<std::string>()->default_value("6s"))
-      ("q,quiet", "no progress output (the summary is still printed)")
-      ("progress", "progress style: auto, terminal, lines, quiet",
-       cxxopts::value<std::string>()->default_value("auto"))
-      ("h,help", "show this help");
+  opts.add_options()("tag", "label for this run, recorded in the artifact (e.g. before, after)",
+                     cxxopts::value<std::string>()->default_value(""))(
+      "artifacts", "directory for the artifact and its bundle",
+      cxxopts::value<std::string>()->default_value("artifacts"))(
+      "lease",
+      "fault lease: services revert on their own this long after faultline stops "
+      "renewing (renewed every half lease)",
+      cxxopts::value<std::string>()->default_value("6s"))(
+      "q,quiet", "no progress output (the summary is still printed)")(
+      "progress", "progress style: auto, terminal, lines, quiet",
+      cxxopts::value<std::string>()->default_value("auto"))("h,help", "show this help");
   opts.parse_positional({"spec"});
   opts.add_options()("spec", "", cxxopts::value<std::string>());
   auto result = parse_or_usage(opts, argc, argv);
   if (result.count("help")) {
-    std::cout << opts.help() << "\nExit codes: 0 reproduced as claimed, 1 an assertion failed or "
-                                "was inconclusive (or abort_if fired),\n2 invalid spec or usage, 3 "
-                                "environment error, 130 interrupted (faults undone first).\n"
-                                "\nExample:\n  faultline run specs/error-storm.yaml --seed 42 "
-                                "--qps 30 --duration 90s\n";
+    std::cout << opts.help()
+              << "\nExit codes: 0 reproduced as claimed, 1 an assertion failed or "
+                 "was inconclusive (or abort_if fired),\n2 invalid spec or usage, 3 "
+                 "environment error, 130 interrupted (faults undone first).\n"
+                 "\nExample:\n  faultline run specs/error-storm.yaml --seed 42 "
+                 "--qps 30 --duration 90s\n";
     return 0;
   }
   if (!result.count("spec")) throw UsageError("run needs a scenario file: faultline run SPEC");
@@ -53,12 +53,18 @@ int run_command(int argc, char** argv) {
   if (!lease || *lease < std::chrono::seconds(1))
     throw UsageError("--lease wants a duration of at least 1s, like 6s");
   ro.lease = *lease;
-  const std::string progress = result.count("quiet") ? "quiet" : result["progress"].as<std::string>();
-  if (progress == "auto") ro.progress = ProgressMode::kAuto;
-  else if (progress == "terminal") ro.progress = ProgressMode::kTerminal;
-  else if (progress == "lines") ro.progress = ProgressMode::kLines;
-  else if (progress == "quiet") ro.progress = ProgressMode::kQuiet;
-  else throw UsageError("--progress is one of auto, terminal, lines, quiet");
+  const std::string progress =
+      result.count("quiet") ? "quiet" : result["progress"].as<std::string>();
+  if (progress == "auto")
+    ro.progress = ProgressMode::kAuto;
+  else if (progress == "terminal")
+    ro.progress = ProgressMode::kTerminal;
+  else if (progress == "lines")
+    ro.progress = ProgressMode::kLines;
+  else if (progress == "quiet")
+    ro.progress = ProgressMode::kQuiet;
+  else
+    throw UsageError("--progress is one of auto, terminal, lines, quiet");
   for (int i = 0; i < argc; ++i) ro.command_line += (i ? " " : "faultline ") + std::string(argv[i]);
   return run_scenario(ro, stdout, stderr).exit_code;
 }

@@ -5,16 +5,16 @@
 namespace faultline::cli {
 
 void add_plan_flags(cxxopts::Options& options) {
-  options.add_options("plan")
-      ("seed", "seed of the plan (default: the spec's seed)", cxxopts::value<uint64_t>())
-      ("qps", "base request rate, e.g. 30 or 30/s; phase rates scale with it",
-       cxxopts::value<std::string>())
-      ("duration", "total duration, e.g. 90s; every phase keeps its share",
-       cxxopts::value<std::string>())
-      ("set", "NAME=VALUE for ${NAME} in the spec (wins over the environment); repeatable",
-       cxxopts::value<std::vector<std::string>>())
-      ("env", "environment file for specs that name none (default envs/local.yaml)",
-       cxxopts::value<std::string>());
+  options.add_options("plan")("seed", "seed of the plan (default: the spec's seed)",
+                              cxxopts::value<uint64_t>())(
+      "qps", "base request rate, e.g. 30 or 30/s; phase rates scale with it",
+      cxxopts::value<std::string>())("duration",
+                                     "total duration, e.g. 90s; every phase keeps its share",
+                                     cxxopts::value<std::string>())(
+      "set", "NAME=VALUE for ${NAME} in the spec (wins over the environment); repeatable",
+      cxxopts::value<std::vector<std::string>>())(
+      "env", "environment file for specs that name none (default envs/local.yaml)",
+      cxxopts::value<std::string>());
 }
 
 void read_plan_flags(const cxxopts::ParseResult& r, LoadOptions* load, PlanOverrides* o,

@@ -118,6 +118,8 @@ struct RunReport {
   // meta
   std::string scenario, description, spec_path, environment_path, tag, faultline_version;
   std::string plan_hash, command_line, host;
+  std::string schedule_sha256;  // of the arrivals handed out (replay compares it)
+  uint64_t arrivals = 0;        // how many arrivals were handed out
   uint64_t seed = 0;
   double base_rate = 0;
   Duration planned_duration{0}, actual_duration{0};

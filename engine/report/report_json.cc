@@ -120,6 +120,9 @@ void meta(Writer& w, const RunReport& r) {
   key(w, "seed");
   w.Uint64(r.seed);
   str(w, "plan_hash", r.plan_hash);
+  str(w, "schedule_sha256", r.schedule_sha256);
+  key(w, "arrivals");
+  w.Uint64(r.arrivals);
   str(w, "tag", r.tag);
   num(w, "base_rate", r.base_rate);
   us(w, "planned_duration_us", r.planned_duration);

@@ -31,6 +31,8 @@ bool ArrivalSource::next(PlannedRequest& out) {
   return true;
 }
 
-std::string ArrivalSource::schedule_sha256() { return schedule_hash_.hex_digest(); }
+std::string ArrivalSource::schedule_sha256() {
+  return schedule_hash_.hex_digest();
+}
 
 }  // namespace faultline

@@ -25,7 +25,9 @@ class WindowRecorder : public judge::MetricSource {
   mutable std::set<std::pair<int64_t, int64_t>> windows;
 };
 
-observe::TimeWindow to_observe(const judge::TimeWindow& w) { return {w.start, w.end}; }
+observe::TimeWindow to_observe(const judge::TimeWindow& w) {
+  return {w.start, w.end};
+}
 
 std::optional<double> finite(double v) {
   if (std::isnan(v)) return std::nullopt;
@@ -66,8 +68,7 @@ std::vector<judge::TimeWindow> judging_windows(const Plan& plan) {
 
 RunObservations::RunObservations(const Plan& plan, std::vector<judge::TimeWindow> extra_windows,
                                  std::vector<std::string> metrics_of_interest)
-    : plan_(plan),
-      scrapes_(observe::ScrapeStore::Options{std::move(metrics_of_interest), 20000}) {
+    : plan_(plan), scrapes_(observe::ScrapeStore::Options{std::move(metrics_of_interest), 20000}) {
   // Whole phases and the whole run are answered from the per-phase stats; keep the rest.
   for (auto& w : extra_windows) {
     bool is_phase = w.start == Duration{0} && w.end == plan.total;
@@ -115,8 +116,7 @@ observe::ClientSelection RunObservations::selection_for(const judge::TimeWindow&
   }
   for (const auto& p : plan_.phases) {
     // A whole phase, or the live part of one (abort_if reads [start, now)).
-    if (!found && window.start == p.start && window.end <= p.end &&
-        window.end > window.start) {
+    if (!found && window.start == p.start && window.end <= p.end && window.end > window.start) {
       sel.phases.push_back(p.name);
       found = true;
     }
@@ -182,12 +182,18 @@ judge::Observed RunObservations::client(const judge::TimeWindow& window,
     return out;
   }
   double us = 0;
-  if (m == "max") us = static_cast<double>(h.max_us());
-  else if (m == "mean") us = h.mean_us();
-  else if (m == "p50") us = h.quantile_us(0.50);
-  else if (m == "p95") us = h.quantile_us(0.95);
-  else if (m == "p99") us = h.quantile_us(0.99);
-  else if (m == "p999") us = h.quantile_us(0.999);
+  if (m == "max")
+    us = static_cast<double>(h.max_us());
+  else if (m == "mean")
+    us = h.mean_us();
+  else if (m == "p50")
+    us = h.quantile_us(0.50);
+  else if (m == "p95")
+    us = h.quantile_us(0.95);
+  else if (m == "p99")
+    us = h.quantile_us(0.99);
+  else if (m == "p999")
+    us = h.quantile_us(0.999);
   else {
     out.note = "unknown client metric " + m;
     return out;
@@ -202,9 +208,12 @@ judge::Observed RunObservations::server(const judge::TimeWindow& window,
   sel.metric = query.metric_name;
   for (const auto& m : query.matchers) {
     observe::MatchOp op = observe::MatchOp::kEqual;
-    if (m.op == "!=") op = observe::MatchOp::kNotEqual;
-    else if (m.op == "=~") op = observe::MatchOp::kRegexMatch;
-    else if (m.op == "!~") op = observe::MatchOp::kRegexNoMatch;
+    if (m.op == "!=")
+      op = observe::MatchOp::kNotEqual;
+    else if (m.op == "=~")
+      op = observe::MatchOp::kRegexMatch;
+    else if (m.op == "!~")
+      op = observe::MatchOp::kRegexNoMatch;
     sel.matchers.emplace_back(m.name, op, m.value);
   }
   const observe::TimeWindow w = to_observe(window);
@@ -218,25 +227,36 @@ judge::Observed RunObservations::server(const judge::TimeWindow& window,
   };
   if (f.size() > 1 && f[0] == 'p' && std::isdigit(static_cast<unsigned char>(f[1]))) {
     double q = 0;
-    if (f == "p50") q = 0.5;
-    else if (f == "p90") q = 0.9;
-    else if (f == "p95") q = 0.95;
-    else if (f == "p99") q = 0.99;
-    else if (f == "p999") q = 0.999;
+    if (f == "p50")
+      q = 0.5;
+    else if (f == "p90")
+      q = 0.9;
+    else if (f == "p95")
+      q = 0.95;
+    else if (f == "p99")
+      q = 0.99;
+    else if (f == "p999")
+      q = 0.999;
     const observe::QuantileValue v = scrapes_.histogram_quantile(q, sel, w);
     out.sample_count = static_cast<int64_t>(std::llround(v.observations));
     out.value = finite(v.value);
-    if (!out.value) out.note = v.has_data() ? "histogram has no observations in the window"
-                                            : describe_missing(v);
+    if (!out.value)
+      out.note = v.has_data() ? "histogram has no observations in the window" : describe_missing(v);
     return out;
   }
   observe::WindowValue v;
-  if (f == "increase") v = scrapes_.increase(sel, w);
-  else if (f == "rate") v = scrapes_.rate(sel, w);
-  else if (f == "max") v = scrapes_.gauge(observe::GaugeFunction::kMax, sel, w);
-  else if (f == "min") v = scrapes_.gauge(observe::GaugeFunction::kMin, sel, w);
-  else if (f == "avg") v = scrapes_.gauge(observe::GaugeFunction::kAvg, sel, w);
-  else if (f == "last") v = scrapes_.gauge(observe::GaugeFunction::kLast, sel, w);
+  if (f == "increase")
+    v = scrapes_.increase(sel, w);
+  else if (f == "rate")
+    v = scrapes_.rate(sel, w);
+  else if (f == "max")
+    v = scrapes_.gauge(observe::GaugeFunction::kMax, sel, w);
+  else if (f == "min")
+    v = scrapes_.gauge(observe::GaugeFunction::kMin, sel, w);
+  else if (f == "avg")
+    v = scrapes_.gauge(observe::GaugeFunction::kAvg, sel, w);
+  else if (f == "last")
+    v = scrapes_.gauge(observe::GaugeFunction::kLast, sel, w);
   else {
     out.note = "unknown server function " + f;
     return out;

@@ -50,7 +50,8 @@ class RunObservations : public judge::MetricSource {
   const observe::ScrapeStore& scrapes_unlocked() const { return scrapes_; }
 
   // Live figures for progress: p95 (seconds) and error rate of `phase` so far.
-  std::pair<std::optional<double>, std::optional<double>> live_phase(const std::string& phase) const;
+  std::pair<std::optional<double>, std::optional<double>> live_phase(
+      const std::string& phase) const;
 
  private:
   struct PendingScrape {

@@ -33,8 +33,8 @@ ProgressPrinter::ProgressPrinter(ProgressMode mode, std::FILE* out) : mode_(mode
 void ProgressPrinter::update(const ProgressSnapshot& s) {
   if (mode_ == ProgressMode::kQuiet) return;
   // A terminal line refreshes every second; log lines every five.
-  const Duration every = mode_ == ProgressMode::kTerminal ? std::chrono::seconds(1)
-                                                          : std::chrono::seconds(5);
+  const Duration every =
+      mode_ == ProgressMode::kTerminal ? std::chrono::seconds(1) : std::chrono::seconds(5);
   if (s.elapsed - last_line_ < every) return;
   last_line_ = s.elapsed;
   char line[256];

@@ -15,8 +15,8 @@ enum class ProgressMode { kAuto, kTerminal, kLines, kQuiet };
 struct ProgressSnapshot {
   std::string phase;
   Duration elapsed{0}, total{0};
-  double planned_rate = 0;   // requests/s the plan asks for now
-  double achieved_rate = 0;  // arrivals/s over the last interval
+  double planned_rate = 0;           // requests/s the plan asks for now
+  double achieved_rate = 0;          // arrivals/s over the last interval
   std::optional<double> p95_s;       // of the current phase so far
   std::optional<double> error_rate;  // of the current phase so far
   uint64_t in_flight = 0, dropped = 0, sent = 0;

@@ -132,7 +132,9 @@ AssertionReport to_assertion_report(const PlannedStatement& stmt, const judge::V
 
 }  // namespace
 
-std::string plan_to_json_for_bundle(const Plan& plan) { return plan_to_json(plan, 0, true) + "\n"; }
+std::string plan_to_json_for_bundle(const Plan& plan) {
+  return plan_to_json(plan, 0, true) + "\n";
+}
 
 RunReport start_report(const Plan& plan, const Scenario& scenario, const RunOptions& options,
                        const std::string& stem) {
@@ -169,8 +171,8 @@ void record_services(RunReport& report, const ServiceLauncher& launcher,
 
 void record_fault_events(RunReport& report, const std::vector<FaultEvent>& events) {
   for (const auto& e : events)
-    report.fault_events.push_back({e.at, e.phase, e.service, e.action, e.knobs_json, e.ok,
-                                   e.status, redact_secrets(e.error), e.call_latency});
+    report.fault_events.push_back({e.at, e.phase, e.service, e.action, e.knobs_json, e.ok, e.status,
+                                   redact_secrets(e.error), e.call_latency});
 }
 
 void save_scrape_snapshot(const std::string& bundle, const std::string& job, Duration at,
@@ -198,8 +200,10 @@ void judge_and_summarize(RunReport& report, const Plan& plan, const RunObservati
     }
   }
   if (report.status == RunStatus::kPassed) {
-    if (any_fail) report.status = RunStatus::kFailed;
-    else if (any_inconclusive) report.status = RunStatus::kInconclusive;
+    if (any_fail)
+      report.status = RunStatus::kFailed;
+    else if (any_inconclusive)
+      report.status = RunStatus::kInconclusive;
     else if (plan.assertions.empty())
       report.status_detail = "the scenario has no assertions: nothing was claimed";
   }
@@ -212,8 +216,10 @@ void judge_and_summarize(RunReport& report, const Plan& plan, const RunObservati
     for (const auto& p : plan.phases) {
       while (step < plan.fault_steps.size() && plan.fault_steps[step].at <= p.start) {
         const auto& f = plan.fault_steps[step++];
-        if (f.is_reset()) held.erase(f.service);
-        else held[f.service] = f.knobs_json;
+        if (f.is_reset())
+          held.erase(f.service);
+        else
+          held[f.service] = f.knobs_json;
       }
       faults_by_phase[p.name] = held;
     }
@@ -312,8 +318,7 @@ void print_summary(std::FILE* out, const RunReport& r, const std::string& artifa
     if (p.planned_rate_from == p.planned_rate_to)
       std::snprintf(planned, sizeof planned, "%.1f", p.planned_rate_from);
     else
-      std::snprintf(planned, sizeof planned, "%.0f->%.0f", p.planned_rate_from,
-                    p.planned_rate_to);
+      std::snprintf(planned, sizeof planned, "%.0f->%.0f", p.planned_rate_from, p.planned_rate_to);
     std::snprintf(achieved, sizeof achieved, "%.1f", p.client.achieved_rps);
     std::snprintf(err, sizeof err, "%.1f%%", p.client.error_rate * 100);
     std::fprintf(out, "%-10s %-13s %9s %9s %7lld %7lld %8s %8s %8s %7s\n", p.name.c_str(), window,

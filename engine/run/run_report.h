@@ -24,8 +24,7 @@ std::string plan_to_json_for_bundle(const Plan& plan);
 RunReport start_report(const Plan& plan, const Scenario& scenario, const RunOptions& options,
                        const std::string& stem);
 
-void record_services(RunReport& report, const ServiceLauncher& launcher,
-                     const std::string& bundle);
+void record_services(RunReport& report, const ServiceLauncher& launcher, const std::string& bundle);
 void record_fault_events(RunReport& report, const std::vector<FaultEvent>& events);
 
 // Saves a raw /metrics body at a phase boundary: <bundle>/scrapes/<job>-<plan time>.prom.

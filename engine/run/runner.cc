@@ -212,20 +212,20 @@ RunOutcome run_scenario(const RunOptions& options, std::FILE* out, std::FILE* er
           return p.start == ticks[i] || p.end == ticks[i];
         });
         ++scrapes_outstanding;
-        engine->submit_at(ticks[i], std::move(req), [&, i, boundary, job = target.service](
-                                                         SideCompletion&& c) {
-          if (c.response.error.empty() && c.response.status == 200) {
-            if (boundary)
-              save_scrape_snapshot(bundle, job, ticks[i], c.response.body);
-            obs.scrape_done(job, i, ticks, std::move(c.response.body), "");
-          } else {
-            obs.scrape_done(job, i, ticks, std::nullopt,
-                            c.response.error.empty()
-                                ? "HTTP " + std::to_string(c.response.status)
-                                : c.response.error);
-          }
-          --scrapes_outstanding;
-        });
+        engine->submit_at(ticks[i], std::move(req),
+                          [&, i, boundary, job = target.service](SideCompletion&& c) {
+                            if (c.response.error.empty() && c.response.status == 200) {
+                              if (boundary)
+                                save_scrape_snapshot(bundle, job, ticks[i], c.response.body);
+                              obs.scrape_done(job, i, ticks, std::move(c.response.body), "");
+                            } else {
+                              obs.scrape_done(job, i, ticks, std::nullopt,
+                                              c.response.error.empty()
+                                                  ? "HTTP " + std::to_string(c.response.status)
+                                                  : c.response.error);
+                            }
+                            --scrapes_outstanding;
+                          });
       }
     }
     size_t next_step = 0;
@@ -257,9 +257,15 @@ RunOutcome run_scenario(const RunOptions& options, std::FILE* out, std::FILE* er
         break;
       }
       while (next_step < plan.fault_steps.size() && plan.fault_steps[next_step].at <= elapsed) {
-        const FaultEvent& ev = faults->apply(plan.fault_steps[next_step++], elapsed);
-        if (!ev.ok)
+        const FaultStep& step = plan.fault_steps[next_step++];
+        const FaultEvent& ev = faults->apply(step, elapsed);
+        // A fault that cannot be applied means the incident cannot be reproduced; a reset
+        // that fails is recorded and left to the service's lease.
+        if (!ev.ok && !step.is_reset())
           throw EnvironmentError("applying faults to '" + ev.service + "' failed: " + ev.error);
+        if (!ev.ok)
+          std::fprintf(err, "faultline run: resetting '%s' failed (%s); its lease reverts it\n",
+                       ev.service.c_str(), ev.error.c_str());
       }
       faults->renew(elapsed);
       if (elapsed >= next_check) {
@@ -271,8 +277,8 @@ RunOutcome run_scenario(const RunOptions& options, std::FILE* out, std::FILE* er
             aborted = true;
             report.abort_condition = plan.abort_if[i].text;
             report.aborted_at = elapsed;
-            report.status_detail = "abort_if fired at " + format_duration(elapsed) + ": " +
-                                   v->message;
+            report.status_detail =
+                "abort_if fired at " + format_duration(elapsed) + ": " + v->message;
           }
         }
         if (aborted) {
@@ -326,9 +332,10 @@ RunOutcome run_scenario(const RunOptions& options, std::FILE* out, std::FILE* er
 
   // ---- cleanup: faults first (services must be up to take the reset), then load, services ----
   if (faults) {
-    const bool undone = faults->undo_all(elapsed, report.status == RunStatus::kInterrupted
-                                                      ? "undo after interrupt"
-                                                      : aborted ? "undo after abort" : "undo at end");
+    const bool undone =
+        faults->undo_all(elapsed, report.status == RunStatus::kInterrupted ? "undo after interrupt"
+                                  : aborted                                ? "undo after abort"
+                                                                           : "undo at end");
     report.faults_undone = undone;
     record_fault_events(report, faults->events());
   }

@@ -16,10 +16,10 @@ namespace faultline {
 
 struct RunOptions {
   std::string spec_path;
-  LoadOptions load;             // --set, --env
-  PlanOverrides overrides;      // --seed, --qps, --duration
+  LoadOptions load;                                  // --set, --env
+  PlanOverrides overrides;                           // --seed, --qps, --duration
   std::map<std::string, std::string> override_text;  // as given, for the report
-  std::string tag;              // --tag
+  std::string tag;                                   // --tag
   std::string artifacts_dir = "artifacts";
   Duration lease{std::chrono::seconds(6)};  // fault lease; renewed every lease/2
   ProgressMode progress = ProgressMode::kAuto;

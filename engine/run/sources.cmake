@@ -8,7 +8,6 @@ target_sources(faultline PRIVATE
 
 # The runner's control plane: environment, allowlist, faults.
 target_sources(faultline PRIVATE
-  ${CMAKE_CURRENT_LIST_DIR}/allowlist.cc
   ${CMAKE_CURRENT_LIST_DIR}/fault_driver.cc
   ${CMAKE_CURRENT_LIST_DIR}/service_launcher.cc
 )

@@ -26,6 +26,8 @@ StopSignals::~StopSignals() {
   sigaction(SIGTERM, &old_term_, nullptr);
 }
 
-int StopSignals::received() const { return g_received.load(); }
+int StopSignals::received() const {
+  return g_received.load();
+}
 
 }  // namespace faultline

@@ -20,7 +20,8 @@ class StopSignals {
   int received() const;
 
  private:
-  struct sigaction old_int_{}, old_term_{};
+  struct sigaction old_int_ {
+  }, old_term_{};
 };
 
 }  // namespace faultline

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "common/error.h"
-#include "run/allowlist.h"
+#include "net/allowlist.h"
 #include "run/service_launcher.h"
 
 using namespace faultline;

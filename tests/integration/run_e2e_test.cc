@@ -15,6 +15,7 @@
 #include "demo_cluster.h"
 #include "net/http_call.h"
 #include "proc/child_process.h"
+#include "report_schema.h"
 
 using namespace faultline;
 using namespace std::chrono_literals;
@@ -33,8 +34,8 @@ std::string read_file(const std::string& path) {
 }
 
 std::string fresh_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() /
-                   ("faultline-e2e-" + name + "-" + std::to_string(::getpid()));
+  const auto dir =
+      fs::temp_directory_path() / ("faultline-e2e-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();
@@ -73,7 +74,11 @@ Run finish(ChildProcess& p, const std::string& dir, std::chrono::seconds limit) 
   if (fs::exists(dir + "/artifacts"))
     for (const auto& e : fs::directory_iterator(dir + "/artifacts"))
       if (e.path().extension() == ".json") r.artifact = e.path().string();
-  if (!r.artifact.empty()) r.report.Parse(read_file(r.artifact).c_str());
+  if (!r.artifact.empty()) {
+    const std::string json = read_file(r.artifact);
+    CHECK_MESSAGE(testing::report_schema_problem(json) == "", "artifact " << r.artifact);
+    r.report.Parse(json.c_str());
+  }
   return r;
 }
 
@@ -180,8 +185,8 @@ TEST_CASE("SIGINT mid-trigger exits 130 and leaves the services at baseline") {
   testing::DemoCluster cluster;
   const std::string dir = fresh_dir("sigint");
   const std::string env = url_environment(cluster, dir);
-  ChildProcess p = start_faultline(
-      {"run", "specs/error-storm.yaml", "--env", env, "--duration", "40s"}, dir);
+  ChildProcess p =
+      start_faultline({"run", "specs/error-storm.yaml", "--env", env, "--duration", "40s"}, dir);
   REQUIRE(wait_for_faults(cluster.payment_url(), 30s));
   p.send_signal(SIGINT);
   const Run r = finish(p, dir, 30s);

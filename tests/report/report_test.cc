@@ -1,14 +1,14 @@
 #include <doctest/doctest.h>
 #include <rapidjson/document.h>
-#include <rapidjson/schema.h>
-#include <rapidjson/stringbuffer.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "report/redact.h"
 #include "report/report_json.h"
+#include "report_schema.h"
 
 using namespace faultline;
 using namespace std::chrono_literals;
@@ -22,22 +22,8 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-// Returns "" when `json` is valid against the report schema, else the validator's complaint.
 std::string schema_problem(const std::string& json) {
-  static const std::string schema_text =
-      read_file(std::string(FAULTLINE_SOURCE_DIR) + "/schemas/report.schema.json");
-  rapidjson::Document schema_doc;
-  schema_doc.Parse(schema_text.c_str());
-  REQUIRE_FALSE(schema_doc.HasParseError());
-  rapidjson::SchemaDocument schema(schema_doc);
-  rapidjson::Document doc;
-  doc.Parse(json.c_str());
-  if (doc.HasParseError()) return "not JSON";
-  rapidjson::SchemaValidator validator(schema);
-  if (doc.Accept(validator)) return "";
-  rapidjson::StringBuffer where;
-  validator.GetInvalidDocumentPointer().StringifyUriFragment(where);
-  return std::string(validator.GetInvalidSchemaKeyword()) + " at " + where.GetString();
+  return faultline::testing::report_schema_problem(json);
 }
 
 RunReport sample_report() {

@@ -1,4 +1,5 @@
 // Environment files: services, placeholders, dependencies, the allow list.
+#include "net/allowlist.h"
 #include "spec/environment_builder.h"
 
 #include <doctest/doctest.h>
