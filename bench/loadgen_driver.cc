@@ -2,12 +2,14 @@
 // against one URL, records every sample (latency from the intended time, send lateness) in a
 // counting histogram, and prints key=value lines with requests/s and its own CPU time
 // (getrusage), for bench/loadgen-vs-wrk to compare with wrk. Not a test: it prints figures.
+#include <dirent.h>
 #include <sys/resource.h>
 
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -112,6 +114,22 @@ class HistogramSink : public faultline::SampleSink {
   int64_t last_completion_us = 0;
 };
 
+// Nanoseconds this process's threads spent runnable but waiting for a CPU (schedstat field 2):
+// send lateness on a busy machine is mostly this, not the engine.
+uint64_t runqueue_wait_ns() {
+  uint64_t total = 0;
+  if (DIR* dir = opendir("/proc/self/task")) {
+    while (dirent* e = readdir(dir)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream in(std::string("/proc/self/task/") + e->d_name + "/schedstat");
+      uint64_t on_cpu = 0, waiting = 0;
+      if (in >> on_cpu >> waiting) total += waiting;
+    }
+    closedir(dir);
+  }
+  return total;
+}
+
 double cpu_seconds(const rusage& r, bool user) {
   const timeval& t = user ? r.ru_utime : r.ru_stime;
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
@@ -150,9 +168,11 @@ int run(const cxxopts::ParseResult& args) {
 
   rusage before{}, after{};
   getrusage(RUSAGE_SELF, &before);
+  const uint64_t waited_before_ns = runqueue_wait_ns();
   engine.start(Clock::now() + std::chrono::milliseconds(50), source, sink);
   while (!engine.wait_traffic_done(std::chrono::milliseconds(500))) {
   }
+  const uint64_t waited_ns = runqueue_wait_ns() - waited_before_ns;  // loop thread still alive
   const auto result = engine.finish();
   getrusage(RUSAGE_SELF, &after);
 
@@ -162,12 +182,14 @@ int run(const cxxopts::ParseResult& args) {
   const double seconds = static_cast<double>(sink.last_completion_us) / 1e6;
   std::printf(
       "rate=%.1f planned=%llu ok=%llu errors=%llu dropped=%llu seconds=%.3f rps=%.1f "
-      "cpu_user_s=%.3f cpu_sys_s=%.3f cpu_us_per_request=%.2f\n",
+      "cpu_user_s=%.3f cpu_sys_s=%.3f cpu_us_per_request=%.2f runqueue_wait_ms=%.1f "
+      "involuntary_switches=%ld\n",
       rate, static_cast<unsigned long long>(result.counters.arrivals),
       static_cast<unsigned long long>(sink.ok), static_cast<unsigned long long>(sink.errors),
       static_cast<unsigned long long>(sink.dropped), seconds,
       seconds > 0 ? static_cast<double>(done) / seconds : 0.0, user, sys,
-      done > 0 ? (user + sys) * 1e6 / static_cast<double>(done) : 0.0);
+      done > 0 ? (user + sys) * 1e6 / static_cast<double>(done) : 0.0,
+      static_cast<double>(waited_ns) / 1e6, after.ru_nivcsw - before.ru_nivcsw);
   print_histogram("latency", sink.latency);
   print_histogram("lateness", sink.lateness);
   return 0;

@@ -3,6 +3,8 @@
 //
 //   GET  /users/{id}   DB read; ids 1..1000000 exist
 //   POST /orders       {"user_id": "u-1" | 42, "amount": 12.5} -> DB write, charge, enqueue
+//                      (the charge's fixes - idempotency key, hedge, deadline, retry budget -
+//                      are payment_client.h's policies, switched on by flags)
 //   GET  /orders/{id}  DB read of an order this process created
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -19,6 +21,7 @@
 #include "order_queue.h"
 #include "payment_client.h"
 #include "redis_connection.h"
+#include "request_deadline.h"
 #include "request_json.h"
 #include "service.h"
 #include "simulated_db.h"
@@ -65,6 +68,11 @@ PaymentPolicy payment_policy(const DemoConfig& c) {
   p.timeout = c.payment_timeout;
   p.retries = c.payment_retries;
   p.backoff = c.payment_backoff;
+  p.idempotency_keys = c.idempotency;
+  p.hedge_after = c.payment_hedge_after;
+  p.propagate_deadline = c.deadline_propagation;
+  p.retry_budget_ratio = c.retry_budget;
+  p.retry_budget_min_per_second = c.retry_budget_min_per_second;
   return p;
 }
 
@@ -111,6 +119,13 @@ class ApiLogic : public RoleLogic {
 
   Response create_order(const Request& r) {
     if (auto held = s_.hold_if_forced(r)) return *held;
+    // With deadline propagation the caller's X-Deadline-Ms bounds the charge too.
+    std::optional<DeadlineClock::time_point> deadline;
+    if (s_.config().deadline_propagation) {
+      if (auto bad = read_request_deadline(r, DeadlineClock::now(), &deadline)) return *bad;
+      if (deadline && DeadlineClock::now() >= *deadline)
+        return deadline_exceeded_response(r, s_.metrics(), "arrival");
+    }
     rapidjson::Document doc;
     if (auto bad = parse_json_object(r, &doc)) return *bad;
     Response problem;
@@ -124,7 +139,8 @@ class ApiLogic : public RoleLogic {
     if (auto failed = db_call(r)) return *failed;
     db_.put(order_id, order_json(order_id, *user_id, *amount, "pending_payment", r.request_id));
 
-    ChargeRequest charge{order_id, *user_id, *amount, r.request_id, r.header("traceparent")};
+    ChargeRequest charge{order_id, *user_id, *amount, r.request_id, r.header("traceparent"),
+                         deadline};
     const ChargeResult paid = payment_.charge(charge);
     if (paid.kind != ChargeResult::Kind::kCaptured) {
       db_.put(order_id, order_json(order_id, *user_id, *amount, "payment_failed", r.request_id));

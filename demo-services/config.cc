@@ -59,6 +59,28 @@ const std::vector<OptionDef>& option_defs() {
        "count payment as a required dependency for /readyz (default: only Redis)"},
       {"db-latency", "api and payment", kApiRole | kPaymentRole, false, "DUR",
        "base latency of each simulated DB call (default 5ms for api, 3ms for payment)"},
+      {"idempotency", "api and payment", kApiRole | kPaymentRole, true, "",
+       "fix (default off). api: send 'Idempotency-Key: <order id>' with every charge attempt, "
+       "retries and hedges alike. payment: honour it - a key that already captured a charge "
+       "is answered with that charge again (Idempotent-Replayed: true), never charged twice"},
+      {"deadline-propagation", "api and payment", kApiRole | kPaymentRole, true, "",
+       "fix (default off). api: send payment the time left as X-Deadline-Ms and stop retrying "
+       "when it is spent (an X-Deadline-Ms on POST /orders shortens it). payment: answer 504 "
+       "at once to work whose deadline passed; DB and charge waits end at the deadline"},
+      {"payment-hedge-after", "api", kApiRole, false, "DUR",
+       "fix (default 0: off). When payment has not answered an attempt after DUR, send a hedge "
+       "with X-Request-Id '<attempt id>~h1' and the same Idempotency-Key, and take the first "
+       "answer. Sends Idempotency-Key even without --idempotency (payment needs --idempotency "
+       "to charge the pair once)"},
+      {"retry-budget", "api", kApiRole, false, "PCT",
+       "fix (default 0: off). Retries and hedges to payment add at most this share of calls, "
+       "e.g. 10%: a token bucket that gains the share per call and --retry-budget-min per "
+       "second, holds at most 10 tokens, and spends one per retry or hedge"},
+      {"retry-budget-min", "api", kApiRole, false, "RATE",
+       "retries per second the retry budget allows with no calls at all (default 1/s)"},
+      {"idempotency-ttl", "payment", kPaymentRole, false, "DUR",
+       "how long payment remembers an idempotency key (default 10m; the newest 100000 keys "
+       "are kept)"},
       {"workers", "worker", kWorkerRole, false, "N", "job-processing threads (default 4)"},
       {"max-retries", "worker", kWorkerRole, false, "N",
        "retries of a failed job before it is dead-lettered (default 3)"},
@@ -122,6 +144,22 @@ Duration parse_dur(const Source& s) {
   auto d = parse_duration(s.value);
   if (!d) throw UsageError(s.origin + ": '" + s.value + "' is not a duration (e.g. 250ms, 2s)");
   return *d;
+}
+
+// "10%" -> 0.1; "0" or "0%" -> 0 (off).
+double parse_share(const Source& s) {
+  const std::string& v = s.value;
+  if (v == "0" || v == "0%") return 0;
+  double pct = -1;
+  if (v.size() >= 2 && v.back() == '%') {
+    const auto* end = v.data() + v.size() - 1;
+    const auto res = std::from_chars(v.data(), end, pct);
+    if (res.ec != std::errc() || res.ptr != end) pct = -1;
+  }
+  if (!(pct > 0 && pct <= 100))
+    throw UsageError(s.origin + ": '" + v +
+                     "' is not a percentage in (0%, 100%] (e.g. 10%; 0 is off)");
+  return pct / 100.0;
 }
 
 bool parse_bool(const Source& s) {
@@ -250,6 +288,23 @@ CommandLine parse_command_line(int argc, const char* const* argv, const EnvLooku
     if (auto t = get_for_role("payment-retries")) c.payment_retries = parse_int(*t, 0, 10);
     if (auto t = get_for_role("payment-backoff")) c.payment_backoff = parse_dur(*t);
     if (auto t = get_for_role("payment-required")) c.payment_required = parse_bool(*t);
+    if (auto t = get_for_role("payment-hedge-after")) c.payment_hedge_after = parse_dur(*t);
+    if (auto t = get_for_role("retry-budget")) c.retry_budget = parse_share(*t);
+    if (auto t = get_for_role("retry-budget-min")) {
+      auto rate = parse_rate(t->value);
+      if (!rate || *rate < 0 || *rate > 1e6)
+        throw UsageError(t->origin + ": '" + t->value + "' is not a rate (e.g. 1/s, 30/m)");
+      c.retry_budget_min_per_second = *rate;
+    }
+  }
+  if (c.role == Role::kApi || c.role == Role::kPayment) {
+    if (auto t = get_for_role("idempotency")) c.idempotency = parse_bool(*t);
+    if (auto t = get_for_role("deadline-propagation")) c.deadline_propagation = parse_bool(*t);
+  }
+  if (c.role == Role::kPayment) {
+    if (auto t = get_for_role("idempotency-ttl")) c.idempotency_ttl = parse_dur(*t);
+    if (c.idempotency_ttl < std::chrono::milliseconds(1))
+      throw UsageError("--idempotency-ttl must be at least 1ms");
   }
   if (c.role == Role::kPayment) c.db_latency = std::chrono::milliseconds(3);
   if (auto s = get_for_role("db-latency")) c.db_latency = parse_dur(*s);

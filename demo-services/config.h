@@ -5,7 +5,9 @@
 //     [--faults] [--fault-token T] [--max-force-timeout 10s] [--max-body 64KiB]
 //     api:     --redis HOST:PORT --payment-url http://127.0.0.1:P [--payment-timeout 2s]
 //              [--payment-retries 0] [--payment-required] [--db-latency 5ms]
-//     payment: [--db-latency 3ms]
+//              [--payment-hedge-after 0] [--retry-budget 0] [--retry-budget-min 1/s]
+//     payment: [--db-latency 3ms] [--idempotency-ttl 10m]
+//     api and payment: [--idempotency] [--deadline-propagation]
 //     worker:  --redis HOST:PORT [--workers 4] [--max-retries 3] [--job-time 2ms]
 //
 // Every flag --some-name has the fallback DEMO_SOME_NAME; APP_ENV=production turns on
@@ -45,6 +47,13 @@ struct DemoConfig {
   bool payment_required = false;
   // api, payment (default depends on the role: api 5ms, payment 3ms)
   Duration db_latency = std::chrono::milliseconds(5);
+  // The fixes for the seed incidents (docs/fault-contract.md, "Fixes"); all off by default.
+  bool idempotency = false;           // api: send Idempotency-Key; payment: honour it
+  bool deadline_propagation = false;  // api: send X-Deadline-Ms; payment: abandon work past it
+  Duration payment_hedge_after{0};    // api: 0 = no hedging
+  double retry_budget = 0;            // api: share of calls retries may add; 0 = no budget
+  double retry_budget_min_per_second = 1.0;             // api
+  Duration idempotency_ttl = std::chrono::minutes(10);  // payment
   // worker
   int workers = 4;
   int max_retries = 3;

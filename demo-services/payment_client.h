@@ -1,19 +1,37 @@
 // The api's one path to the payment service. Every policy about that call lives here: the
-// per-attempt timeout, retries and their request ids, back-off - and, later, the "fix" switches
-// for the seed incidents (a fallback or hedged request when payment is slow, an idempotency key
-// on retried charges that payment honours, deadline propagation and a retry budget). Adding
-// such a policy means adding a field to PaymentPolicy and a branch in PaymentClient::charge.
+// per-attempt timeout, retries and their request ids, back-off - and the "fix" switches for the
+// seed incidents, all off by default (docs/fault-contract.md, "Fixes"):
+//   idempotency_keys    "Idempotency-Key: <order_id>" on every attempt, so payment (started
+//                       with --idempotency) charges an order at most once however often it is
+//                       asked; makes retrying failed or timed-out charges safe (error storm)
+//   hedge_after         when an attempt has not answered after this long, a hedge request
+//                       "<attempt id>~h1" with the same key; the first decisive answer wins and
+//                       the other transfer is cancelled (latency tail)
+//   propagate_deadline  the call has a deadline (every attempt's timeout and back-off, cut by
+//                       the caller's own deadline); each attempt sends the time left as
+//                       X-Deadline-Ms, no retry starts after it, and payment's 504 counts as a
+//                       timeout (timeout cascade)
+//   retry_budget_ratio  retries and hedges spend a RetryBudget: they add at most this share of
+//                       calls (plus a minimum rate and a burst), so a failing payment gets
+//                       little extra load (timeout cascade)
+// With every switch off, charge() behaves exactly as before they existed.
 //
 // Request ids: attempt 0 carries the caller's X-Request-Id unchanged; retry n (n >= 1) carries
-// "<id>~<n>", so each retry is an independent draw of payment's targeted faults.
+// "<id>~<n>", so each retry is an independent draw of payment's targeted faults. A hedge of an
+// attempt carries "<attempt id>~h1" ("<id>~h1", "<id>~1~h1"), an independent draw too.
 //
 // Thread-safety: charge() and probe() may be called concurrently.
 #pragma once
 
+#include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "common/units.h"
+#include "net/http_call.h"
+#include "retry_budget.h"
 #include "service_metrics.h"
 #include "stop_signal.h"
 
@@ -24,6 +42,12 @@ struct PaymentPolicy {
   Duration timeout = std::chrono::seconds(2);  // per attempt
   int retries = 0;                             // extra attempts after the first
   Duration backoff{0};                         // wait before each retry
+  // Fixes (see above); the defaults are "off".
+  bool idempotency_keys = false;
+  Duration hedge_after{0};  // 0: no hedging; > 0 also sends idempotency keys
+  bool propagate_deadline = false;
+  double retry_budget_ratio = 0;  // 0: no budget
+  double retry_budget_min_per_second = 1.0;
 };
 
 struct ChargeRequest {
@@ -32,6 +56,8 @@ struct ChargeRequest {
   double amount = 0;
   std::string request_id;
   std::string traceparent;  // passed through when the caller sent one
+  // The caller's own deadline (its X-Deadline-Ms); only used with propagate_deadline.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 struct ChargeResult {
@@ -44,14 +70,21 @@ struct ChargeResult {
     kInterrupted,  // shutdown during a back-off
   };
   Kind kind = Kind::kFailed;
-  int attempts = 0;
-  long status = 0;  // last HTTP status, 0 when none arrived
+  int attempts = 0;  // attempts started (a hedge is part of its attempt)
+  int hedges = 0;    // hedge requests sent
+  long status = 0;   // last HTTP status, 0 when none arrived
   std::string detail;
   std::string body;  // last response body
 };
 
 // "<id>" for attempt 0, "<id>~<n>" for retry n.
 std::string attempt_request_id(std::string_view request_id, int attempt);
+
+// "<attempt id>~h1": the X-Request-Id of the hedge of an attempt.
+std::string hedge_request_id(std::string_view attempt_id);
+
+// The Idempotency-Key of an order's charge: the order id itself.
+std::string charge_idempotency_key(std::string_view order_id);
 
 class PaymentClient {
  public:
@@ -65,9 +98,21 @@ class PaymentClient {
   const PaymentPolicy& policy() const { return policy_; }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  // One attempt's HTTP request (id, headers, body, timeout).
+  HttpRequest attempt_request(const ChargeRequest& request, const std::string& attempt_id,
+                              Duration timeout) const;
+  // Sends `primary`, and its hedge if it has not answered after hedge_after; returns the first
+  // decisive answer (2xx, 4xx), else the one that failed last. Every finished transfer is
+  // recorded in dep_call_duration_seconds; a cancelled one as outcome "cancelled".
+  HttpResponse hedged_exchange(const ChargeRequest& request, const HttpRequest& primary,
+                               const std::string& attempt_id, Clock::time_point attempt_deadline,
+                               ChargeResult* result);
+
   PaymentPolicy policy_;
   ServiceMetrics& metrics_;
   const StopSignal& stop_;
+  std::unique_ptr<RetryBudget> budget_;  // null without a retry budget
 };
 
 }  // namespace faultline::demo

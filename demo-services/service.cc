@@ -74,20 +74,6 @@ std::string Service::role_name() const {
 
 std::optional<Response> Service::hold_if_forced(const Request& request) {
   if (!faults_.flag("force_timeout", now())) return std::nullopt;
-  // Held requests occupy server threads. Keep a few free, so /__faults (to switch the fault
-  // off) and /metrics still answer while the business routes are stuck.
-  const int max_held = std::max(1, config_.threads - kThreadsKeptFree);
-  if (held_.fetch_add(1) >= max_held) {
-    held_.fetch_sub(1);
-    return problem_response(request, 504, "forced-timeout", "Gateway Timeout",
-                            "force_timeout is on and every holdable server thread is holding a "
-                            "request already (--threads minus " +
-                                std::to_string(kThreadsKeptFree) + ")");
-  }
-  struct Release {
-    std::atomic<int>& held;
-    ~Release() { held.fetch_sub(1); }
-  } release{held_};
   const auto deadline = now() + config_.max_force_timeout;
   while (true) {
     if (stop_.stop_requested()) return shutting_down_response(request);
@@ -141,6 +127,9 @@ std::optional<Response> db_failure_response(const Request& request, DbOutcome ou
     case DbOutcome::kFailed:
       return problem_response(request, 503, "db-unavailable", "Service Unavailable",
                               "the database call failed (db_fail_rate)");
+    case DbOutcome::kDeadlineExceeded:
+      return problem_response(request, 504, "deadline-exceeded", "Gateway Timeout",
+                              "the caller's deadline passed during the database call");
     case DbOutcome::kInterrupted:
       break;
   }

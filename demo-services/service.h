@@ -37,8 +37,6 @@ class RoleLogic {
 
 class Service {
  public:
-  static constexpr int kThreadsKeptFree = HttpServer::kThreadsKeptFree;
-
   explicit Service(DemoConfig config);
   ~Service();
   Service(const Service&) = delete;
@@ -55,9 +53,9 @@ class Service {
 
   // force_timeout: while the knob is on, holds the request - until the knob goes off (then the
   // request proceeds: nullopt), until --max-force-timeout passes (504), or until shutdown
-  // (503). Returns nullopt at once when the knob is off. At most --threads minus
-  // kThreadsKeptFree requests are held at a time (more get 504 at once), so the control and
-  // metrics endpoints keep a thread. REQUIRES: the role has the knob.
+  // (503). Returns nullopt at once when the knob is off. Held requests count against the HTTP
+  // server's bulkhead (business routes), so the control and metrics endpoints keep a thread.
+  // REQUIRES: the role has the knob.
   std::optional<Response> hold_if_forced(const Request& request);
 
   // Probes readiness once, starts serving, the watchers and the role. Returns the bound URL.
@@ -79,14 +77,13 @@ class Service {
   ReadinessMonitor readiness_;
   std::thread lease_thread_;
   bool stopped_ = false;
-  std::atomic<int> held_{0};  // requests held by force_timeout now
 };
 
 // 503 for a request whose work a shutdown cut short.
 Response shutting_down_response(const Request& request);
 
 // The answer to give when a simulated DB call did not succeed (503: failed by db_fail_rate, or
-// cut short by shutdown); nullopt when it succeeded.
+// cut short by shutdown; 504: the caller's deadline passed); nullopt when it succeeded.
 std::optional<Response> db_failure_response(const Request& request, DbOutcome outcome);
 
 // The role's logic for this service (adds its routes and dependencies on construction).

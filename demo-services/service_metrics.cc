@@ -27,6 +27,22 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& r)
           "timeout). Each retry attempt is one call.",
           {"dependency", "outcome"}, latency_buckets_seconds())),
       dep_retries(r.counter("dep_retries_total", "Retried calls to a dependency.", {"dependency"})),
+      dep_hedges(r.counter("dep_hedges_total",
+                           "Hedge requests sent to a dependency (a second attempt sent while the "
+                           "first is still pending).",
+                           {"dependency"})),
+      dep_hedge_wins(r.counter("dep_hedge_wins_total",
+                               "Hedged calls to a dependency whose hedge answered first.",
+                               {"dependency"})),
+      dep_retry_budget_exhausted(
+          r.counter("dep_retry_budget_exhausted_total",
+                    "Retries and hedges to a dependency not sent because the retry budget was "
+                    "spent.",
+                    {"dependency"})),
+      deadline_abandoned(r.counter("deadline_abandoned_total",
+                                   "Requests abandoned because the caller's deadline "
+                                   "(X-Deadline-Ms) passed, by stage (arrival, db, charge).",
+                                   {"stage"})),
       ready(r.gauge("service_ready", "1 when /readyz answers 200, else 0.").with({})),
       dependency_up(r.gauge("dependency_up",
                             "1 when the last readiness check of a dependency succeeded.",

@@ -26,6 +26,12 @@ struct ServiceMetrics {
   // Outgoing calls: dependency = db | payment | redis; outcome = ok | error | timeout.
   HistogramFamily& dep_call_duration;  // {dependency, outcome}
   CounterFamily& dep_retries;          // {dependency}
+  // The fixes of the outgoing call (payment_client.h); zero while they are off.
+  CounterFamily& dep_hedges;                  // {dependency}: hedge requests sent
+  CounterFamily& dep_hedge_wins;              // {dependency}: calls the hedge answered first
+  CounterFamily& dep_retry_budget_exhausted;  // {dependency}: retries/hedges the budget refused
+  // Incoming work abandoned because the caller's X-Deadline-Ms passed (request_deadline.h).
+  CounterFamily& deadline_abandoned;  // {stage = arrival | db | charge}
   // Readiness.
   Gauge& ready;
   GaugeFamily& dependency_up;  // {dependency}

@@ -1,5 +1,6 @@
 #include "simulated_db.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/targeting.h"
@@ -10,7 +11,8 @@ SimulatedDb::SimulatedDb(Duration base_latency, FaultState& faults, ServiceMetri
                          const StopSignal& stop)
     : base_latency_(base_latency), faults_(faults), metrics_(metrics), stop_(stop) {}
 
-DbOutcome SimulatedDb::call(std::string_view request_id) {
+DbOutcome SimulatedDb::call(std::string_view request_id,
+                            std::optional<std::chrono::steady_clock::time_point> deadline) {
   const auto start = std::chrono::steady_clock::now();
   Duration latency = base_latency_;
   const double add_ms = faults_.value("db_latency_ms_add", start);
@@ -18,12 +20,19 @@ DbOutcome SimulatedDb::call(std::string_view request_id) {
                                   faults_.value("db_latency_tail_pct", start) / 100.0))
     latency += std::chrono::milliseconds(static_cast<int64_t>(add_ms));
   DbOutcome outcome = DbOutcome::kOk;
-  if (!stop_.wait_for(latency)) {
+  if (deadline && start + latency > *deadline) {
+    const auto left =
+        std::max(Duration{0}, std::chrono::duration_cast<Duration>(*deadline - start));
+    outcome = stop_.wait_for(left) ? DbOutcome::kDeadlineExceeded : DbOutcome::kInterrupted;
+  } else if (!stop_.wait_for(latency)) {
     outcome = DbOutcome::kInterrupted;
   } else if (targeting_hit("db_fail_rate", request_id, faults_.value("db_fail_rate", start))) {
     outcome = DbOutcome::kFailed;
   }
-  metrics_.dep_call_duration.with({"db", outcome == DbOutcome::kOk ? "ok" : "error"})
+  const char* label = outcome == DbOutcome::kOk                 ? "ok"
+                      : outcome == DbOutcome::kDeadlineExceeded ? "timeout"
+                                                                : "error";
+  metrics_.dep_call_duration.with({"db", label})
       .observe(seconds_between(start, std::chrono::steady_clock::now()));
   return outcome;
 }

@@ -16,18 +16,41 @@ namespace {
 // compiler away from deep recursion on hostile input.
 constexpr size_t kMaxRegexLength = 1024;
 constexpr int kMaxRegexNesting = 32;
+constexpr size_t kMaxRepeat = 1000;
 
 std::optional<std::string> regex_problem(const std::string& pattern) {
   if (pattern.size() > kMaxRegexLength) {
     return "regex longer than " + std::to_string(kMaxRegexLength) + " characters";
   }
   int depth = 0;
+  bool in_class = false;  // inside [...], where ( { are literal
   for (size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '\\') {
+    const char c = pattern[i];
+    // libstdc++ overflows (undefined behaviour) on huge numbers in a repetition count {n,m}
+    // or a backreference \n, and large counts explode its automaton: bound them first.
+    const bool numbered = c == '{' || (c == '\\' && i + 1 < pattern.size() &&
+                                       pattern[i + 1] >= '0' && pattern[i + 1] <= '9');
+    if (numbered && (c == '\\' || !in_class)) {
+      size_t count = 0;
+      for (size_t j = i + 1; j < pattern.size() && pattern[j] != '}'; ++j) {
+        if (pattern[j] < '0' || pattern[j] > '9') {
+          if (c == '\\') break;
+          count = 0;
+        } else if ((count = count * 10 + static_cast<size_t>(pattern[j] - '0')) > kMaxRepeat) {
+          return std::string("regex ") + (c == '{' ? "repetition count" : "backreference") +
+                 " above " + std::to_string(kMaxRepeat);
+        }
+      }
+    }
+    if (c == '\\') {
       ++i;
-    } else if (pattern[i] == '(' && ++depth > kMaxRegexNesting) {
+    } else if (in_class) {
+      in_class = c != ']';
+    } else if (c == '[') {
+      in_class = true;
+    } else if (c == '(' && ++depth > kMaxRegexNesting) {
       return "regex nested more than " + std::to_string(kMaxRegexNesting) + " levels deep";
-    } else if (pattern[i] == ')') {
+    } else if (c == ')') {
       --depth;
     }
   }

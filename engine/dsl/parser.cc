@@ -91,9 +91,7 @@ class Parser {
   }
 
  private:
-  const Token& peek(size_t ahead = 0) const {
-    return tokens_[std::min(pos_ + ahead, tokens_.size() - 1)];
-  }
+  const Token& peek() const { return tokens_[pos_]; }
   const Token& take() {
     const Token& t = tokens_[pos_];
     last_end_ = t.offset + t.text.size();

@@ -170,7 +170,6 @@ class Judging {
   }
 
   const std::vector<std::string>& notes() const { return notes_; }
-  const std::string& run() const { return run_; }
 
  private:
   Reading metric(const MetricRef& m, const TimeWindow& statement_window) {

@@ -20,6 +20,15 @@ std::string_view normalized_error_class(std::string_view c) {
   return "other";
 }
 
+// (status, error class) as stored: a response has its status and no class; a failure has
+// status 0 and a known class ("other" when none or an unknown one was given).
+std::pair<int, std::string_view> outcome_of(const SampleRecord& s) {
+  const std::string_view error_class = normalized_error_class(s.error_class);
+  if (!error_class.empty()) return {0, error_class};
+  if (s.status <= 0) return {0, "other"};
+  return {s.status, ""};
+}
+
 bool contains(const std::vector<std::string>& list, std::string_view s) {
   return list.empty() || std::find(list.begin(), list.end(), s) != list.end();
 }
@@ -99,13 +108,11 @@ void ClientStats::record(const SampleRecord& sample) {
     return;
   }
   slowest_.offer(sample);
-  const std::string_view error_class = normalized_error_class(sample.error_class);
-  if (!error_class.empty() || sample.status <= 0) {
-    signatures_.add(
-        sample.route + " " + std::string(error_class.empty() ? "no response" : error_class),
-        sample.request_id);
-  } else if (sample.status >= 400) {
-    signatures_.add(sample.route + " " + std::to_string(sample.status), sample.request_id);
+  const auto [status, error_class] = outcome_of(sample);
+  if (!error_class.empty()) {
+    signatures_.add(sample.route + " " + std::string(error_class), sample.request_id);
+  } else if (status >= 400) {
+    signatures_.add(sample.route + " " + std::to_string(status), sample.request_id);
   }
 }
 
@@ -123,9 +130,7 @@ void ClientStats::add(std::string_view phase, const SampleRecord& sample) {
     ++k.dropped;
     return;
   }
-  std::string_view error_class = normalized_error_class(sample.error_class);
-  int status = error_class.empty() ? sample.status : 0;
-  if (error_class.empty() && status <= 0) error_class = "other";  // no status, no reason given
+  auto [status, error_class] = outcome_of(sample);
   auto it = k.outcomes.find(std::pair<int, std::string_view>(status, error_class));
   if (it == k.outcomes.end()) {
     if (k.outcomes.size() >= kMaxOutcomesPerKey && status > 0) {

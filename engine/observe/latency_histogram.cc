@@ -11,6 +11,20 @@ namespace faultline::observe {
 
 namespace {
 constexpr int64_t kLinear = int64_t{1} << LatencyHistogram::kSubBucketBits;  // 128
+
+// The sum saturates instead of wrapping: only centuries of summed latency reach it.
+int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_add_overflow(a, b, &r) ? std::numeric_limits<int64_t>::max() : r;
+}
+int64_t saturating_mul(int64_t v, uint64_t n) {
+  int64_t r;
+  if (n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
+      __builtin_mul_overflow(v, static_cast<int64_t>(n), &r)) {
+    return std::numeric_limits<int64_t>::max();
+  }
+  return r;
+}
 }  // namespace
 
 uint64_t quantile_rank(double q, uint64_t n) {
@@ -61,7 +75,7 @@ void LatencyHistogram::record_n(int64_t v, uint64_t n) {
     max_us_ = std::max(max_us_, v);
   }
   count_ += n;
-  sum_us_ += v * static_cast<int64_t>(n);
+  sum_us_ = saturating_add(sum_us_, saturating_mul(v, n));
 }
 
 void LatencyHistogram::merge(const LatencyHistogram& other) {
@@ -76,7 +90,7 @@ void LatencyHistogram::merge(const LatencyHistogram& other) {
     max_us_ = std::max(max_us_, other.max_us_);
   }
   count_ += other.count_;
-  sum_us_ += other.sum_us_;
+  sum_us_ = saturating_add(sum_us_, other.sum_us_);
 }
 
 double LatencyHistogram::mean_us() const {
@@ -112,9 +126,8 @@ LatencyHistogram LatencyHistogram::from_sparse_counts(
     const std::vector<std::pair<uint32_t, uint64_t>>& counts, int64_t sum_us, int64_t min_us,
     int64_t max_us) {
   LatencyHistogram h;
-  constexpr uint32_t kMaxIndex = 64 * kLinear;
   for (const auto& [index, n] : counts) {
-    if (index >= kMaxIndex) throw std::invalid_argument("latency histogram bucket out of range");
+    if (index >= kBucketCount) throw std::invalid_argument("latency histogram bucket out of range");
     if (index >= h.counts_.size()) h.counts_.resize(index + 1, 0);
     h.counts_[index] += n;
     h.count_ += n;

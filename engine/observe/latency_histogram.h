@@ -1,6 +1,8 @@
 // LatencyHistogram: client-side latency distribution in whole microseconds, log-linear like
 // HdrHistogram, with exact count, sum, min and max, and exact merging.
 //
+// The sum saturates at INT64_MAX (292,000 years of latency) rather than wrapping.
+//
 // Layout (version 1; merged shards and stored artifacts depend on it): values 0..127 us each
 // have their own bucket; above that every power-of-two range [2^e, 2^(e+1)) is cut into 128
 // equal buckets. A bucket's width is at most 1/128 of its lower bound, and a value is reported
@@ -31,6 +33,8 @@ uint64_t quantile_rank(double q, uint64_t n);
 class LatencyHistogram {
  public:
   static constexpr int kSubBucketBits = 7;  // 128 buckets per power of two
+  // Indices run from 0 to bucket_index(INT64_MAX) = kBucketCount - 1.
+  static constexpr uint32_t kBucketCount = (63 - kSubBucketBits + 1) * 128;
 
   void record(int64_t value_us) { record_n(value_us, 1); }
   void record_n(int64_t value_us, uint64_t n);

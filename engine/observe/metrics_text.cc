@@ -27,6 +27,16 @@ std::string_view label_value(const Labels& labels, std::string_view name) {
   return {};
 }
 
+void series_key(std::string_view name, const Labels& labels, std::string* key) {
+  key->assign(name);
+  for (const Label& l : labels) {
+    *key += '\xff';
+    *key += l.name;
+    *key += '\xff';
+    *key += l.value;
+  }
+}
+
 const MetricFamily* Exposition::find_family(std::string_view name) const {
   for (const MetricFamily& f : families) {
     if (f.name == name) return &f;

@@ -34,6 +34,10 @@ using Labels = std::vector<Label>;
 // The value of label `name`, or "" when absent (PromQL's convention).
 std::string_view label_value(const Labels& labels, std::string_view name);
 
+// Sets *key to a byte string identifying the series (name, labels): equal keys, same series.
+// Unambiguous because 0xff never occurs in names or in valid UTF-8 values.
+void series_key(std::string_view name, const Labels& labels, std::string* key);
+
 struct MetricSample {
   std::string name;  // full sample name: "http_requests_total", "latency_seconds_bucket"
   Labels labels;

@@ -346,13 +346,7 @@ class Parse {
 
   void add_sample(std::string_view name, Labels labels, double value,
                   std::optional<int64_t> timestamp) {
-    key_.assign(name);
-    for (const Label& l : labels) {
-      key_ += '\xff';  // never in valid UTF-8, so keys are unambiguous
-      key_ += l.name;
-      key_ += '\xff';
-      key_ += l.value;
-    }
+    series_key(name, labels, &key_);
     if (!seen_series_.insert(key_).second) {
       ++out_.duplicate_samples;
       return;

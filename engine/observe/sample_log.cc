@@ -1,7 +1,5 @@
 #include "observe/sample_log.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -13,7 +11,6 @@ namespace faultline::observe {
 namespace {
 
 constexpr std::string_view kFormatLine = "# faultline-samples 1";
-constexpr size_t kBufferBytes = 256 * 1024;
 
 // The columns, in the order the writer writes them; the reader maps them by name.
 enum Column {
@@ -35,17 +32,6 @@ enum Column {
 constexpr std::array<std::string_view, kColumnCount> kColumnNames = {
     "seq",        "request_id", "route",       "method",   "path",      "intended_us", "sent_us",
     "latency_us", "status",     "error_class", "bytes_in", "bytes_out", "phase"};
-
-gzFile gz(void* f) {
-  return static_cast<gzFile>(f);
-}
-
-std::string gz_message(void* f) {
-  int code = Z_OK;
-  const char* m = gzerror(gz(f), &code);
-  if (code == Z_ERRNO) return std::strerror(errno);
-  return m ? m : "unknown zlib error";
-}
 
 void put_csv(std::string& out, std::string_view s) {
   if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
@@ -69,35 +55,20 @@ void put_int(std::string& out, Int v) {
 
 }  // namespace
 
-SampleLogWriter::SampleLogWriter(const std::string& path) : path_(path) {
-  errno = 0;
-  file_ = gzopen(path.c_str(), "wb1");
-  if (!file_) {
-    throw SampleLogError("cannot create sample log " + path + ": " +
-                         (errno ? std::strerror(errno) : "out of memory"));
-  }
-  gzbuffer(gz(file_), kBufferBytes);
-  buffer_.reserve(kBufferBytes + 4096);
-  buffer_ += kFormatLine;
-  buffer_ += '\n';
+SampleLogWriter::SampleLogWriter(const std::string& path) : file_(path, "sample log") {
+  std::string header(kFormatLine);
+  header += '\n';
   for (size_t i = 0; i < kColumnNames.size(); ++i) {
-    if (i) buffer_ += ',';
-    buffer_ += kColumnNames[i];
+    if (i) header += ',';
+    header += kColumnNames[i];
   }
-  buffer_ += '\n';
-}
-
-SampleLogWriter::~SampleLogWriter() {
-  if (!file_) return;
-  try {
-    close();
-  } catch (const SampleLogError&) {
-    // Destructors must not throw; close() explicitly to see this error.
-  }
+  header += '\n';
+  file_.write(header);
 }
 
 void SampleLogWriter::append(const SampleRecord& r) {
-  std::string& b = buffer_;
+  std::string& b = line_;
+  b.clear();
   put_int(b, r.seq);
   b += ',';
   put_csv(b, r.request_id);
@@ -124,62 +95,24 @@ void SampleLogWriter::append(const SampleRecord& r) {
   b += ',';
   put_csv(b, r.phase);
   b += '\n';
+  file_.write(b);
   ++records_;
-  if (b.size() >= kBufferBytes) write_buffer();
-}
-
-void SampleLogWriter::write_buffer() {
-  if (buffer_.empty()) return;
-  if (!file_) throw SampleLogError("sample log " + path_ + " is already closed");
-  const int n = gzwrite(gz(file_), buffer_.data(), static_cast<unsigned>(buffer_.size()));
-  if (n != static_cast<int>(buffer_.size())) {
-    throw SampleLogError("cannot write sample log " + path_ + ": " + gz_message(file_));
-  }
-  buffer_.clear();
 }
 
 void SampleLogWriter::flush() {
-  write_buffer();
-  if (gzflush(gz(file_), Z_SYNC_FLUSH) != Z_OK) {
-    throw SampleLogError("cannot flush sample log " + path_ + ": " + gz_message(file_));
-  }
+  file_.flush();
 }
 
 void SampleLogWriter::close() {
-  if (!file_) throw SampleLogError("sample log " + path_ + " is already closed");
-  std::string error;
-  try {
-    write_buffer();
-  } catch (const SampleLogError& e) {
-    error = e.what();
-  }
-  const int rc = gzclose(gz(file_));
-  file_ = nullptr;
-  if (!error.empty()) throw SampleLogError(error);
-  if (rc != Z_OK) {
-    throw SampleLogError(
-        "cannot finish sample log " + path_ + ": " +
-        (rc == Z_ERRNO ? std::strerror(errno) : "zlib error " + std::to_string(rc)));
-  }
+  file_.close();
 }
 
-SampleLogReader::SampleLogReader(const std::string& path) : path_(path) {
-  errno = 0;
-  file_ = gzopen(path.c_str(), "rb");
-  if (!file_) {
-    throw SampleLogError("cannot open sample log " + path + ": " +
-                         (errno ? std::strerror(errno) : "out of memory"));
-  }
-  gzbuffer(gz(file_), kBufferBytes);
+SampleLogReader::SampleLogReader(const std::string& path) : file_(path, "sample log") {
   if (!next_row() || fields_.size() != 1 || fields_[0].rfind("# faultline-samples ", 0) != 0) {
-    gzclose(gz(file_));
-    file_ = nullptr;
     throw SampleLogError(path + " is not a faultline sample log (its first line is not \"" +
                          std::string(kFormatLine) + "\")");
   }
   if (fields_[0] != kFormatLine) {
-    gzclose(gz(file_));
-    file_ = nullptr;
     throw SampleLogError(path + ": sample log format \"" + fields_[0] +
                          "\" is not supported by this faultline (it reads \"" +
                          std::string(kFormatLine) + "\"); use the faultline that wrote it");
@@ -194,35 +127,11 @@ SampleLogReader::SampleLogReader(const std::string& path) : path_(path) {
   }
   for (size_t c = 0; c < kColumnNames.size(); ++c) {
     if (column_of_[c] < 0) {
-      gzclose(gz(file_));
-      file_ = nullptr;
       throw SampleLogError(path + ":2: the header has no column \"" + std::string(kColumnNames[c]) +
                            "\"");
     }
   }
-}
-
-SampleLogReader::~SampleLogReader() {
-  if (file_) gzclose(gz(file_));
-}
-
-int SampleLogReader::get() {
-  if (pos_ < buffer_.size()) return static_cast<unsigned char>(buffer_[pos_++]);
-  if (eof_) return -1;
-  buffer_.resize(kBufferBytes);
-  const int n = gzread(gz(file_), buffer_.data(), static_cast<unsigned>(buffer_.size()));
-  if (n <= 0) {
-    buffer_.clear();
-    pos_ = 0;
-    eof_ = true;
-    int code = Z_OK;
-    gzerror(gz(file_), &code);
-    if (n < 0 || code != Z_OK) truncated_ = true;  // Z_BUF_ERROR: the stream was cut short
-    return -1;
-  }
-  buffer_.resize(static_cast<size_t>(n));
-  pos_ = 0;
-  return static_cast<unsigned char>(buffer_[pos_++]);
+  fields_needed_ = static_cast<size_t>(*std::max_element(column_of_.begin(), column_of_.end()) + 1);
 }
 
 bool SampleLogReader::next_row() {
@@ -232,7 +141,7 @@ bool SampleLogReader::next_row() {
     fields_[n].clear();
     return fields_[n++];
   };
-  int c = get();
+  int c = file_.get();
   if (c < 0) {
     fields_.clear();
     return false;
@@ -242,13 +151,13 @@ bool SampleLogReader::next_row() {
   while (true) {
     if (c == '"' && f->empty()) {
       while (true) {  // a quoted field
-        c = get();
+        c = file_.get();
         if (c < 0) {
-          truncated_ = true;  // cut inside a quoted field
+          cut_mid_record_ = true;  // cut inside a quoted field
           return false;
         }
         if (c == '"') {
-          c = get();
+          c = file_.get();
           if (c != '"') break;
         }
         if (c == '\n') ++line_;
@@ -256,7 +165,7 @@ bool SampleLogReader::next_row() {
       }
     }
     if (c < 0) {
-      truncated_ = true;  // the writer ends every row with '\n'
+      cut_mid_record_ = true;  // the writer ends every row with '\n'
       return false;
     }
     if (c == '\n') break;
@@ -265,26 +174,25 @@ bool SampleLogReader::next_row() {
     } else if (c != '\r') {
       *f += static_cast<char>(c);
     }
-    c = get();
+    c = file_.get();
   }
   fields_.resize(n);
   return true;
 }
 
 bool SampleLogReader::next(SampleRecord& r) {
-  if (!file_ || !next_row()) return false;
+  if (!next_row()) return false;
   auto text = [&](int column) -> const std::string& { return fields_[column_of_[column]]; };
-  const size_t needed =
-      static_cast<size_t>(*std::max_element(column_of_.begin(), column_of_.end()) + 1);
-  if (fields_.size() < needed) {
-    throw SampleLogError(path_ + ":" + std::to_string(line_) + ": expected " +
-                         std::to_string(needed) + " fields, got " + std::to_string(fields_.size()));
+  if (fields_.size() < fields_needed_) {
+    throw SampleLogError(file_.path() + ":" + std::to_string(line_) + ": expected " +
+                         std::to_string(fields_needed_) + " fields, got " +
+                         std::to_string(fields_.size()));
   }
   auto number = [&](int column, auto& out) {
     const std::string& s = text(column);
     const auto res = std::from_chars(s.data(), s.data() + s.size(), out);
     if (s.empty() || res.ec != std::errc() || res.ptr != s.data() + s.size()) {
-      throw SampleLogError(path_ + ":" + std::to_string(line_) + ": " +
+      throw SampleLogError(file_.path() + ":" + std::to_string(line_) + ": " +
                            std::string(kColumnNames[column]) + " is not an integer: \"" + s + "\"");
     }
   };

@@ -13,8 +13,9 @@
 // columns are an error. Records appear in the order they were appended (the runner appends
 // as requests finish), so a reader that wants the schedule sorts by seq or intended_us.
 //
-// Writing costs one formatted line into a 256 KB buffer per sample, handed to zlib (level 1)
-// when full; flush() pushes everything to the file so a crash loses at most what followed.
+// Writing costs one formatted line per sample into gz_file.h's buffer, compressed at zlib
+// level 1 when it fills; flush() pushes everything to the file so a crash loses at most what
+// followed.
 // A log cut short (the run was killed) reads back every complete record, then reports
 // truncated() instead of failing.
 //
@@ -22,27 +23,21 @@
 #pragma once
 
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "observe/gz_file.h"
 #include "observe/sample_record.h"
 
 namespace faultline::observe {
 
-// I/O failure or a malformed log; the message names the file (and line).
-class SampleLogError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+using SampleLogError = LogFileError;
 
 class SampleLogWriter {
  public:
-  // Creates (truncates) `path` and writes the header. Throws SampleLogError.
+  // Creates (truncates) `path` and writes the header. Throws SampleLogError. The destructor
+  // closes the file if close() was not called (errors are lost then).
   explicit SampleLogWriter(const std::string& path);
-  ~SampleLogWriter();  // closes if close() was not called; errors are lost then
-  SampleLogWriter(const SampleLogWriter&) = delete;
-  SampleLogWriter& operator=(const SampleLogWriter&) = delete;
 
   void append(const SampleRecord& record);
   // Everything appended so far reaches the file (a gzip sync point). Throws SampleLogError.
@@ -51,14 +46,11 @@ class SampleLogWriter {
   void close();
 
   uint64_t records() const { return records_; }
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return file_.path(); }
 
  private:
-  void write_buffer();
-
-  std::string path_;
-  void* file_ = nullptr;  // gzFile; kept opaque so zlib.h stays out of this header
-  std::string buffer_;
+  GzWriteFile file_;
+  std::string line_;  // scratch: one formatted record
   uint64_t records_ = 0;
 };
 
@@ -66,30 +58,23 @@ class SampleLogReader {
  public:
   // Opens `path` and checks the format line and header. Throws SampleLogError.
   explicit SampleLogReader(const std::string& path);
-  ~SampleLogReader();
-  SampleLogReader(const SampleLogReader&) = delete;
-  SampleLogReader& operator=(const SampleLogReader&) = delete;
 
   // The next record, or false at the end. Throws SampleLogError on a malformed record.
   bool next(SampleRecord& record);
   // True once next() returned false because the file ended mid-stream or mid-record.
-  bool truncated() const { return truncated_; }
+  bool truncated() const { return file_.truncated() || cut_mid_record_; }
   uint64_t records() const { return records_; }
 
  private:
   bool next_row();  // reads one CSV row into fields_; false at the end
-  int get();        // next byte, or -1 at the end (sets truncated_ on a damaged stream)
 
-  std::string path_;
-  void* file_ = nullptr;  // gzFile
-  std::string buffer_;
-  size_t pos_ = 0;
-  bool eof_ = false;
-  bool truncated_ = false;
+  GzReadFile file_;
+  bool cut_mid_record_ = false;
   uint64_t line_ = 0;  // line of the row last read
   uint64_t records_ = 0;
   std::vector<std::string> fields_;
   std::vector<int> column_of_;  // SampleRecord field -> column in the file
+  size_t fields_needed_ = 0;    // 1 + the highest column of a known field
 };
 
 }  // namespace faultline::observe

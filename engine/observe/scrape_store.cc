@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "observe/histogram_quantile.h"
 
@@ -199,7 +200,7 @@ const ScrapeStore::Target* ScrapeStore::find_target(std::string_view job) const 
 
 bool ScrapeStore::of_interest(std::string_view family, std::string_view sample) const {
   if (interest_.empty()) return true;
-  return interest_.count(std::string(family)) > 0 || interest_.count(std::string(sample)) > 0;
+  return interest_.find(family) != interest_.end() || interest_.find(sample) != interest_.end();
 }
 
 void ScrapeStore::add_scrape(std::string_view job, Duration at, const Exposition& scrape) {
@@ -225,13 +226,7 @@ void ScrapeStore::add_scrape(std::string_view job, Duration at, const Exposition
                   [](const Label& a, const Label& b) { return a.name < b.name; });
         labels = &renamed;
       }
-      t.key.assign(sample.name);
-      for (const Label& l : *labels) {
-        t.key += '\xff';
-        t.key += l.name;
-        t.key += '\xff';
-        t.key += l.value;
-      }
+      series_key(sample.name, *labels, &t.key);
       auto it = t.index.find(std::string_view(t.key));
       if (it == t.index.end()) {
         if (t.series.size() >= options_.max_series_per_target) {

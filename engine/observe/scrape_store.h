@@ -2,7 +2,7 @@
 // queried as the pseudo-label `job`) it keeps the time-ordered scrapes at plan times and
 // answers window queries: counter increase and rate, gauge max/min/avg/last, and
 // histogram_quantile over a window's bucket increase. It is filled by the runner, or from a
-// recording, and needs no services.
+// recording (scrape_log.h: load_scrape_log), and needs no services.
 //
 // Window semantics (TimeWindow is [start, end) in plan time):
 //  - Counters (increase, rate, histogram buckets and counts) describe what happened during the
@@ -37,10 +37,9 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "common/units.h"
@@ -138,7 +137,7 @@ class ScrapeStore {
   bool of_interest(std::string_view family, std::string_view sample) const;
 
   Options options_;
-  std::unordered_set<std::string> interest_;
+  std::set<std::string, std::less<>> interest_;
   std::vector<std::unique_ptr<Target>> targets_;
   MetricsTextParser parser_;
 };

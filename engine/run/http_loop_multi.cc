@@ -1,6 +1,8 @@
 #include "run/http_loop_multi.h"
 
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -19,11 +21,30 @@ EpollCurlMulti::EpollCurlMulti(int epoll_fd, uint32_t tag) : epoll_fd_(epoll_fd)
   curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
 }
 
+// Closes the cached connections while sockets_ still exists (close_socket updates it).
 EpollCurlMulti::~EpollCurlMulti() {
   curl_multi_cleanup(multi_);
 }
 
+void EpollCurlMulti::adopt(CURL* easy) {
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &EpollCurlMulti::open_socket);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, this);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &EpollCurlMulti::close_socket);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
+}
+
+EpollCurlMulti::SocketState& EpollCurlMulti::state(int fd) {
+  if (static_cast<size_t>(fd) >= sockets_.size()) sockets_.resize(static_cast<size_t>(fd) + 64);
+  return sockets_[static_cast<size_t>(fd)];
+}
+
 void EpollCurlMulti::on_socket_ready(int fd, uint32_t epoll_events) {
+  if (!state(fd).watched) {
+    // An idle connection kept in the set: curl does not want to hear about it (it checks a
+    // connection before reusing it), and a level-triggered event would keep firing.
+    unregister(fd);
+    return;
+  }
   // Errors and hang-ups are passed as readable too: curl then reads and classifies the failure
   // itself (a bare CURL_CSELECT_ERR makes it report a generic send error).
   int flags = 0;
@@ -41,26 +62,46 @@ void EpollCurlMulti::run_timer_if_due(Clock::time_point now) {
   curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
 }
 
+bool EpollCurlMulti::watch(int fd, uint32_t events) {
+  SocketState& s = state(fd);
+  s.watched = true;
+  if (s.registered && s.ours && s.events == events) return true;  // a warm connection
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = (static_cast<uint64_t>(tag_) << 32) | static_cast<uint32_t>(fd);
+  // A registration we believe in may be gone (a socket closed behind our back and its number
+  // reused), and one we do not know of may exist: fall back to the other operation.
+  int op = s.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if (::epoll_ctl(epoll_fd_, op, fd, &ev) != 0) {
+    op = op == EPOLL_CTL_MOD ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+    if (::epoll_ctl(epoll_fd_, op, fd, &ev) != 0) return false;
+  }
+  s.registered = true;
+  s.events = events;
+  return true;
+}
+
+void EpollCurlMulti::unregister(int fd) {
+  SocketState& s = state(fd);
+  // The fd may already be closed (and so gone from the set): nothing to undo then.
+  if (s.registered) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  s.registered = s.watched = false;
+}
+
 int EpollCurlMulti::on_socket(CURL* /*easy*/, curl_socket_t fd, int what, void* self_ptr,
-                              void* socket_data) {
+                              void* /*socket_data*/) {
   auto* self = static_cast<EpollCurlMulti*>(self_ptr);
   if (what == CURL_POLL_REMOVE) {
-    // The fd may already be closed (and so gone from the set): nothing to undo then.
-    ::epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    SocketState& s = self->state(fd);
+    if (s.ours)
+      s.watched = false;  // keep the registration for the connection's next request
+    else
+      self->unregister(fd);
     return 0;
   }
-  epoll_event ev{};
-  ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
-  ev.data.u64 = (static_cast<uint64_t>(self->tag_) << 32) | static_cast<uint32_t>(fd);
-  // socket_data is non-null once this socket is in the set (curl forgets it on REMOVE). The
-  // fallbacks cover an fd number that was closed and reused behind curl's back.
-  int op = socket_data != nullptr ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-  if (::epoll_ctl(self->epoll_fd_, op, fd, &ev) != 0) {
-    op = errno == ENOENT ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
-    if (::epoll_ctl(self->epoll_fd_, op, fd, &ev) != 0) return -1;
-  }
-  if (socket_data == nullptr) curl_multi_assign(self->multi_, fd, self);
-  return 0;
+  const uint32_t events =
+      ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+  return self->watch(fd, events) ? 0 : -1;
 }
 
 int EpollCurlMulti::on_timer(CURLM* /*multi*/, long timeout_ms, void* self_ptr) {
@@ -68,6 +109,24 @@ int EpollCurlMulti::on_timer(CURLM* /*multi*/, long timeout_ms, void* self_ptr) 
   self->timer_deadline_ = timeout_ms < 0 ? Clock::time_point::max()
                                          : Clock::now() + std::chrono::milliseconds(timeout_ms);
   return 0;
+}
+
+curl_socket_t EpollCurlMulti::open_socket(void* self_ptr, curlsocktype /*purpose*/,
+                                          curl_sockaddr* address) {
+  auto* self = static_cast<EpollCurlMulti*>(self_ptr);
+  const int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  if (fd < 0) return CURL_SOCKET_BAD;
+  self->state(fd) = SocketState{};  // a new socket: whatever we knew of this number is stale
+  self->state(fd).ours = true;
+  return fd;
+}
+
+int EpollCurlMulti::close_socket(void* self_ptr, curl_socket_t fd) {
+  auto* self = static_cast<EpollCurlMulti*>(self_ptr);
+  // Closing alone leaves the registration behind if a forked child still holds the socket.
+  self->unregister(fd);
+  self->state(fd) = SocketState{};
+  return ::close(fd);
 }
 
 }  // namespace faultline

@@ -5,6 +5,13 @@
 // the loop can sleep to an exact (sub-millisecond) deadline, which curl_multi_poll's
 // millisecond timeout cannot.
 //
+// curl stops watching a keep-alive connection when its transfer ends and watches it again for
+// the next request: two epoll_ctl calls per request. For sockets curl opened and closes
+// through this class's callbacks (adopt() every easy handle), the registration is kept while
+// the connection idles and reused as is, so a warm connection costs no epoll_ctl at all; an
+// event on an idle connection (the server closed it) removes it from the set. Other sockets
+// (the threaded resolver's) are added and removed as curl asks.
+//
 // Several multis may share one epoll set: each registers its sockets with its own tag in the
 // upper 32 bits of epoll_event.data.u64 (fd in the lower 32).
 //
@@ -15,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <vector>
 
 namespace faultline {
 
@@ -28,7 +36,11 @@ class EpollCurlMulti {
   EpollCurlMulti& operator=(const EpollCurlMulti&) = delete;
 
   CURLM* multi() const { return multi_; }
-  uint32_t tag() const { return tag_; }
+
+  // Routes the easy handle's socket opening and closing through this multi (and opens them
+  // close-on-exec, so children the runner starts do not inherit connections).
+  // REQUIRES: called for every easy handle before it is added to multi().
+  void adopt(CURL* easy);
 
   // Lets curl act on a socket the epoll set reported ready.
   void on_socket_ready(int fd, uint32_t epoll_events);
@@ -47,13 +59,28 @@ class EpollCurlMulti {
   }
 
  private:
+  // What this class knows about a file descriptor (indexed by fd).
+  struct SocketState {
+    bool ours = false;        // opened by open_socket, not yet closed by close_socket
+    bool registered = false;  // in the epoll set with `events`
+    bool watched = false;     // curl currently wants events for it
+    uint32_t events = 0;
+  };
+
   static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* socket_data);
   static int on_timer(CURLM* multi, long timeout_ms, void* self);
+  static curl_socket_t open_socket(void* self, curlsocktype purpose, curl_sockaddr* address);
+  static int close_socket(void* self, curl_socket_t fd);
+
+  SocketState& state(int fd);
+  bool watch(int fd, uint32_t events);
+  void unregister(int fd);
 
   CURLM* multi_;
   int epoll_fd_;
   uint32_t tag_;
   Clock::time_point timer_deadline_ = Clock::time_point::max();
+  std::vector<SocketState> sockets_;
 };
 
 }  // namespace faultline

@@ -87,6 +87,7 @@ void SideRequests::start(Pending& pending, Clock::time_point now) {
   r->started = now;
   CURL* easy = static_cast<CURL*>(r->exchange.easy_handle());
   curl_easy_setopt(easy, CURLOPT_PRIVATE, r.get());
+  multi_.adopt(easy);
   curl_multi_add_handle(multi_.multi(), easy);
   running_.push_back(std::move(r));
 }

@@ -74,7 +74,7 @@ class LoadEngine::Loop {
   void run_until_finished();
   void dispatch_due(Clock::time_point now);
   void drop(Clock::time_point now);
-  void collect_traffic();
+  void collect_finished();
   void complete(LoadTransfer& t, std::string_view error_class, Clock::time_point finished);
   void notice_stop(Clock::time_point now);
   void abort_in_flight(Clock::time_point now);
@@ -237,11 +237,12 @@ void LoadEngine::Loop::run_until_finished() {
     const Clock::time_point now = Clock::now();
     notice_stop(now);
     dispatch_due(now);
-    traffic_.run_timer_if_due(now);
     side_.start_due(origin_, now);
-    side_.multi().run_timer_if_due(now);
-    collect_traffic();
-    side_.collect(origin_);
+    // Handles just added set curl's timer to "now": run it in this pass, not after a wakeup.
+    const Clock::time_point after_dispatch = Clock::now();
+    traffic_.run_timer_if_due(after_dispatch);
+    side_.multi().run_timer_if_due(after_dispatch);
+    collect_finished();
     if (traffic_finished()) {
       mark_traffic_done();
       if (finishing_.load()) {
@@ -253,6 +254,7 @@ void LoadEngine::Loop::run_until_finished() {
     side_in_flight_.value.store(side_.running(), std::memory_order_release);
     side_completed_.value.store(side_.completed(), std::memory_order_release);
     wait_for_events(next_wakeup());
+    collect_finished();  // completion times are taken right after curl read the responses
   }
 }
 
@@ -281,6 +283,7 @@ LoadTransfer* LoadEngine::Loop::acquire() {
   if (transfers_.size() >= options_.max_in_flight) return nullptr;
   transfers_.push_back(
       std::make_unique<LoadTransfer>(options_, static_cast<uint32_t>(transfers_.size())));
+  traffic_.adopt(transfers_.back()->easy());
   busy_.push_back(false);
   return transfers_.back().get();
 }
@@ -298,7 +301,8 @@ void LoadEngine::Loop::drop(Clock::time_point now) {
   sink_->on_sample(s);
 }
 
-void LoadEngine::Loop::collect_traffic() {
+void LoadEngine::Loop::collect_finished() {
+  side_.collect(origin_);
   traffic_.for_each_done([&](CURL* easy, CURLcode result) {
     const Clock::time_point finished = Clock::now();
     char* self = nullptr;

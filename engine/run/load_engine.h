@@ -104,8 +104,8 @@ struct LoadEngineOptions {
   // outstanding request has its own connection. Below max_in_flight, requests wait inside the
   // client for a free connection; their latency still counts from the intended time.
   uint32_t max_connections = 0;
-  // Per traffic request (CURLOPT_TIMEOUT_MS), counted from when it was handed to curl. A request
-  // waiting for a free connection is checked when it gets one.
+  // Per traffic request (CURLOPT_TIMEOUT_MS), counted from when it was handed to curl, so it
+  // includes any wait for a free connection.
   Duration request_timeout = std::chrono::seconds(10);
   // After request_stop(kDrain): how long in-flight requests are awaited before being aborted.
   Duration stop_drain = std::chrono::seconds(2);

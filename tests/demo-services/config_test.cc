@@ -84,6 +84,39 @@ TEST_CASE("config: environment fallbacks, flags win, APP_ENV=production") {
   CHECK(c.db_latency == 3ms);
 }
 
+TEST_CASE("config: the incident fixes are off by default and switched on by flag or DEMO_*") {
+  auto off = parse({"--role", "api", "--redis", "h:1", "--payment-url", "http://x:1"}).config;
+  CHECK_FALSE(off.idempotency);
+  CHECK_FALSE(off.deadline_propagation);
+  CHECK(off.payment_hedge_after == 0ms);
+  CHECK(off.retry_budget == 0);
+  CHECK(off.retry_budget_min_per_second == 1.0);
+
+  auto on = parse({"--role", "api", "--redis", "h:1", "--payment-url", "http://x:1",
+                   "--payment-hedge-after", "200ms", "--idempotency", "--deadline-propagation",
+                   "--retry-budget", "10%", "--retry-budget-min", "2/s"})
+                .config;
+  CHECK(on.idempotency);
+  CHECK(on.deadline_propagation);
+  CHECK(on.payment_hedge_after == 200ms);
+  CHECK(on.retry_budget == doctest::Approx(0.1));
+  CHECK(on.retry_budget_min_per_second == 2.0);
+
+  auto env = parse({"--role", "payment"}, {{"DEMO_IDEMPOTENCY", "1"},
+                                           {"DEMO_DEADLINE_PROPAGATION", "true"},
+                                           {"DEMO_IDEMPOTENCY_TTL", "30s"},
+                                           {"DEMO_RETRY_BUDGET", "10%"}})  // api's: ignored
+                 .config;
+  CHECK(env.idempotency);
+  CHECK(env.deadline_propagation);
+  CHECK(env.idempotency_ttl == 30s);
+  CHECK(env.retry_budget == 0);
+  CHECK(parse({"--role", "payment"}).config.idempotency_ttl == 10min);
+  CHECK(parse({"--role", "api", "--redis", "h:1", "--payment-url", "http://x:1", "--retry-budget",
+               "0"})
+            .config.retry_budget == 0);
+}
+
 TEST_CASE("config: worker options") {
   auto c = parse({"--role", "worker", "--redis", "localhost:7000", "--workers", "2",
                   "--max-retries", "0", "--job-time", "1ms", "--worker-id", "w7"})
@@ -116,6 +149,22 @@ TEST_CASE("config: usage errors name the flag") {
   fails_with({"--role", "payment", "--workers", "3"}, "--workers does not apply");
   fails_with({"--role", "payment", "stray"}, "unexpected argument 'stray'");
   fails_with({"--role", "payment", "--no-such-flag"}, "no-such-flag");
+  const std::vector<std::string> api = {"--role", "api",           "--redis",
+                                        "h:1",    "--payment-url", "http://x:1"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto args = api;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  fails_with(with({"--retry-budget", "0.1"}), "not a percentage");
+  fails_with(with({"--retry-budget", "150%"}), "--retry-budget");
+  fails_with(with({"--retry-budget-min", "often"}), "--retry-budget-min");
+  fails_with(with({"--payment-hedge-after", "soon"}), "not a duration");
+  fails_with({"--role", "payment", "--payment-hedge-after", "200ms"},
+             "--payment-hedge-after does not apply");
+  fails_with({"--role", "worker", "--redis", "h:1", "--idempotency"},
+             "--idempotency does not apply");
+  fails_with({"--role", "payment", "--idempotency-ttl", "0"}, "--idempotency-ttl");
 }
 
 TEST_CASE("config: --help explains every flag") {
@@ -139,6 +188,12 @@ TEST_CASE("config: --help explains every flag") {
                            "--max-retries",
                            "--job-time",
                            "--worker-id",
+                           "--idempotency",
+                           "--idempotency-ttl",
+                           "--deadline-propagation",
+                           "--payment-hedge-after",
+                           "--retry-budget",
+                           "--retry-budget-min",
                            "DEMO_",
                            "APP_ENV",
                            "listening on"})

@@ -4,9 +4,12 @@
 
 #include <rapidjson/document.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "demo_cluster.h"
@@ -70,6 +73,38 @@ inline HttpResponse set_faults(const std::string& base_url, const std::string& j
 
 inline std::string order_body(int i) {
   return "{\"user_id\": " + std::to_string(i % 1000 + 1) + ", \"amount\": 12.5}";
+}
+
+// One POST /orders as the client saw it.
+struct OrderAnswer {
+  std::string id;  // the X-Request-Id sent
+  long status = 0;
+  std::chrono::microseconds latency{0};  // measured by the client
+  std::string body;
+};
+
+// Sends POST /orders with X-Request-Id <prefix><i> for i in [0, n) from `threads` threads
+// (closed loop). Returns the answers indexed by i.
+inline std::vector<OrderAnswer> send_orders(const std::string& api_url, const std::string& prefix,
+                                            int n, int threads) {
+  std::vector<OrderAnswer> answers(static_cast<size_t>(n));
+  std::atomic<int> next{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&] {
+      for (int i = next++; i < n; i = next++) {
+        OrderAnswer& a = answers[static_cast<size_t>(i)];
+        a.id = prefix + std::to_string(i);
+        const auto start = std::chrono::steady_clock::now();
+        auto r = http_post(api_url + "/orders", order_body(i), {"X-Request-Id: " + a.id});
+        a.latency = std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - start);
+        a.status = r.status;
+        a.body = std::move(r.body);
+      }
+    });
+  for (auto& t : pool) t.join();
+  return answers;
 }
 
 }  // namespace faultline::testing

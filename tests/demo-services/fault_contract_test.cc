@@ -23,24 +23,14 @@ namespace {
 // returns the ids whose answer was not 201. Every answer must be a 201 or `failure_status`.
 std::set<std::string> failed_order_ids(const std::string& api_url, const std::string& prefix, int n,
                                        int threads, long failure_status) {
-  std::mutex mu;
   std::set<std::string> failed;
-  std::atomic<int> next{0};
-  std::atomic<int> unexpected{0};
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t)
-    pool.emplace_back([&] {
-      for (int i = next++; i < n; i = next++) {
-        const std::string id = prefix + std::to_string(i);
-        auto r = http_post(api_url + "/orders", order_body(i), {"X-Request-Id: " + id});
-        if (r.status == 201) continue;
-        if (r.status != failure_status) ++unexpected;
-        std::lock_guard<std::mutex> lock(mu);
-        failed.insert(id);
-      }
-    });
-  for (auto& t : pool) t.join();
-  CHECK(unexpected.load() == 0);
+  int unexpected = 0;
+  for (const auto& answer : send_orders(api_url, prefix, n, threads)) {
+    if (answer.status == 201) continue;
+    if (answer.status != failure_status) ++unexpected;
+    failed.insert(answer.id);
+  }
+  CHECK(unexpected == 0);
   return failed;
 }
 
@@ -324,7 +314,8 @@ TEST_CASE("faults: force_timeout keeps server threads free for the control endpo
   REQUIRE(::mkdtemp(pattern) != nullptr);
   const std::string logs = pattern;
   {
-    // 4 threads: at most 2 requests are held, the control plane keeps the other 2.
+    // 4 threads: at most 2 business requests are admitted (and held); the bulkhead refuses
+    // more at once, and the control plane keeps the other 2 threads.
     auto svc = start_demo_service("payment", {"--faults", "--threads", "4"}, {{"APP_ENV", "test"}},
                                   logs + "/payment.log");
     REQUIRE(set_faults(svc.url, R"({"force_timeout": true, "ttl_ms": 20000})").status == 200);
@@ -336,7 +327,7 @@ TEST_CASE("faults: force_timeout keeps server threads free for the control endpo
     CHECK(wait_until(
         [&] { return scrape(svc.url, R"(worker_pool_busy_threads{pool="http"})") >= 3; }, 2s));
     auto extra = http_post(svc.url + "/charge", R"({"order_id": "o", "amount": 1})");
-    CHECK(extra.status == 504);
+    CHECK(extra.status == 503);
     CHECK(extra.elapsed < 500ms);
     CHECK(http_get(svc.url + "/__faults").status == 200);
     REQUIRE(http_post(svc.url + "/__faults/reset", "").status == 200);

@@ -42,6 +42,9 @@ TEST_CASE("request ids: retries to payment are <id>~<n>; ids are checked") {
   CHECK(attempt_request_id("t-5", 0) == "t-5");
   CHECK(attempt_request_id("t-5", 1) == "t-5~1");
   CHECK(attempt_request_id("t-5", 2) == "t-5~2");
+  CHECK(hedge_request_id("t-5") == "t-5~h1");
+  CHECK(hedge_request_id(attempt_request_id("t-5", 1)) == "t-5~1~h1");
+  CHECK(charge_idempotency_key("ord-1a2b3c4d-7") == "ord-1a2b3c4d-7");
   CHECK(valid_request_id("t-5"));
   CHECK(valid_request_id(std::string(200, 'a')));
   CHECK_FALSE(valid_request_id(""));

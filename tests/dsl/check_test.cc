@@ -65,7 +65,7 @@ TEST_CASE("valid statements have no problems") {
   CHECK(check("during(trigger): error_rate > 50%", StatementKind::kAbortIf).empty());
 }
 
-TEST_CASE("unknown names get did-you-mean hints; empty lists disable the check") {
+TEST_CASE("unknown names get did-you-mean hints, empty lists disable the check") {
   DslProblem p = only_problem("during(trigge): p95 > 1s");
   CHECK(p.offset == 7);
   CHECK(p.length == 6);
@@ -190,9 +190,18 @@ TEST_CASE("regex matchers are validated") {
   for (int i = 0; i < 40; ++i) deep += ")";
   deep += "\"}) < 5";
   CHECK(only_problem(deep).message == "regex nested more than 32 levels deep");
+  CHECK(only_problem("overall: metric.max(q{route=~\"a{4444444444444444444444}\"}) < 5").message ==
+        "regex repetition count above 1000");
+  CHECK(only_problem("overall: metric.max(q{route=~\"a{2,1001}\"}) < 5").message ==
+        "regex repetition count above 1000");
+  CHECK(
+      only_problem("overall: metric.max(q{route=~\"(a)\\\\44444444444444444444\"}) < 5").message ==
+      "regex backreference above 1000");
+  CHECK(check("overall: metric.max(q{route=~\"a{2,1000}[{(]9999\"}) < 5").empty());
+  CHECK(check("overall: metric.max(q{route=~\"(a)\\\\1x{3}\"}) < 5").empty());
 }
 
-TEST_CASE("all semantic problems are reported, in text order; syntax errors stop at the first") {
+TEST_CASE("all semantic problems are reported in text order, syntax errors stop at the first") {
   const auto problems =
       check("during(trigge): p95(route=order) > 2% and metric.max(q{job=\"ap\"}) < 5s");
   REQUIRE(problems.size() == 5);

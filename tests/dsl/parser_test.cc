@@ -89,7 +89,7 @@ TEST_CASE("DESIGN.md and brief examples parse to their canonical form") {
   }
 }
 
-TEST_CASE("and binds tighter than or; parentheses group; chains flatten") {
+TEST_CASE("and binds tighter than or, parentheses group, chains flatten") {
   CHECK(canon("overall: p95 > 1s or p99 > 2s and rps > 5") ==
         "overall: p95 > 1s or p99 > 2s and rps > 5");
   const Statement s = parsed("overall: p95 > 1s or p99 > 2s and rps > 5");

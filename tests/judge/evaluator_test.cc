@@ -119,7 +119,7 @@ TEST_CASE("the traffic guard makes thin windows inconclusive") {
         std::string::npos);
 }
 
-TEST_CASE("server quantiles use the histogram guard; gauges and counters need only a value") {
+TEST_CASE("server quantiles use the histogram guard, gauges and counters need only a value") {
   FakeSource src;
   const std::string q = "metric.p95(lat_seconds{route=\"/orders\"})";
   src.set(q + "@during(trigger)", 1.2, 12);

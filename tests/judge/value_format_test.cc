@@ -38,7 +38,7 @@ TEST_CASE("fractions print as percentages, rates per second, numbers plainly") {
   CHECK(format_value(INFINITY, VT::kDuration) == "inf");
 }
 
-TEST_CASE("changes are signed percentages; windows show their plan times") {
+TEST_CASE("changes are signed percentages, windows show their plan times") {
   CHECK(format_change(0.25) == "+25%");
   CHECK(format_change(-0.031) == "-3.1%");
   CHECK(format_change(0) == "0%");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/rng.h"
+#include "observe/metrics_text_parser.h"
 #include "promtool_oracle.h"
 
 using faultline::Rng;
@@ -75,6 +76,51 @@ TEST_CASE("histogram_quantile: non-monotonic counts are fixed by the running max
   CHECK(histogram_quantile(1, {{0.1, 5}, {0.2, 9}, {kInf, 2}}) == doctest::Approx(0.2));
 }
 
+namespace {
+
+// Buckets written as `le` texts, parsed the way the scrape store parses them.
+std::vector<HistogramBucket> parsed(std::initializer_list<std::pair<const char*, double>> list) {
+  std::vector<HistogramBucket> out;
+  for (const auto& [le, count] : list) {
+    const auto bound = faultline::observe::parse_exposition_float(le);
+    REQUIRE(bound);
+    out.push_back({*bound, count});
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("histogram_quantile: the cases of Prometheus' promql/testdata/histograms.test") {
+  // testhistogram at 50m.
+  const auto positive = parsed({{"0.1", 50}, {".2", 70}, {"1e0", 110}, {"+Inf", 120}});
+  const auto negative = parsed({{"-.2", 10}, {"-0.1", 20}, {"0.3", 20}, {"+Inf", 30}});
+  CHECK(histogram_quantile(0, positive) == 0);
+  CHECK(histogram_quantile(0, negative) == -0.2);
+  CHECK(histogram_quantile(1, positive) == 1);
+  CHECK(histogram_quantile(1, negative) == 0.3);
+  CHECK(histogram_quantile(0.2, positive) == doctest::Approx(0.048).epsilon(1e-12));
+  CHECK(histogram_quantile(0.2, negative) == -0.2);
+  CHECK(histogram_quantile(0.5, positive) == doctest::Approx(0.15).epsilon(1e-12));
+  CHECK(histogram_quantile(0.5, negative) == doctest::Approx(-0.15).epsilon(1e-12));
+  CHECK(histogram_quantile(0.8, positive) == doctest::Approx(0.72).epsilon(1e-12));
+  CHECK(histogram_quantile(0.8, negative) == 0.3);
+  // request_duration_seconds summed over jobs and instances, by le.
+  const auto summed = parsed({{"0.1", 100}, {"0.2", 190}, {"+Inf", 250}});
+  CHECK(histogram_quantile(0.3, summed) == doctest::Approx(0.075).epsilon(1e-12));
+  CHECK(histogram_quantile(0.5, summed) == doctest::Approx(0.1277777777777778).epsilon(1e-12));
+  // Non-monotonic counts: 0.99 must land near 1, not near 1000.
+  const auto nonmonotonic =
+      parsed({{"0.1", 10}, {"1", 90}, {"10", 80}, {"100", 80}, {"1000", 90}, {"+Inf", 90}});
+  CHECK(histogram_quantile(0.99, nonmonotonic) == doctest::Approx(0.989875).epsilon(1e-12));
+  // One upper bound written four ways, and +inf next to +Inf.
+  const auto mixed = parsed({{"0.1", 10}, {"0.2", 10}, {"2e-1", 10}, {"2.0e-1", 10}, {"+Inf", 40}});
+  CHECK(histogram_quantile(0.5, mixed) == doctest::Approx(0.15).epsilon(1e-12));
+  CHECK(histogram_quantile(0.75, mixed) == doctest::Approx(0.2).epsilon(1e-12));
+  CHECK(histogram_quantile(1, mixed) == doctest::Approx(0.2).epsilon(1e-12));
+  CHECK(std::isnan(histogram_quantile(0.5, parsed({{"+inf", 0}, {"+Inf", 0}}))));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Oracle: Prometheus itself. Every case becomes a `promtool test rules` test whose expected
 // value is ours; promtool reports each expression whose result differs, with what it got.
@@ -120,7 +166,8 @@ std::vector<OracleCase> oracle_cases() {
     double count = 0;
     for (int b = 0; b < n; ++b) {
       bound += 0.001 + rng.uniform01() * (b + 1);
-      count += std::floor(rng.uniform01() * 20) / (rng.uniform01() < 0.3 ? 4 : 1);
+      const double added = std::floor(rng.uniform01() * 20);  // one draw per statement:
+      count += added / (rng.uniform01() < 0.3 ? 4 : 1);       // the same on every compiler
       double reported = count;
       if (rng.uniform01() < 0.15) reported = std::max(0.0, count - rng.uniform_int(1, 10));
       c.buckets.push_back({bound, reported});

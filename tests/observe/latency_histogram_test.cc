@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -49,7 +50,9 @@ TEST_CASE("latency histogram: every value is within 1% of its bucket's reported 
   CHECK(worst <= 1.0 / 256);
   CHECK(worst > 1.0 / 300);  // the bound is tight: the test would see a coarser layout
   // Buckets tile the line: each starts where the previous one ends.
-  for (uint32_t i = 1; i < 64 * 128 - 128; ++i) {
+  CHECK(LatencyHistogram::bucket_index(std::numeric_limits<int64_t>::max()) ==
+        LatencyHistogram::kBucketCount - 1);
+  for (uint32_t i = 1; i < LatencyHistogram::kBucketCount; ++i) {
     REQUIRE(LatencyHistogram::bucket_lowest_us(i) ==
             LatencyHistogram::bucket_lowest_us(i - 1) + LatencyHistogram::bucket_width_us(i - 1));
   }
@@ -155,6 +158,12 @@ TEST_CASE("latency histogram: merge is exact, empty behaves") {
   CHECK(negative.count() == 5);
   CHECK(negative.sum_us() == 40);
   CHECK(negative.quantile_us(0.5) == 10);
+
+  LatencyHistogram huge;  // the sum saturates instead of wrapping
+  huge.record(std::numeric_limits<int64_t>::max());
+  huge.record_n(std::numeric_limits<int64_t>::max() / 2, 3);
+  CHECK(huge.sum_us() == std::numeric_limits<int64_t>::max());
+  CHECK(huge.max_us() == std::numeric_limits<int64_t>::max());
 }
 
 TEST_CASE("latency histogram: sparse counts round-trip and are checked") {
@@ -166,6 +175,7 @@ TEST_CASE("latency histogram: sparse counts round-trip and are checked") {
   CHECK(LatencyHistogram::from_sparse_counts(sparse, h.sum_us(), h.min_us(), h.max_us()) == h);
   CHECK_THROWS_AS(LatencyHistogram::from_sparse_counts(sparse, h.sum_us(), 900, h.max_us()),
                   std::invalid_argument);
-  CHECK_THROWS_AS(LatencyHistogram::from_sparse_counts({{9000, 1}}, 0, 0, 0),
-                  std::invalid_argument);
+  CHECK_THROWS_AS(
+      LatencyHistogram::from_sparse_counts({{LatencyHistogram::kBucketCount, 1}}, 0, 0, 0),
+      std::invalid_argument);
 }

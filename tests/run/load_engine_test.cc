@@ -3,6 +3,7 @@
 #include "run/load_engine.h"
 
 #include <doctest/doctest.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -10,6 +11,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "proc/child_process.h"
@@ -231,7 +233,7 @@ TEST_CASE("a request slower than the timeout ends with error_class timeout") {
   REQUIRE(sink.samples.size() == 3);
   for (const auto& s : sink.samples) {
     CHECK(s.error_class == "timeout");
-    CHECK(s.latency_us >= 200'000);
+    CHECK(s.latency_us >= 195'000);  // curl's timers have millisecond resolution
     CHECK(s.latency_us < 2'500'000);  // well before the server would have answered
   }
 }
@@ -375,11 +377,60 @@ TEST_CASE("an exception from the sink ends the run and is rethrown by finish") {
     void on_sample(const RequestSample&) override { throw std::runtime_error("sink failed"); }
   } sink;
   LoadEngine engine;
-  VectorSource source(constant_rate(server.url("/fast"), 100, 1ms));
+  VectorSource source(constant_rate(server.url("/fast"), 1000, 1ms));
   engine.start(Clock::now(), source, sink);
   REQUIRE(engine.wait_traffic_done(10s));
   CHECK_THROWS_WITH(engine.finish(), "sink failed");
-  CHECK(engine.counters().arrivals < 100);
+  CHECK(engine.counters().arrivals < 1000);  // ended at the first sample, not at the end
+}
+
+TEST_CASE("the timeout counts from dispatch, including the wait for a free connection") {
+  TestHttpServer server;
+  LoadEngineOptions options;
+  options.max_connections = 1;
+  options.request_timeout = 300ms;
+  LoadEngine engine(options);
+  RecordingSink sink;
+  const auto result = run_to_end(engine, constant_rate(server.url("/slow?ms=5000"), 4, 1ms), sink);
+  CHECK(result.counters.errors == 4);
+  for (const auto& s : sink.samples) {
+    CHECK(s.error_class == "timeout");
+    CHECK(s.latency_us >= 295'000);  // curl's timers have millisecond resolution
+    // Had the wait for the one connection not counted, they would end about 300 ms apart.
+    CHECK(s.latency_us < 550'000);
+  }
+}
+
+TEST_CASE("connections the server closed while idle are replaced without a busy loop") {
+  TestHttpServer server(64, /*keep_alive_ms=*/150);
+  LoadEngine engine;
+  RecordingSink sink;
+  auto plan = constant_rate(server.url("/fast"), 10, 10ms);
+  for (size_t i = 5; i < plan.size(); ++i) plan[i].intended += 900ms;  // a pause after 5
+  VectorSource source(plan);
+  engine.start(Clock::now() + 10ms, source, sink);
+  const auto deadline = Clock::now() + 10s;
+  while (engine.counters().completed < 5 && Clock::now() < deadline)
+    std::this_thread::sleep_for(2ms);
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  const auto pause_start = Clock::now();
+  while (engine.counters().arrivals < 6 && Clock::now() < deadline)
+    std::this_thread::sleep_for(2ms);
+  getrusage(RUSAGE_SELF, &after);
+  const int64_t pause_us = us_between(pause_start, Clock::now());
+  REQUIRE(engine.wait_traffic_done(10s));
+  engine.finish();
+
+  REQUIRE(sink.samples.size() == 10);
+  for (const auto& s : sink.samples) CHECK(s.status == 200);
+  // The closed connections' events must not keep the loop spinning through the pause.
+  const auto cpu_us = [](const rusage& r) {
+    return int64_t{r.ru_utime.tv_sec} * 1'000'000 + r.ru_utime.tv_usec +
+           int64_t{r.ru_stime.tv_sec} * 1'000'000 + r.ru_stime.tv_usec;
+  };
+  CHECK(pause_us > 500'000);
+  CHECK(cpu_us(after) - cpu_us(before) < pause_us / 2);
 }
 
 }  // namespace

@@ -18,10 +18,11 @@
 
 namespace faultline::test {
 
-TestHttpServer::TestHttpServer(int threads) {
+TestHttpServer::TestHttpServer(int threads, int keep_alive_ms) {
   static std::once_flag init;
   std::call_once(init, [] { mg_init_library(0); });
   const std::string thread_count = std::to_string(threads);
+  const std::string keep_alive = std::to_string(keep_alive_ms);
   // pick_free_port is racy by nature: retry on a port taken in between.
   for (int attempt = 0; attempt < 10 && ctx_ == nullptr; ++attempt) {
     port_ = pick_free_port();
@@ -32,7 +33,7 @@ TestHttpServer::TestHttpServer(int threads) {
     const char* options[] = {"listening_ports", listen.c_str(),
                              "num_threads", thread_count.c_str(),
                              "enable_keep_alive", "yes",
-                             "keep_alive_timeout_ms", "30000",
+                             "keep_alive_timeout_ms", keep_alive.c_str(),
                              "request_timeout_ms", "30000",
                              "tcp_nodelay", "1",
                              nullptr};

@@ -33,7 +33,9 @@ class TestHttpServer {
  public:
   using Clock = std::chrono::steady_clock;
 
-  explicit TestHttpServer(int threads = 64);
+  // `keep_alive_ms`: how long an idle keep-alive connection stays open before the server
+  // closes it.
+  explicit TestHttpServer(int threads = 64, int keep_alive_ms = 30000);
   ~TestHttpServer();
   TestHttpServer(const TestHttpServer&) = delete;
   TestHttpServer& operator=(const TestHttpServer&) = delete;

@@ -1,0 +1,287 @@
+// The fixes for the seed incidents, each switched on by a flag (docs/fault-contract.md,
+// "Fixes"): hedged charges against the latency tail, idempotent retries against the error
+// storm, deadline propagation and a retry budget against the timeout cascade - and, with the
+// flags off, none of them happens.
+//
+// Predictions come from the targeting hash: the ids a knob hits are known before the run, so
+// the tests assert exact sets and counts; timing is only asserted as bounds that the fault
+// itself guarantees (a request delayed 1500 ms cannot answer sooner).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/targeting.h"
+#include "demo_cluster.h"
+#include "demo_test_helpers.h"
+
+using namespace faultline::testing;
+using faultline::targeting_hit;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kCaptured = R"(charges_total{outcome="captured"})";
+constexpr const char* kFailedCharges = R"(charges_total{outcome="failed"})";
+constexpr const char* kReplays = "idempotent_replays_total";
+
+std::chrono::milliseconds percentile(std::vector<OrderAnswer> answers, double p) {
+  std::sort(answers.begin(), answers.end(),
+            [](const OrderAnswer& a, const OrderAnswer& b) { return a.latency < b.latency; });
+  const size_t rank = static_cast<size_t>(p * static_cast<double>(answers.size() - 1) + 0.5);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(answers[rank].latency);
+}
+
+int count_status(const std::vector<OrderAnswer>& answers, long status) {
+  return static_cast<int>(std::count_if(answers.begin(), answers.end(),
+                                        [&](const OrderAnswer& a) { return a.status == status; }));
+}
+
+// Polls the payment service until `series` reaches `at_least` (work the api gave up on may
+// still be running there). Returns the last value seen.
+double wait_for_metric(const std::string& url, const std::string& series, double at_least) {
+  double value = -1;
+  wait_until(
+      [&] {
+        value = scrape(url, series);
+        return value >= at_least;
+      },
+      10s, 50ms);
+  return value;
+}
+
+DemoClusterOptions cluster_options(std::vector<std::string> api_args,
+                                   std::vector<std::string> payment_args) {
+  DemoClusterOptions o;
+  o.start_worker = false;  // orders are queued in Redis; nobody needs to process them here
+  o.extra_api_args = std::move(api_args);
+  o.extra_payment_args = std::move(payment_args);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("fixes: a hedged charge cuts the latency tail and charges every order once") {
+  // payment has threads to spare: the originals the hedges overtook still sleep there.
+  DemoCluster cluster(
+      cluster_options({"--payment-hedge-after", "200ms"}, {"--idempotency", "--threads", "32"}));
+  INFO(cluster.logs());
+  REQUIRE(set_faults(cluster.payment_url(),
+                     R"({"payment_latency_ms_add": 1500, "payment_latency_pct": 10})")
+              .status == 200);
+  constexpr int kOrders = 100;
+  const auto answers = send_orders(cluster.api_url(), "h-", kOrders, 8);
+  CHECK(count_status(answers, 201) == kOrders);
+
+  // Which charges the fault delays: the original "<id>" and the hedge "<id>~h1" draw apart.
+  std::set<std::string> slow_original;
+  std::set<std::string> slow_both;
+  for (const auto& a : answers) {
+    if (!targeting_hit("payment_latency_pct", a.id, 0.10)) continue;
+    slow_original.insert(a.id);
+    if (targeting_hit("payment_latency_pct", a.id + "~h1", 0.10)) slow_both.insert(a.id);
+  }
+  REQUIRE(slow_original.size() >= 5);
+  REQUIRE(slow_both.size() <= 3);  // so they stay above p95
+  for (const auto& a : answers)
+    if (slow_both.count(a.id)) CHECK(a.latency >= 1500ms);  // both attempts were delayed
+  const auto p95 = percentile(answers, 0.95);
+  INFO("p95 of orders: " << p95.count() << " ms");
+  CHECK(p95 < 1000ms);  // without the hedge it is >= 1500 ms (the off test)
+
+  const std::string api = cluster.api_url();
+  CHECK(scrape(api, R"(dep_hedges_total{dependency="payment"})") >=
+        static_cast<double>(slow_original.size()));
+  CHECK(scrape(api, R"(dep_hedge_wins_total{dependency="payment"})") >=
+        static_cast<double>(slow_original.size() - slow_both.size()));
+  // Every slow original (and every slow hedge) reaches the commit after its partner charged:
+  // it is answered from the idempotency store. Each order is charged exactly once.
+  const std::string pay = cluster.payment_url();
+  CHECK(wait_for_metric(pay, kReplays, static_cast<double>(slow_original.size())) >=
+        static_cast<double>(slow_original.size()));
+  CHECK(scrape(pay, kCaptured) == kOrders);
+  CHECK(scrape(pay, "idempotency_keys") == kOrders);
+}
+
+TEST_CASE("fixes: an idempotent retry turns the error storm into the predicted few, charged once") {
+  DemoClusterOptions options = cluster_options({"--idempotency"}, {"--idempotency"});
+  options.payment_retries = 1;
+  options.payment_timeout = "1s";
+  DemoCluster cluster(options);
+  INFO(cluster.logs());
+  const std::string pay = cluster.payment_url();
+
+  SUBCASE("payment_fail_rate 0.2: an order fails only when <id> and <id>~1 are both hit") {
+    REQUIRE(set_faults(pay, R"({"payment_fail_rate": 0.2})").status == 200);
+    constexpr int kOrders = 300;
+    const auto answers = send_orders(cluster.api_url(), "e-", kOrders, 8);
+    std::set<std::string> failed;
+    for (const auto& a : answers)
+      if (a.status != 201) {
+        CHECK(a.status == 502);
+        failed.insert(a.id);
+      }
+    std::set<std::string> first_hit;
+    std::set<std::string> predicted;
+    for (int i = 0; i < kOrders; ++i) {
+      const std::string id = "e-" + std::to_string(i);
+      if (!targeting_hit("payment_fail_rate", id, 0.2)) continue;
+      first_hit.insert(id);
+      if (targeting_hit("payment_fail_rate", id + "~1", 0.2)) predicted.insert(id);
+    }
+    CHECK(failed == predicted);
+    CHECK(first_hit.size() > kOrders / 10);       // what fails without the retry (~20%)
+    CHECK(predicted.size() < kOrders * 8 / 100);  // ~4% with it
+    CHECK(scrape(pay, kCaptured) == kOrders - static_cast<double>(predicted.size()));
+    CHECK(scrape(pay, kFailedCharges) == static_cast<double>(first_hit.size() + predicted.size()));
+    CHECK(scrape(pay, kReplays) == 0);
+  }
+
+  SUBCASE("a retry after a timed-out attempt replays the charge instead of charging twice") {
+    // The original of a hit order times out at the api (1 s) but is still charged at payment
+    // (at 1.2 s); the retry <id>~1 usually gets there first. Either way: one charge per order.
+    REQUIRE(
+        set_faults(pay, R"({"payment_latency_ms_add": 1200, "payment_latency_pct": 40})").status ==
+        200);
+    constexpr int kOrders = 20;
+    const auto answers = send_orders(cluster.api_url(), "t-", kOrders, 10);
+    std::set<std::string> hit;
+    std::set<std::string> both_hit;
+    for (const auto& a : answers) {
+      if (!targeting_hit("payment_latency_pct", a.id, 0.4)) continue;
+      hit.insert(a.id);
+      if (targeting_hit("payment_latency_pct", a.id + "~1", 0.4)) both_hit.insert(a.id);
+    }
+    REQUIRE(hit.size() >= 3);
+    for (const auto& a : answers) CHECK(a.status == (both_hit.count(a.id) ? 504 : 201));
+    CHECK(wait_for_metric(pay, kReplays, static_cast<double>(hit.size())) ==
+          static_cast<double>(hit.size()));
+    CHECK(scrape(pay, kCaptured) == kOrders);
+  }
+
+  SUBCASE("the same key twice gives the same answer and one charge, another charge's key 422") {
+    const std::string body = R"({"order_id": "ord-direct-1", "amount": 12.5})";
+    const auto first =
+        http_post(pay + "/charge", body, {"X-Request-Id: d-1", "Idempotency-Key: key-direct-1"});
+    REQUIRE(first.status == 200);
+    CHECK(first.header("Idempotent-Replayed").empty());
+    const auto second =
+        http_post(pay + "/charge", body, {"X-Request-Id: d-2", "Idempotency-Key: key-direct-1"});
+    CHECK(second.status == 200);
+    CHECK(second.body == first.body);
+    CHECK(second.header("Idempotent-Replayed") == "true");
+    CHECK(scrape(pay, kCaptured) == 1);
+    CHECK(scrape(pay, kReplays) == 1);
+    const auto other = http_post(pay + "/charge", R"({"order_id": "ord-direct-1", "amount": 99})",
+                                 {"Idempotency-Key: key-direct-1"});
+    CHECK(other.status == 422);
+    CHECK(parse_json(other.body)["field"] == "Idempotency-Key");
+    CHECK(http_post(pay + "/charge", body, {"Idempotency-Key: has space"}).status == 400);
+    CHECK(scrape(pay, kCaptured) == 1);
+  }
+}
+
+TEST_CASE("fixes: deadline propagation and a retry budget stop the timeout cascade") {
+  // envs/local-cascade.yaml's api (300 ms timeout, 2 retries) with both fixes on.
+  DemoClusterOptions options = cluster_options(
+      {"--deadline-propagation", "--retry-budget", "10%", "--retry-budget-min", "1/s"},
+      {"--deadline-propagation"});
+  options.payment_retries = 2;
+  options.payment_timeout = "300ms";
+  DemoCluster cluster(options);
+  INFO(cluster.logs());
+  const std::string api = cluster.api_url();
+  const std::string pay = cluster.payment_url();
+  REQUIRE(set_faults(pay, R"({"db_latency_ms_add": 800})").status == 200);
+
+  constexpr int kOrders = 60;
+  const auto start = std::chrono::steady_clock::now();
+  const auto answers = send_orders(api, "c-", kOrders, 12);
+  const double elapsed_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(count_status(answers, 504) == kOrders);
+  int retries = 0;
+  int refused = 0;  // orders whose retries the budget cut short
+  for (const auto& a : answers) {
+    const auto doc = parse_json(a.body);
+    REQUIRE(doc.HasMember("payment_attempts"));
+    const int attempts = std::stoi(doc["payment_attempts"].GetString());
+    retries += attempts - 1;
+    if (attempts < 3) ++refused;
+  }
+  // Without the budget every order makes 3 attempts (120 retries); with it, at most the burst
+  // (10) + 10% of the orders + 1/s.
+  const double allowed = 10 + 0.1 * kOrders + 1.0 * elapsed_s + 1;
+  INFO("retries " << retries << ", allowed " << allowed << ", elapsed " << elapsed_s << " s");
+  CHECK(retries <= allowed);
+  CHECK(refused >= kOrders - allowed / 2);
+  CHECK(scrape(api, R"(dep_retries_total{dependency="payment"})") == retries);
+  CHECK(scrape(api, R"(dep_retry_budget_exhausted_total{dependency="payment"})") == refused);
+  // Orders fail fast: without the fixes none can fail sooner than 3 x 300 ms.
+  const auto median = percentile(answers, 0.5);
+  INFO("median order latency " << median.count() << " ms");
+  CHECK(median < 900ms);
+
+  // payment abandons every attempt at its deadline: no thread holds the 800 ms, and no charge
+  // completes after the api gave up on it.
+  const double attempts_total = kOrders + retries;
+  CHECK(wait_for_metric(pay, R"(deadline_abandoned_total{stage="db"})", attempts_total) ==
+        attempts_total);
+  CHECK(scrape(pay, kCaptured) == 0);
+  const double db_timeouts =
+      scrape(pay, R"(dep_call_duration_seconds_count{dependency="db",outcome="timeout"})");
+  const double db_timeout_s =
+      scrape(pay, R"(dep_call_duration_seconds_sum{dependency="db",outcome="timeout"})");
+  REQUIRE(db_timeouts == attempts_total);
+  INFO("mean DB hold at payment " << db_timeout_s / db_timeouts << " s");
+  CHECK(db_timeout_s / db_timeouts < 0.6);  // cut near 0.3 s instead of 0.803 s
+}
+
+TEST_CASE("fixes off: the api sends no key, no deadline, no hedge, and retries without budget") {
+  // payment honours keys and deadlines, so anything the api sent would show there.
+  DemoClusterOptions options =
+      cluster_options({}, {"--idempotency", "--deadline-propagation", "--threads", "32"});
+  options.payment_retries = 1;
+  options.payment_timeout = "300ms";
+  DemoCluster cluster(options);
+  INFO(cluster.logs());
+  const std::string api = cluster.api_url();
+  const std::string pay = cluster.payment_url();
+  REQUIRE(set_faults(pay, R"({"db_latency_ms_add": 800})").status == 200);
+  constexpr int kOrders = 6;
+  const auto answers = send_orders(api, "o-", kOrders, kOrders);
+  for (const auto& a : answers) {
+    CHECK(a.status == 504);
+    CHECK(a.latency >= 600ms);  // two full 300 ms attempts
+  }
+  // No budget: every order retried. No hedge: exactly two requests per order reached payment.
+  CHECK(scrape(api, R"(dep_retries_total{dependency="payment"})") == kOrders);
+  CHECK(scrape(api, R"(dep_hedges_total{dependency="payment"})") <= 0);
+  // No deadline: payment finishes every attempt (0.8 s later) and charges it. No key: each
+  // order is charged twice.
+  CHECK(wait_for_metric(pay, kCaptured, 2 * kOrders) == 2 * kOrders);
+  CHECK(scrape(pay, R"(http_requests_total{route="/charge",method="POST",status="200"})") ==
+        2 * kOrders);
+  CHECK(scrape(pay, R"(deadline_abandoned_total{stage="db"})") == 0);
+  CHECK(scrape(pay, "idempotency_keys") == 0);
+  CHECK(scrape(pay, kReplays) == 0);
+}
+
+TEST_CASE("fixes off: payment ignores Idempotency-Key and X-Deadline-Ms without its flags") {
+  DemoCluster cluster(cluster_options({}, {}));
+  INFO(cluster.logs());
+  const std::string pay = cluster.payment_url();
+  const std::string body = R"({"order_id": "ord-off-1", "amount": 5})";
+  const auto first =
+      http_post(pay + "/charge", body, {"Idempotency-Key: k-off", "X-Deadline-Ms: 0"});
+  const auto second =
+      http_post(pay + "/charge", body, {"Idempotency-Key: k-off", "X-Deadline-Ms: x"});
+  CHECK(first.status == 200);
+  CHECK(second.status == 200);
+  CHECK(first.body != second.body);  // two charges, two charge ids
+  CHECK(second.header("Idempotent-Replayed").empty());
+  CHECK(scrape(pay, kCaptured) == 2);
+  CHECK(scrape(pay, kReplays) == 0);
+}
