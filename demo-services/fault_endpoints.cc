@@ -61,8 +61,8 @@ void install_fault_endpoints(HttpServer& server, FaultState& faults, const Fault
   };
 
   server.control_route("GET", "/__faults", guarded([&faults, role, now](const Request&) {
-                 return json_response(200, faults.state_json(role, now()));
-               }));
+                         return json_response(200, faults.state_json(role, now()));
+                       }));
 
   server.control_route(
       "POST", "/__faults", guarded([&faults, &metrics, role, now](const Request& r) {

@@ -131,7 +131,7 @@ TEST_CASE("faults: a ttl_ms lease reverts by itself and a renewal keeps it") {
   CHECK(wait_until([&] { return at_baseline(url); }, 5s));
 }
 
-TEST_CASE("faults: invalid requests are refused whole, naming the knob; reset restores baseline") {
+TEST_CASE("faults: invalid requests are refused whole, naming the knob - reset restores baseline") {
   DemoCluster cluster(no_worker());
   INFO(cluster.logs());
   const std::string url = cluster.payment_url();
