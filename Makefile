@@ -3,7 +3,9 @@
 
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-FAULTLINE := $(BUILD_DIR)/engine/faultline
+FAULTLINE := $(BUILD_DIR)/engine/cli/faultline
+# envs/local.yaml starts the demo services from this binary.
+export FAULTLINE_DEMO_BIN ?= $(abspath $(BUILD_DIR)/demo-services/faultline-demo)
 SCENARIO ?=
 CHAOS_FLAGS ?=
 

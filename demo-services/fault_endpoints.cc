@@ -60,11 +60,11 @@ void install_fault_endpoints(HttpServer& server, FaultState& faults, const Fault
     };
   };
 
-  server.route("GET", "/__faults", guarded([&faults, role, now](const Request&) {
-                 return json_response(200, faults.state_json(role, now()));
-               }));
+  server.control_route("GET", "/__faults", guarded([&faults, role, now](const Request&) {
+                         return json_response(200, faults.state_json(role, now()));
+                       }));
 
-  server.route(
+  server.control_route(
       "POST", "/__faults", guarded([&faults, &metrics, role, now](const Request& r) {
         const FaultState::ApplyResult result = faults.apply_json(r.body, now());
         if (!result.ok) {
@@ -86,7 +86,7 @@ void install_fault_endpoints(HttpServer& server, FaultState& faults, const Fault
         return json_response(200, faults.state_json(role, now()));
       }));
 
-  server.route(
+  server.control_route(
       "POST", "/__faults/reset", guarded([&faults, &metrics, role, now](const Request& r) {
         faults.reset();
         metrics.fault_changes.with({"reset"}).inc();

@@ -175,6 +175,12 @@ HttpServer::~HttpServer() {
 void HttpServer::route(std::string method, std::string path_template, Handler handler) {
   router_.add(std::move(method), std::move(path_template));
   handlers_.push_back(std::move(handler));
+  is_control_.push_back(false);
+}
+
+void HttpServer::control_route(std::string method, std::string path_template, Handler handler) {
+  route(std::move(method), std::move(path_template), std::move(handler));
+  is_control_.back() = true;
 }
 
 std::string HttpServer::next_request_id() {
@@ -308,7 +314,24 @@ Response HttpServer::dispatch(Request& req, mg_connection* conn, std::string* ro
   }
   req.route = router_.path_template(m.route);
   req.params = m.params;
-  return handlers_[static_cast<size_t>(m.route)](req);
+  const auto index = static_cast<size_t>(m.route);
+  if (is_control_[index]) return handlers_[index](req);
+  const int max_business = std::max(1, options_.threads - kThreadsKeptFree);
+  if (business_in_flight_.fetch_add(1) >= max_business) {
+    business_in_flight_.fetch_sub(1);
+    Response r = problem_response(req, 503, "overloaded", "Service Unavailable",
+                                  "every server thread for business requests is busy (--threads "
+                                  "minus " +
+                                      std::to_string(kThreadsKeptFree) +
+                                      " kept free for health, metrics and fault control)");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+  struct Release {
+    std::atomic<int>& n;
+    ~Release() { n.fetch_sub(1); }
+  } release{business_in_flight_};
+  return handlers_[index](req);
 }
 
 void HttpServer::handle(mg_connection* conn) {

@@ -4,7 +4,11 @@
 //    counter) and every response echoes it;
 //  - bodies over max_body_bytes get 413, unknown paths 404, wrong methods 405 (with Allow),
 //    a handler exception 500 - all as RFC 7807 problem JSON - and the server keeps serving;
-//  - request metrics by route template; one log line per 4xx/5xx answer with the request id.
+//  - request metrics by route template; one log line per 4xx/5xx answer with the request id;
+//  - a bulkhead: business routes may occupy at most threads - kThreadsKeptFree server threads;
+//    a business request beyond that gets 503 at once. Control routes (health, readiness,
+//    metrics, the fault endpoints) are never refused, so an incident that saturates the
+//    service cannot lock out the engine that has to switch the fault off.
 //
 // Thread-safety: add routes before start(); handlers run concurrently on the server's threads.
 #pragma once
@@ -79,7 +83,13 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
+  // Threads business routes leave free for control routes.
+  static constexpr int kThreadsKeptFree = 2;
+
+  // A business route: subject to the bulkhead.
   void route(std::string method, std::string path_template, Handler handler);
+  // A control route: health, readiness, metrics, fault endpoints. Always admitted.
+  void control_route(std::string method, std::string path_template, Handler handler);
 
   // Binds and starts serving. Returns the base URL actually bound ("http://127.0.0.1:41234";
   // for a wildcard bind, the loopback address).
@@ -101,6 +111,8 @@ class HttpServer {
   ServiceMetrics& metrics_;
   Router router_;
   std::vector<Handler> handlers_;
+  std::vector<bool> is_control_;  // per route, parallel to handlers_
+  std::atomic<int> business_in_flight_{0};
   mg_context* ctx_ = nullptr;
   std::string url_;  // where we listen, as a client reaches it
   std::atomic<uint64_t> request_counter_{0};

@@ -43,15 +43,15 @@ Service::Service(DemoConfig config)
     metrics_.fault_lease_remaining.set(lease ? static_cast<double>(lease->count()) / 1000.0 : 0.0);
   });
 
-  http_.route("GET", "/healthz", [role](const Request&) {
+  http_.control_route("GET", "/healthz", [role](const Request&) {
     return json_response(200, "{\"status\":\"ok\",\"role\":\"" + role + "\"}");
   });
-  http_.route("GET", "/readyz", [this](const Request&) {
+  http_.control_route("GET", "/readyz", [this](const Request&) {
     Response r = json_response(readiness_.ready() ? 200 : 503, readiness_.status_json());
     r.quiet = true;  // readiness changes are logged once by the monitor, not per poll
     return r;
   });
-  http_.route("GET", "/metrics", [this](const Request&) {
+  http_.control_route("GET", "/metrics", [this](const Request&) {
     Response r;
     r.content_type = std::string(kMetricsContentType);
     r.body = registry_.render();
@@ -74,20 +74,6 @@ std::string Service::role_name() const {
 
 std::optional<Response> Service::hold_if_forced(const Request& request) {
   if (!faults_.flag("force_timeout", now())) return std::nullopt;
-  // Held requests occupy server threads. Keep a few free, so /__faults (to switch the fault
-  // off) and /metrics still answer while the business routes are stuck.
-  const int max_held = std::max(1, config_.threads - kThreadsKeptFree);
-  if (held_.fetch_add(1) >= max_held) {
-    held_.fetch_sub(1);
-    return problem_response(request, 504, "forced-timeout", "Gateway Timeout",
-                            "force_timeout is on and every holdable server thread is holding a "
-                            "request already (--threads minus " +
-                                std::to_string(kThreadsKeptFree) + ")");
-  }
-  struct Release {
-    std::atomic<int>& held;
-    ~Release() { held.fetch_sub(1); }
-  } release{held_};
   const auto deadline = now() + config_.max_force_timeout;
   while (true) {
     if (stop_.stop_requested()) return shutting_down_response(request);

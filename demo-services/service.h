@@ -37,8 +37,6 @@ class RoleLogic {
 
 class Service {
  public:
-  static constexpr int kThreadsKeptFree = 2;
-
   explicit Service(DemoConfig config);
   ~Service();
   Service(const Service&) = delete;
@@ -55,9 +53,9 @@ class Service {
 
   // force_timeout: while the knob is on, holds the request - until the knob goes off (then the
   // request proceeds: nullopt), until --max-force-timeout passes (504), or until shutdown
-  // (503). Returns nullopt at once when the knob is off. At most --threads minus
-  // kThreadsKeptFree requests are held at a time (more get 504 at once), so the control and
-  // metrics endpoints keep a thread. REQUIRES: the role has the knob.
+  // (503). Returns nullopt at once when the knob is off. Held requests count against the HTTP
+  // server's bulkhead (business routes), so the control and metrics endpoints keep a thread.
+  // REQUIRES: the role has the knob.
   std::optional<Response> hold_if_forced(const Request& request);
 
   // Probes readiness once, starts serving, the watchers and the role. Returns the bound URL.
@@ -79,7 +77,6 @@ class Service {
   ReadinessMonitor readiness_;
   std::thread lease_thread_;
   bool stopped_ = false;
-  std::atomic<int> held_{0};  // requests held by force_timeout now
 };
 
 // 503 for a request whose work a shutdown cut short.

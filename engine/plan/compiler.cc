@@ -11,7 +11,8 @@ namespace faultline {
 
 namespace {
 
-// --duration: every phase keeps its share of the total; the last absorbs rounding.
+// --duration: every phase keeps its share of the total (rounded down to whole milliseconds);
+// the last absorbs the rounding.
 std::vector<Duration> scaled_durations(const Scenario& s, const PlanOverrides& o) {
   std::vector<Duration> out;
   for (const auto& p : s.phases) out.push_back(p.duration);
@@ -25,8 +26,10 @@ std::vector<Duration> scaled_durations(const Scenario& s, const PlanOverrides& o
     if (i + 1 == out.size()) {
       us = o.duration->count() - assigned;
     } else {
+      // Whole milliseconds, so phase bounds read as the user would write them.
       us = static_cast<int64_t>(static_cast<__int128>(out[i].count()) * o.duration->count() /
                                 spec_total);
+      us -= us % 1000;
     }
     if (us < 1000)
       throw UsageError("--duration " + format_duration(*o.duration) + " leaves phase '" +

@@ -10,6 +10,7 @@ namespace faultline {
 namespace {
 
 constexpr std::chrono::milliseconds kCallTimeout{3000};
+constexpr int kAttempts = 3;
 
 std::string excerpt(const std::string& body) {
   return body.size() > 300 ? body.substr(0, 300) + "..." : body;
@@ -79,7 +80,13 @@ FaultEvent FaultDriver::post(const std::string& service, const std::string& path
   req.timeout = kCallTimeout;
   req.headers.push_back("Content-Type: application/json");
   if (!ep.token.empty()) req.headers.push_back("Authorization: Bearer " + ep.token);
-  const HttpResponse resp = http_call(req);
+  // A service in the middle of an incident may be slow to answer even its control plane:
+  // retry what never got an answer (timeouts, resets), a few times, before calling it failed.
+  HttpResponse resp;
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    resp = http_call(req);
+    if (resp.error_class != "timeout" && resp.error_class != "reset") break;
+  }
   FaultEvent ev;
   ev.at = now;
   ev.service = service;

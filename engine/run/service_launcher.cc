@@ -11,8 +11,8 @@
 #include <thread>
 
 #include "common/error.h"
+#include "net/allowlist.h"
 #include "net/http_call.h"
-#include "run/allowlist.h"
 
 namespace faultline {
 

@@ -8,7 +8,16 @@ target_sources(faultline PRIVATE
 
 # The runner's control plane: environment, allowlist, faults.
 target_sources(faultline PRIVATE
-  ${CMAKE_CURRENT_LIST_DIR}/allowlist.cc
   ${CMAKE_CURRENT_LIST_DIR}/fault_driver.cc
   ${CMAKE_CURRENT_LIST_DIR}/service_launcher.cc
+)
+
+# The runner itself.
+target_sources(faultline PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/arrival_source.cc
+  ${CMAKE_CURRENT_LIST_DIR}/observations.cc
+  ${CMAKE_CURRENT_LIST_DIR}/progress.cc
+  ${CMAKE_CURRENT_LIST_DIR}/run_report.cc
+  ${CMAKE_CURRENT_LIST_DIR}/runner.cc
+  ${CMAKE_CURRENT_LIST_DIR}/stop_signals.cc
 )

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "common/text.h"
+#include "net/allowlist.h"
 #include "spec/json_fields.h"
 #include "spec/service_placeholders.h"
 
@@ -19,63 +20,6 @@ namespace faultline {
 namespace {
 
 using rapidjson::Value;
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-std::optional<uint32_t> parse_ipv4(const std::string& text) {
-  in_addr a{};
-  if (inet_pton(AF_INET, text.c_str(), &a) != 1) return std::nullopt;
-  return ntohl(a.s_addr);
-}
-
-bool is_ipv6(const std::string& text) {
-  in6_addr a{};
-  return inet_pton(AF_INET6, text.c_str(), &a) == 1;
-}
-
-bool is_host_name(const std::string& text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
-  });
-}
-
-// "a.b.c.d/n" -> (network, prefix length); also a plain IPv4 address as /32.
-std::optional<std::pair<uint32_t, int>> parse_cidr4(const std::string& entry) {
-  const size_t slash = entry.find('/');
-  const auto address = parse_ipv4(entry.substr(0, slash));
-  if (!address) return std::nullopt;
-  int bits = 32;
-  if (slash != std::string::npos) {
-    const std::string_view b = std::string_view(entry).substr(slash + 1);
-    const auto [end, ec] = std::from_chars(b.data(), b.data() + b.size(), bits);
-    if (ec != std::errc() || end != b.data() + b.size() || bits < 0 || bits > 32) {
-      return std::nullopt;
-    }
-  }
-  return std::make_pair(*address, bits);
-}
-
-// Host of "scheme://host[:port]/...", without IPv6 brackets.
-std::string url_host(const std::string& url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return {};
-  size_t start = scheme + 3;
-  size_t end = url.find_first_of("/?#", start);
-  if (end == std::string::npos) end = url.size();
-  std::string authority = url.substr(start, end - start);
-  if (const size_t at = authority.rfind('@'); at != std::string::npos) {
-    authority = authority.substr(at + 1);
-  }
-  if (!authority.empty() && authority[0] == '[') {
-    const size_t close = authority.find(']');
-    return close == std::string::npos ? std::string() : authority.substr(1, close - 1);
-  }
-  return authority.substr(0, authority.find(':'));
-}
 
 std::string member_name(const Value::ConstMemberIterator& m) {
   return std::string(m->name.GetString(), m->name.GetStringLength());
@@ -112,12 +56,7 @@ Environment Builder::build(const Value& doc, const std::string& source_path) {
       const auto entry = string_value(&(*allow)[i]);
       if (!entry) continue;
       const std::string ap = pointer_append("/allow", i);
-      const bool ok = parse_cidr4(*entry) || is_ipv6(*entry) ||
-                      (entry->find('/') == std::string::npos && is_host_name(*entry) &&
-                       !std::all_of(entry->begin(), entry->end(), [](char c) {
-                         return std::isdigit(static_cast<unsigned char>(c)) || c == '.';
-                       }));
-      if (!ok) {
+      if (!is_allow_entry(*entry)) {
         sink_.error(ap, "\"" + *entry + "\" is not an address, a CIDR block or a host name",
                     "e.g. 127.0.0.0/8, ::1, localhost, 10.1.2.3");
         continue;
@@ -144,7 +83,8 @@ Environment Builder::build(const Value& doc, const std::string& source_path) {
   }
   for (const auto& svc : env.services) {
     if (svc.url.empty()) continue;
-    const std::string host = url_host(svc.url);
+    UrlParts url;
+    const std::string host = parse_url(svc.url, &url) ? url.host : "";
     if (!host.empty() && !host_allowed(host, env.allow)) {
       std::string allowed;
       for (const auto& a : env.allow) allowed += (allowed.empty() ? "" : ", ") + a;
@@ -352,28 +292,6 @@ bool split_command_line(std::string_view line, std::vector<std::string>& argv,
   }
   if (in_word) argv.push_back(std::move(current));
   return true;
-}
-
-bool host_allowed(const std::string& host, const std::vector<std::string>& allow) {
-  const auto v4 = parse_ipv4(host);
-  for (const auto& entry : allow) {
-    if (lower(entry) == lower(host)) return true;
-    if (v4) {
-      if (const auto cidr = parse_cidr4(entry)) {
-        const uint32_t mask = cidr->second == 0 ? 0 : ~uint32_t{0} << (32 - cidr->second);
-        if ((*v4 & mask) == (cidr->first & mask)) return true;
-      }
-    }
-    if (is_ipv6(host) && is_ipv6(entry)) {
-      in6_addr a{}, b{};
-      inet_pton(AF_INET6, host.c_str(), &a);
-      inet_pton(AF_INET6, entry.c_str(), &b);
-      if (std::equal(std::begin(a.s6_addr), std::end(a.s6_addr), std::begin(b.s6_addr))) {
-        return true;
-      }
-    }
-  }
-  return false;
 }
 
 Environment build_environment(const rapidjson::Value& doc, const std::string& source_path,

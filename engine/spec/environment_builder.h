@@ -23,8 +23,4 @@ Environment build_environment(const rapidjson::Value& doc, const std::string& so
 bool split_command_line(std::string_view line, std::vector<std::string>& argv,
                         size_t& error_offset);
 
-// True when `host` (an IPv4/IPv6 literal or a name) is covered by an allow entry: equal
-// (names case-insensitively) or, for IPv4, inside a CIDR block.
-bool host_allowed(const std::string& host, const std::vector<std::string>& allow);
-
 }  // namespace faultline

@@ -131,7 +131,7 @@ TEST_CASE("faults: a ttl_ms lease reverts by itself and a renewal keeps it") {
   CHECK(wait_until([&] { return at_baseline(url); }, 5s));
 }
 
-TEST_CASE("faults: invalid requests are refused whole, naming the knob; reset restores baseline") {
+TEST_CASE("faults: invalid requests are refused whole, naming the knob - reset restores baseline") {
   DemoCluster cluster(no_worker());
   INFO(cluster.logs());
   const std::string url = cluster.payment_url();
@@ -314,7 +314,8 @@ TEST_CASE("faults: force_timeout keeps server threads free for the control endpo
   REQUIRE(::mkdtemp(pattern) != nullptr);
   const std::string logs = pattern;
   {
-    // 4 threads: at most 2 requests are held, the control plane keeps the other 2.
+    // 4 threads: at most 2 business requests are admitted (and held); the bulkhead refuses
+    // more at once, and the control plane keeps the other 2 threads.
     auto svc = start_demo_service("payment", {"--faults", "--threads", "4"}, {{"APP_ENV", "test"}},
                                   logs + "/payment.log");
     REQUIRE(set_faults(svc.url, R"({"force_timeout": true, "ttl_ms": 20000})").status == 200);
@@ -326,7 +327,7 @@ TEST_CASE("faults: force_timeout keeps server threads free for the control endpo
     CHECK(wait_until(
         [&] { return scrape(svc.url, R"(worker_pool_busy_threads{pool="http"})") >= 3; }, 2s));
     auto extra = http_post(svc.url + "/charge", R"({"order_id": "o", "amount": 1})");
-    CHECK(extra.status == 504);
+    CHECK(extra.status == 503);
     CHECK(extra.elapsed < 500ms);
     CHECK(http_get(svc.url + "/__faults").status == 200);
     REQUIRE(http_post(svc.url + "/__faults/reset", "").status == 200);

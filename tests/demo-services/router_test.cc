@@ -20,7 +20,7 @@ TEST_CASE("router: templates match one segment per parameter and report it") {
   CHECK(r.match("GET", "/users/42/").route == -1);
 }
 
-TEST_CASE("router: wrong method lists the allowed ones; unknown path lists none") {
+TEST_CASE("router: wrong method lists the allowed ones - unknown path lists none") {
   Router r;
   r.add("POST", "/orders");
   r.add("GET", "/orders/{id}");

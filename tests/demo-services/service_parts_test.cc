@@ -9,7 +9,7 @@
 
 using namespace faultline::demo;
 
-TEST_CASE("jobs: encode and decode round-trip; bad jobs are refused") {
+TEST_CASE("jobs: encode and decode round-trip - bad jobs are refused") {
   Job job;
   job.order_id = "ord-1";
   job.request_id = "t-\"7\"";
@@ -38,7 +38,7 @@ TEST_CASE("jobs: encode and decode round-trip; bad jobs are refused") {
   CHECK(order_keys::done("ord-1") == "orders:done:ord-1");
 }
 
-TEST_CASE("request ids: retries to payment are <id>~<n>; ids are checked") {
+TEST_CASE("request ids: retries to payment are <id>~<n> - ids are checked") {
   CHECK(attempt_request_id("t-5", 0) == "t-5");
   CHECK(attempt_request_id("t-5", 1) == "t-5~1");
   CHECK(attempt_request_id("t-5", 2) == "t-5~2");

@@ -231,3 +231,15 @@ TEST_CASE("golden: the first arrivals and the hash of the demo plan are pinned")
   // Pinned on g++ 12 and checked identical under clang 14 (tests/plan is built by both).
   CHECK(plan.plan_hash == "1ff15872115f0d4bf29057654dd90c44fe659242046b35fd4eb5a8208fcaaf38");
 }
+
+TEST_CASE("--duration keeps phase bounds on whole milliseconds") {
+  const Plan p = compile_plan(demo_scenario(), PlanOverrides{std::nullopt, std::nullopt, 16s});
+  CHECK(p.total == 16s);
+  for (const auto& ph : p.phases) CHECK(ph.start.count() % 1000 == 0);
+  CHECK(p.phases[1].start == 4s);
+  CHECK(p.phases[2].start == 12s);
+  const Plan q = compile_plan(demo_scenario(), PlanOverrides{std::nullopt, std::nullopt, 7s});
+  CHECK(q.phases[1].start == 1750ms);
+  CHECK(q.phases[2].start == 5250ms);
+  CHECK(q.total == 7s);
+}

@@ -233,7 +233,7 @@ TEST_CASE("a request slower than the timeout ends with error_class timeout") {
   REQUIRE(sink.samples.size() == 3);
   for (const auto& s : sink.samples) {
     CHECK(s.error_class == "timeout");
-    CHECK(s.latency_us >= 195'000);  // curl's timers have millisecond resolution
+    CHECK(s.latency_us >= 195'000);   // curl's timers have millisecond resolution
     CHECK(s.latency_us < 2'500'000);  // well before the server would have answered
   }
 }

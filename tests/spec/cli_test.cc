@@ -95,7 +95,7 @@ TEST_CASE("validate --format json lists diagnostics for tools") {
   CHECK(ok.output == "[]\n");
 }
 
-TEST_CASE("validate: --set and --env; usage errors exit 2") {
+TEST_CASE("validate: --set and --env - usage errors exit 2") {
   ScratchSpec spec(
       "name: s\ntarget: api\nseed: ${SEED}\ntraffic: {routes: [{name: a, request: GET /}]}\n"
       "phases: [{name: w, duration: 1s}]\n");

@@ -1,4 +1,5 @@
 // Environment files: services, placeholders, dependencies, the allow list.
+#include "net/allowlist.h"
 #include "spec/environment_builder.h"
 
 #include <doctest/doctest.h>
@@ -71,7 +72,7 @@ services:
   CHECK(env.find("nope") == nullptr);
 }
 
-TEST_CASE("the environment name defaults to the file name; allow defaults to loopback") {
+TEST_CASE("the environment name defaults to the file name - allow defaults to loopback") {
   const EnvironmentLoad load = load_env("services:\n  a: {url: \"http://127.0.0.1:1\"}\n");
   REQUIRE_MESSAGE(load.ok(), summary(load.diagnostics));
   CHECK(load.environment->name == "e");
@@ -139,7 +140,7 @@ TEST_CASE("dependency cycles are errors naming the chain") {
   CHECK(unknown->path == "services.d.depends_on[0]");
 }
 
-TEST_CASE("URL hosts must be in the allow list; allow entries must be addresses") {
+TEST_CASE("URL hosts must be in the allow list - allow entries must be addresses") {
   const EnvironmentLoad load = load_env(R"(allow: [127.0.0.0/8, 300.1.1.1, "10.0.0.0/33", ok-host]
 services:
   a: {url: "http://10.0.0.1:80"}

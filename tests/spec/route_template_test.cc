@@ -5,7 +5,7 @@
 
 using namespace faultline;
 
-TEST_CASE("placeholders are {name}; JSON braces are not") {
+TEST_CASE("placeholders are {name} - JSON braces are not") {
   const auto ps = find_placeholders(R"({"a":{user_id},"b":"x-{seq}"} {} {1x} {a b} {_ok})");
   REQUIRE(ps.size() == 3);
   CHECK(ps[0].name == "user_id");

@@ -1,8 +1,9 @@
-#include "run/allowlist.h"
+#include "net/allowlist.h"
 
 #include <arpa/inet.h>
 #include <strings.h>
 
+#include <cctype>
 #include <charconv>
 
 namespace faultline {
@@ -76,6 +77,28 @@ bool host_allowed(const std::string& host, const std::vector<std::string>& allow
     }
   }
   return false;
+}
+
+bool is_allow_entry(const std::string& entry) {
+  if (entry.empty()) return false;
+  in_addr v4{};
+  in6_addr v6{};
+  const size_t slash = entry.find('/');
+  if (slash != std::string::npos) {
+    if (inet_pton(AF_INET, entry.substr(0, slash).c_str(), &v4) != 1) return false;
+    int bits = -1;
+    const std::string b = entry.substr(slash + 1);
+    auto [p, ec] = std::from_chars(b.data(), b.data() + b.size(), bits);
+    return ec == std::errc() && p == b.data() + b.size() && bits >= 0 && bits <= 32;
+  }
+  if (inet_pton(AF_INET, entry.c_str(), &v4) == 1) return true;
+  if (inet_pton(AF_INET6, entry.c_str(), &v6) == 1) return true;
+  bool all_numeric = true;
+  for (unsigned char c : entry) {
+    if (!std::isalnum(c) && c != '-' && c != '.' && c != '_') return false;
+    all_numeric &= std::isdigit(c) || c == '.';
+  }
+  return !all_numeric;
 }
 
 }  // namespace faultline

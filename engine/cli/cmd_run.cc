@@ -1,0 +1,76 @@
+// faultline run: reproduce the incident a scenario describes, and judge it.
+#include <cxxopts.hpp>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/plan_flags.h"
+#include "common/error.h"
+#include "run/runner.h"
+
+namespace faultline::cli {
+namespace {
+
+int run_command(int argc, char** argv) {
+  cxxopts::Options opts("faultline run",
+                        "Reproduce the incident a scenario describes: start its environment, "
+                        "send the planned\ntraffic, flip the faults on schedule (always undone), "
+                        "scrape metrics, judge every\nassertion, write "
+                        "artifacts/incident-<name>-<UTC>.json and exit 0 only if the\nincident "
+                        "reproduced as claimed.\n");
+  opts.custom_help("SPEC [options]");
+  add_plan_flags(opts);
+  opts.add_options()("tag", "label for this run, recorded in the artifact (e.g. before, after)",
+                     cxxopts::value<std::string>()->default_value(""))(
+      "artifacts", "directory for the artifact and its bundle",
+      cxxopts::value<std::string>()->default_value("artifacts"))(
+      "lease",
+      "fault lease: services revert on their own this long after faultline stops "
+      "renewing (renewed every half lease)",
+      cxxopts::value<std::string>()->default_value("6s"))(
+      "q,quiet", "no progress output (the summary is still printed)")(
+      "progress", "progress style: auto, terminal, lines, quiet",
+      cxxopts::value<std::string>()->default_value("auto"))("h,help", "show this help");
+  opts.parse_positional({"spec"});
+  opts.add_options()("spec", "", cxxopts::value<std::string>());
+  auto result = parse_or_usage(opts, argc, argv);
+  if (result.count("help")) {
+    std::cout << opts.help()
+              << "\nExit codes: 0 reproduced as claimed, 1 an assertion failed or "
+                 "was inconclusive (or abort_if fired),\n2 invalid spec or usage, 3 "
+                 "environment error, 130 interrupted (faults undone first).\n"
+                 "\nExample:\n  faultline run specs/error-storm.yaml --seed 42 "
+                 "--qps 30 --duration 90s\n";
+    return 0;
+  }
+  if (!result.count("spec")) throw UsageError("run needs a scenario file: faultline run SPEC");
+
+  RunOptions ro;
+  ro.spec_path = result["spec"].as<std::string>();
+  read_plan_flags(result, &ro.load, &ro.overrides, &ro.override_text);
+  ro.tag = result["tag"].as<std::string>();
+  ro.artifacts_dir = result["artifacts"].as<std::string>();
+  const auto lease = parse_duration(result["lease"].as<std::string>());
+  if (!lease || *lease < std::chrono::seconds(1))
+    throw UsageError("--lease wants a duration of at least 1s, like 6s");
+  ro.lease = *lease;
+  const std::string progress =
+      result.count("quiet") ? "quiet" : result["progress"].as<std::string>();
+  if (progress == "auto")
+    ro.progress = ProgressMode::kAuto;
+  else if (progress == "terminal")
+    ro.progress = ProgressMode::kTerminal;
+  else if (progress == "lines")
+    ro.progress = ProgressMode::kLines;
+  else if (progress == "quiet")
+    ro.progress = ProgressMode::kQuiet;
+  else
+    throw UsageError("--progress is one of auto, terminal, lines, quiet");
+  for (int i = 0; i < argc; ++i) ro.command_line += (i ? " " : "faultline ") + std::string(argv[i]);
+  return run_scenario(ro, stdout, stderr).exit_code;
+}
+
+const CommandRegistration kRun({"run", "run a scenario: reproduce the incident and judge it", 30,
+                                &run_command});
+
+}  // namespace
+}  // namespace faultline::cli

@@ -1,0 +1,144 @@
+// RunReport: what a run found, as plain values. The runner fills it from the plan,
+// observations, fault events and verdicts; report_json.h writes it as the artifact that
+// schemas/report.schema.json describes. Nothing here knows how it was measured.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/units.h"
+
+namespace faultline {
+
+// Run outcome, in the order of precedence the runner applies.
+enum class RunStatus {
+  kPassed,            // every assertion passed
+  kFailed,            // an assertion failed
+  kInconclusive,      // none failed but at least one was inconclusive
+  kAborted,           // an abort_if condition ended the run early
+  kInterrupted,       // SIGINT/SIGTERM
+  kEnvironmentError,  // services could not be started, preflight failed, a fault call failed
+};
+const char* run_status_name(RunStatus s);
+
+struct LatencySummary {
+  int64_t count = 0;
+  // In milliseconds; absent when count == 0.
+  std::optional<double> p50_ms, p95_ms, p99_ms, max_ms, mean_ms;
+};
+
+struct TrafficSummary {
+  int64_t sent = 0;       // requests that went out
+  int64_t completed = 0;  // got a response (any status)
+  int64_t dropped = 0;    // never sent: max_in_flight was reached at their intended time
+  std::map<std::string, int64_t> by_status_class;  // "2xx" -> n
+  std::map<std::string, int64_t> by_error_class;   // "timeout" -> n (transport errors)
+  double error_rate = 0;    // (5xx + transport errors) / sent; 0 when nothing was sent
+  double achieved_rps = 0;  // sent / phase seconds
+  LatencySummary latency;   // of completed and failed requests, from the intended send time
+};
+
+struct ServerSummary {
+  std::string service;
+  // Named figures for the phase, e.g. "http_p95_ms", "inflight_max", "queue_depth_max".
+  std::map<std::string, double> values;
+};
+
+struct PhaseReport {
+  std::string name;
+  Duration start{0}, end{0};
+  double planned_rate_from = 0, planned_rate_to = 0;
+  double planned_requests = 0;
+  std::map<std::string, std::string> faults;  // service -> knobs JSON held in this phase
+  TrafficSummary client;
+  std::map<std::string, TrafficSummary> routes;
+  std::vector<ServerSummary> server;
+};
+
+struct FaultEventRecord {
+  Duration at{0};
+  std::string phase, service, action, knobs_json;
+  bool ok = false;
+  long status = 0;
+  std::string error;
+  Duration call_latency{0};
+};
+
+struct ObservedValue {
+  std::string what;             // "p95(route=orders)"
+  std::string window;           // "during(trigger)"
+  std::optional<double> value;  // normalised unit (seconds, fraction, per second)
+  std::string display;          // "812ms", "2.4%"
+  int64_t samples = 0;
+  std::string note;  // why there is no value
+};
+
+struct AssertionReport {
+  std::string text;       // as written
+  std::string canonical;  // as printed by the DSL
+  std::string status;     // "pass" | "fail" | "inconclusive"
+  std::string window;     // "during(trigger)"
+  Duration window_start{0}, window_end{0};
+  std::string expected;  // the relation in words
+  std::string message;   // one paragraph for humans
+  std::vector<ObservedValue> observed;
+  std::string source;  // "specs/x.yaml:31:5"
+};
+
+struct SlowRequest {
+  uint64_t seq = 0;
+  std::string request_id, trace_id, route, method, path, phase;
+  long status = 0;
+  std::string error_class;
+  Duration intended{0};
+  Duration latency{0};
+};
+
+struct ErrorSignature {
+  std::string signature;  // redacted: "POST /orders -> 502 payment_failed"
+  int64_t count = 0;
+  std::string example_request_id;
+};
+
+struct ServiceRecord {
+  std::string name, url;
+  bool started_here = false;
+  int pid = 0;
+  std::string log;  // path inside the bundle
+};
+
+struct RunReport {
+  RunStatus status = RunStatus::kPassed;
+  int exit_code = 0;
+  std::string status_detail;  // why aborted / interrupted / environment error
+
+  // meta
+  std::string scenario, description, spec_path, environment_path, tag, faultline_version;
+  std::string plan_hash, command_line, host;
+  std::string schedule_sha256;  // of the arrivals handed out (replay compares it)
+  uint64_t arrivals = 0;        // how many arrivals were handed out
+  uint64_t seed = 0;
+  double base_rate = 0;
+  Duration planned_duration{0}, actual_duration{0};
+  std::string started_at, ended_at;              // UTC ISO-8601
+  std::map<std::string, std::string> overrides;  // flag -> value as given
+
+  std::vector<ServiceRecord> services;
+  std::vector<PhaseReport> phases;
+  std::vector<FaultEventRecord> fault_events;
+  bool faults_undone = true;  // every undo step succeeded (or none was needed)
+  std::vector<AssertionReport> assertions;
+  std::string abort_condition;  // the abort_if that fired, if any
+  Duration aborted_at{0};
+  std::vector<SlowRequest> slowest;  // at most 50, slowest first
+  std::vector<ErrorSignature> error_signatures;
+  std::vector<std::string> hint_request_ids;  // slowest and failed, to grep in logs
+  std::vector<std::string> hint_trace_ids;
+  std::string bundle_dir;  // relative to the artifact
+  std::vector<std::string> bundle_files;
+};
+
+}  // namespace faultline

@@ -1,0 +1,342 @@
+#include "report/report_json.h"
+
+#include <fcntl.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "common/error.h"
+
+namespace faultline {
+
+const char* run_status_name(RunStatus s) {
+  switch (s) {
+    case RunStatus::kPassed:
+      return "passed";
+    case RunStatus::kFailed:
+      return "failed";
+    case RunStatus::kInconclusive:
+      return "inconclusive";
+    case RunStatus::kAborted:
+      return "aborted";
+    case RunStatus::kInterrupted:
+      return "interrupted";
+    case RunStatus::kEnvironmentError:
+      return "environment-error";
+  }
+  return "?";
+}
+
+namespace {
+
+using Writer = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
+
+void key(Writer& w, std::string_view k) {
+  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+}
+void str(Writer& w, std::string_view k, const std::string& v) {
+  key(w, k);
+  w.String(v);
+}
+void num(Writer& w, std::string_view k, double v) {
+  key(w, k);
+  if (std::isfinite(v))
+    w.Double(v);
+  else
+    w.Null();  // JSON has no NaN/Inf; absent values are null
+}
+void opt(Writer& w, std::string_view k, const std::optional<double>& v) {
+  key(w, k);
+  if (v && std::isfinite(*v))
+    w.Double(*v);
+  else
+    w.Null();
+}
+void i64(Writer& w, std::string_view k, int64_t v) {
+  key(w, k);
+  w.Int64(v);
+}
+void us(Writer& w, std::string_view k, Duration d) {
+  i64(w, k, d.count());
+}
+void boolean(Writer& w, std::string_view k, bool v) {
+  key(w, k);
+  w.Bool(v);
+}
+void counts(Writer& w, std::string_view k, const std::map<std::string, int64_t>& m) {
+  key(w, k);
+  w.StartObject();
+  for (const auto& [name, n] : m) i64(w, name, n);
+  w.EndObject();
+}
+void strings(Writer& w, std::string_view k, const std::vector<std::string>& v) {
+  key(w, k);
+  w.StartArray();
+  for (const auto& s : v) w.String(s);
+  w.EndArray();
+}
+void raw_json(Writer& w, std::string_view k, const std::string& json) {
+  key(w, k);
+  w.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+}
+
+void latency(Writer& w, const LatencySummary& l) {
+  key(w, "latency_ms");
+  w.StartObject();
+  i64(w, "count", l.count);
+  opt(w, "p50", l.p50_ms);
+  opt(w, "p95", l.p95_ms);
+  opt(w, "p99", l.p99_ms);
+  opt(w, "max", l.max_ms);
+  opt(w, "mean", l.mean_ms);
+  w.EndObject();
+}
+
+void traffic(Writer& w, const TrafficSummary& t) {
+  w.StartObject();
+  i64(w, "sent", t.sent);
+  i64(w, "completed", t.completed);
+  i64(w, "dropped", t.dropped);
+  num(w, "achieved_rps", t.achieved_rps);
+  num(w, "error_rate", t.error_rate);
+  counts(w, "by_status_class", t.by_status_class);
+  counts(w, "by_error_class", t.by_error_class);
+  latency(w, t.latency);
+  w.EndObject();
+}
+
+void meta(Writer& w, const RunReport& r) {
+  key(w, "meta");
+  w.StartObject();
+  str(w, "scenario", r.scenario);
+  str(w, "description", r.description);
+  str(w, "spec_path", r.spec_path);
+  str(w, "environment_path", r.environment_path);
+  key(w, "seed");
+  w.Uint64(r.seed);
+  str(w, "plan_hash", r.plan_hash);
+  str(w, "schedule_sha256", r.schedule_sha256);
+  key(w, "arrivals");
+  w.Uint64(r.arrivals);
+  str(w, "tag", r.tag);
+  num(w, "base_rate", r.base_rate);
+  us(w, "planned_duration_us", r.planned_duration);
+  us(w, "actual_duration_us", r.actual_duration);
+  str(w, "started_at", r.started_at);
+  str(w, "ended_at", r.ended_at);
+  str(w, "faultline_version", r.faultline_version);
+  str(w, "command_line", r.command_line);
+  str(w, "host", r.host);
+  key(w, "overrides");
+  w.StartObject();
+  for (const auto& [k, v] : r.overrides) str(w, k, v);
+  w.EndObject();
+  key(w, "services");
+  w.StartArray();
+  for (const auto& s : r.services) {
+    w.StartObject();
+    str(w, "name", s.name);
+    str(w, "url", s.url);
+    boolean(w, "started_here", s.started_here);
+    i64(w, "pid", s.pid);
+    str(w, "log", s.log);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+void phases(Writer& w, const RunReport& r) {
+  key(w, "phases");
+  w.StartArray();
+  for (const auto& p : r.phases) {
+    w.StartObject();
+    str(w, "name", p.name);
+    us(w, "start_us", p.start);
+    us(w, "end_us", p.end);
+    num(w, "planned_rate_from", p.planned_rate_from);
+    num(w, "planned_rate_to", p.planned_rate_to);
+    num(w, "planned_requests", p.planned_requests);
+    key(w, "faults");
+    w.StartObject();
+    for (const auto& [svc, knobs] : p.faults) raw_json(w, svc, knobs);
+    w.EndObject();
+    key(w, "client");
+    traffic(w, p.client);
+    key(w, "routes");
+    w.StartObject();
+    for (const auto& [name, t] : p.routes) {
+      key(w, name);
+      traffic(w, t);
+    }
+    w.EndObject();
+    key(w, "server");
+    w.StartObject();
+    for (const auto& s : p.server) {
+      key(w, s.service);
+      w.StartObject();
+      for (const auto& [name, v] : s.values) num(w, name, v);
+      w.EndObject();
+    }
+    w.EndObject();
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void faults(Writer& w, const RunReport& r) {
+  key(w, "fault_events");
+  w.StartArray();
+  for (const auto& e : r.fault_events) {
+    w.StartObject();
+    us(w, "at_us", e.at);
+    str(w, "phase", e.phase);
+    str(w, "service", e.service);
+    str(w, "action", e.action);
+    raw_json(w, "knobs", e.knobs_json.empty() ? "{}" : e.knobs_json);
+    boolean(w, "ok", e.ok);
+    i64(w, "status", e.status);
+    str(w, "error", e.error);
+    us(w, "call_latency_us", e.call_latency);
+    w.EndObject();
+  }
+  w.EndArray();
+  boolean(w, "faults_undone", r.faults_undone);
+}
+
+void assertions(Writer& w, const RunReport& r) {
+  key(w, "assertions");
+  w.StartArray();
+  for (const auto& a : r.assertions) {
+    w.StartObject();
+    str(w, "text", a.text);
+    str(w, "canonical", a.canonical);
+    str(w, "status", a.status);
+    str(w, "window", a.window);
+    us(w, "window_start_us", a.window_start);
+    us(w, "window_end_us", a.window_end);
+    str(w, "expected", a.expected);
+    str(w, "message", a.message);
+    str(w, "source", a.source);
+    key(w, "observed");
+    w.StartArray();
+    for (const auto& o : a.observed) {
+      w.StartObject();
+      str(w, "what", o.what);
+      str(w, "window", o.window);
+      opt(w, "value", o.value);
+      str(w, "display", o.display);
+      i64(w, "samples", o.samples);
+      str(w, "note", o.note);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void requests(Writer& w, const RunReport& r) {
+  key(w, "slowest_requests");
+  w.StartArray();
+  for (const auto& s : r.slowest) {
+    w.StartObject();
+    key(w, "seq");
+    w.Uint64(s.seq);
+    str(w, "request_id", s.request_id);
+    str(w, "trace_id", s.trace_id);
+    str(w, "route", s.route);
+    str(w, "method", s.method);
+    str(w, "path", s.path);
+    str(w, "phase", s.phase);
+    i64(w, "status", s.status);
+    str(w, "error_class", s.error_class);
+    us(w, "intended_us", s.intended);
+    us(w, "latency_us", s.latency);
+    w.EndObject();
+  }
+  w.EndArray();
+  key(w, "error_signatures");
+  w.StartArray();
+  for (const auto& e : r.error_signatures) {
+    w.StartObject();
+    str(w, "signature", e.signature);
+    i64(w, "count", e.count);
+    str(w, "example_request_id", e.example_request_id);
+    w.EndObject();
+  }
+  w.EndArray();
+  key(w, "hints");
+  w.StartObject();
+  strings(w, "request_ids", r.hint_request_ids);
+  strings(w, "trace_ids", r.hint_trace_ids);
+  str(w, "how",
+      "grep a request id in the bundle's service logs and samples; the trace ids are "
+      "the W3C traceparent trace ids the requests carried");
+  w.EndObject();
+}
+
+}  // namespace
+
+std::string report_to_json(const RunReport& r) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.SetIndent(' ', 2);
+  w.StartObject();
+  i64(w, "schema_version", kReportSchemaVersion);
+  str(w, "status", run_status_name(r.status));
+  i64(w, "exit_code", r.exit_code);
+  str(w, "status_detail", r.status_detail);
+  meta(w, r);
+  phases(w, r);
+  faults(w, r);
+  assertions(w, r);
+  key(w, "abort");
+  w.StartObject();
+  boolean(w, "triggered", !r.abort_condition.empty());
+  str(w, "condition", r.abort_condition);
+  us(w, "at_us", r.aborted_at);
+  w.EndObject();
+  requests(w, r);
+  key(w, "bundle");
+  w.StartObject();
+  str(w, "dir", r.bundle_dir);
+  strings(w, "files", r.bundle_files);
+  w.EndObject();
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize()) + "\n";
+}
+
+void write_file_atomically(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw EnvironmentError("cannot write " + tmp + ": " + std::strerror(errno) +
+                           " (is the artifacts directory writable?)");
+  size_t off = 0;
+  while (off < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + off, content.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw EnvironmentError("writing " + tmp + ": " + std::strerror(e));
+    }
+    off += static_cast<size_t>(n);
+  }
+  ::fsync(fd);
+  ::close(fd);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    throw EnvironmentError("renaming " + tmp + " to " + path + ": " + std::strerror(e));
+  }
+}
+
+}  // namespace faultline

@@ -1,0 +1,287 @@
+#include "run/observations.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "dsl/parser.h"
+#include "judge/evaluator.h"
+
+namespace faultline {
+
+namespace {
+
+// Answers nothing and remembers every window it was asked about.
+class WindowRecorder : public judge::MetricSource {
+ public:
+  judge::Observed client(const judge::TimeWindow& w, const judge::ClientQuery&) const override {
+    windows.insert({w.start.count(), w.end.count()});
+    return {};
+  }
+  judge::Observed server(const judge::TimeWindow& w, const judge::ServerQuery&) const override {
+    windows.insert({w.start.count(), w.end.count()});
+    return {};
+  }
+  mutable std::set<std::pair<int64_t, int64_t>> windows;
+};
+
+observe::TimeWindow to_observe(const judge::TimeWindow& w) {
+  return {w.start, w.end};
+}
+
+std::optional<double> finite(double v) {
+  if (std::isnan(v)) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+std::string window_key(const judge::TimeWindow& w) {
+  return "window:" + std::to_string(w.start.count()) + "-" + std::to_string(w.end.count());
+}
+
+std::vector<judge::TimeWindow> judging_windows(const Plan& plan) {
+  WindowRecorder recorder;
+  judge::JudgeOptions options{plan.tolerance, plan.guard};
+  auto visit = [&](const std::vector<PlannedStatement>& list, dsl::StatementKind kind) {
+    for (const auto& s : list) {
+      auto parsed = dsl::parse_statement(s.text, kind);
+      if (!parsed.ok()) continue;  // validation reported it already
+      if (kind == dsl::StatementKind::kAbortIf) {
+        // Live windows grow with time; the full window is what they converge to.
+        judge::evaluate_abort_if(*parsed.statement, plan.phases, plan.total, recorder, options);
+      } else {
+        judge::evaluate(*parsed.statement, plan.phases, recorder, options);
+      }
+    }
+  };
+  visit(plan.assertions, dsl::StatementKind::kAssertion);
+  visit(plan.abort_if, dsl::StatementKind::kAbortIf);
+  std::vector<judge::TimeWindow> out;
+  for (const auto& [start, end] : recorder.windows) {
+    judge::TimeWindow w{Duration{start}, Duration{end}, ""};
+    w.label = window_key(w);
+    out.push_back(w);
+  }
+  return out;
+}
+
+RunObservations::RunObservations(const Plan& plan, std::vector<judge::TimeWindow> extra_windows,
+                                 std::vector<std::string> metrics_of_interest)
+    : plan_(plan), scrapes_(observe::ScrapeStore::Options{std::move(metrics_of_interest), 20000}) {
+  // Whole phases and the whole run are answered from the per-phase stats; keep the rest.
+  for (auto& w : extra_windows) {
+    bool is_phase = w.start == Duration{0} && w.end == plan.total;
+    for (const auto& p : plan.phases) is_phase |= w.start == p.start && w.end == p.end;
+    if (!is_phase) extra_windows_.push_back(std::move(w));
+  }
+}
+
+void RunObservations::record(const observe::SampleRecord& sample) {
+  std::lock_guard lock(mutex_);
+  client_.record(sample);
+  const Duration t{sample.intended_us};
+  for (const auto& w : extra_windows_)
+    if (t >= w.start && t < w.end) client_.record_in(w.label, sample);
+}
+
+void RunObservations::scrape_done(const std::string& job, size_t tick_index,
+                                  const std::vector<Duration>& ticks,
+                                  std::optional<std::string> body, std::string error) {
+  std::lock_guard lock(mutex_);
+  auto& pending = ahead_[job];
+  pending[tick_index] = {std::move(body), std::move(error)};
+  size_t& next = next_tick_[job];
+  // Store every consecutive result from the next expected tick on; the store needs order.
+  while (!pending.empty() && pending.begin()->first == next) {
+    auto& result = pending.begin()->second;
+    if (result.body) {
+      scrapes_.add_scrape_text(job, ticks[next], *result.body);
+    } else {
+      scrapes_.add_failed_scrape(job, ticks[next], result.error);
+    }
+    pending.erase(pending.begin());
+    ++next;
+  }
+}
+
+observe::ClientSelection RunObservations::selection_for(const judge::TimeWindow& window,
+                                                        const judge::ClientQuery& query,
+                                                        std::string* problem) const {
+  observe::ClientSelection sel;
+  bool found = false;
+  if (window.start == Duration{0} && window.end >= plan_.total) {
+    for (const auto& p : plan_.phases) sel.phases.push_back(p.name);
+    found = true;
+  }
+  for (const auto& p : plan_.phases) {
+    // A whole phase, or the live part of one (abort_if reads [start, now)).
+    if (!found && window.start == p.start && window.end <= p.end && window.end > window.start) {
+      sel.phases.push_back(p.name);
+      found = true;
+    }
+  }
+  for (const auto& w : extra_windows_) {
+    if (!found && w.start == window.start && w.end == window.end) {
+      sel.phases.push_back(w.label);
+      found = true;
+    }
+  }
+  if (!found) *problem = "window was not prepared for judging";
+  for (const auto& [key, value] : query.selectors) {
+    if (key == "route") {
+      sel.routes.push_back(value);
+    } else if (key == "method") {
+      // A route has one method: select the routes that use it.
+      for (const auto& r : plan_.routes)
+        if (r.method == value) sel.routes.push_back(r.name);
+      if (sel.routes.empty()) sel.routes.push_back("(no route uses " + value + ")");
+    } else if (key == "status" || key == "error") {
+      sel.outcomes.push_back(observe::OutcomeSelector::parse(value));
+    }
+  }
+  return sel;
+}
+
+judge::Observed RunObservations::client(const judge::TimeWindow& window,
+                                        const judge::ClientQuery& query) const {
+  std::string problem;
+  observe::ClientSelection sel = selection_for(window, query, &problem);
+  judge::Observed out;
+  if (!problem.empty()) {
+    out.note = problem;
+    return out;
+  }
+  std::lock_guard lock(mutex_);
+  const std::string& m = query.metric;
+  if (m == "error_rate" || m == "count" || m == "rps") {
+    // The population is the route/method selection; status/error pick the numerator.
+    std::vector<observe::OutcomeSelector> numerator = sel.outcomes;
+    observe::ClientSelection population = sel;
+    population.outcomes.clear();
+    const uint64_t total = client_.count(population);
+    out.sample_count = static_cast<int64_t>(total);
+    if (m == "error_rate") {
+      if (total == 0) {
+        out.note = "no requests";
+        return out;
+      }
+      out.value = client_.error_rate(population, numerator);
+    } else if (m == "count") {
+      out.value = static_cast<double>(client_.count(sel));
+    } else {
+      const observe::TimeWindow w = to_observe(window);
+      out.value = w.seconds() > 0 ? client_.rps(sel, w) : 0.0;
+    }
+    return out;
+  }
+  const observe::LatencyHistogram h = client_.latency(sel);
+  out.sample_count = static_cast<int64_t>(h.count());
+  if (h.count() == 0) {
+    out.note = "no requests";
+    return out;
+  }
+  double us = 0;
+  if (m == "max")
+    us = static_cast<double>(h.max_us());
+  else if (m == "mean")
+    us = h.mean_us();
+  else if (m == "p50")
+    us = h.quantile_us(0.50);
+  else if (m == "p95")
+    us = h.quantile_us(0.95);
+  else if (m == "p99")
+    us = h.quantile_us(0.99);
+  else if (m == "p999")
+    us = h.quantile_us(0.999);
+  else {
+    out.note = "unknown client metric " + m;
+    return out;
+  }
+  out.value = us / 1e6;
+  return out;
+}
+
+judge::Observed RunObservations::server(const judge::TimeWindow& window,
+                                        const judge::ServerQuery& query) const {
+  observe::SeriesSelector sel;
+  sel.metric = query.metric_name;
+  for (const auto& m : query.matchers) {
+    observe::MatchOp op = observe::MatchOp::kEqual;
+    if (m.op == "!=")
+      op = observe::MatchOp::kNotEqual;
+    else if (m.op == "=~")
+      op = observe::MatchOp::kRegexMatch;
+    else if (m.op == "!~")
+      op = observe::MatchOp::kRegexNoMatch;
+    sel.matchers.emplace_back(m.name, op, m.value);
+  }
+  const observe::TimeWindow w = to_observe(window);
+  judge::Observed out;
+  std::lock_guard lock(mutex_);
+  const std::string& f = query.function;
+  auto describe_missing = [&](const observe::WindowValue& v) {
+    if (v.failed_scrapes > 0)
+      return std::to_string(v.failed_scrapes) + " scrape(s) failed in the window";
+    return "no matching series '" + query.metric_name + "' in the window";
+  };
+  if (f.size() > 1 && f[0] == 'p' && std::isdigit(static_cast<unsigned char>(f[1]))) {
+    double q = 0;
+    if (f == "p50")
+      q = 0.5;
+    else if (f == "p90")
+      q = 0.9;
+    else if (f == "p95")
+      q = 0.95;
+    else if (f == "p99")
+      q = 0.99;
+    else if (f == "p999")
+      q = 0.999;
+    const observe::QuantileValue v = scrapes_.histogram_quantile(q, sel, w);
+    out.sample_count = static_cast<int64_t>(std::llround(v.observations));
+    out.value = finite(v.value);
+    if (!out.value)
+      out.note = v.has_data() ? "histogram has no observations in the window" : describe_missing(v);
+    return out;
+  }
+  observe::WindowValue v;
+  if (f == "increase")
+    v = scrapes_.increase(sel, w);
+  else if (f == "rate")
+    v = scrapes_.rate(sel, w);
+  else if (f == "max")
+    v = scrapes_.gauge(observe::GaugeFunction::kMax, sel, w);
+  else if (f == "min")
+    v = scrapes_.gauge(observe::GaugeFunction::kMin, sel, w);
+  else if (f == "avg")
+    v = scrapes_.gauge(observe::GaugeFunction::kAvg, sel, w);
+  else if (f == "last")
+    v = scrapes_.gauge(observe::GaugeFunction::kLast, sel, w);
+  else {
+    out.note = "unknown server function " + f;
+    return out;
+  }
+  out.sample_count = static_cast<int64_t>(v.scrapes);
+  out.value = finite(v.value);
+  if (!out.value) out.note = describe_missing(v);
+  return out;
+}
+
+observe::ClientStats RunObservations::client_stats() const {
+  std::lock_guard lock(mutex_);
+  return client_;
+}
+
+std::pair<std::optional<double>, std::optional<double>> RunObservations::live_phase(
+    const std::string& phase) const {
+  std::lock_guard lock(mutex_);
+  observe::ClientSelection sel;
+  sel.phases.push_back(phase);
+  std::optional<double> p95, err;
+  const auto h = client_.latency(sel);
+  if (h.count() > 0) p95 = h.quantile_us(0.95) / 1e6;
+  if (client_.count(sel) > 0) err = client_.error_rate(sel);
+  return {p95, err};
+}
+
+}  // namespace faultline

@@ -1,0 +1,78 @@
+// RunObservations: everything a run observes, and the judge's MetricSource over it.
+//
+// Client side: every sample goes into ClientStats under its phase, and again under each
+// extra judging window (e.g. "during(trigger, last 10s)", "after(cooldown)") whose span
+// contains its intended time; the windows are computed before the run from the statements
+// (see judging_windows), so any window an assertion reads is answered exactly from memory.
+// Server side: scrapes land in a ScrapeStore at their tick's plan time, in tick order even
+// when they complete out of order.
+//
+// Thread-safety: all methods lock an internal mutex, so the load engine's loop thread can
+// record while the control thread reads (progress, abort_if).
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "judge/metric_source.h"
+#include "observe/client_stats.h"
+#include "observe/scrape_store.h"
+#include "plan/plan.h"
+
+namespace faultline {
+
+// The windows the plan's statements read (assertions and abort_if), found by evaluating
+// each statement against a source that records queries. Sorted, unique.
+std::vector<judge::TimeWindow> judging_windows(const Plan& plan);
+
+class RunObservations : public judge::MetricSource {
+ public:
+  RunObservations(const Plan& plan, std::vector<judge::TimeWindow> extra_windows,
+                  std::vector<std::string> metrics_of_interest);
+
+  void record(const observe::SampleRecord& sample);
+
+  // A scrape result for `job` at tick `tick_index` (index into ticks given at construction
+  // via Plan::scrape_ticks or add_ticks). `body` is the /metrics text, or `error` is set.
+  void scrape_done(const std::string& job, size_t tick_index, const std::vector<Duration>& ticks,
+                   std::optional<std::string> body, std::string error);
+
+  judge::Observed client(const judge::TimeWindow& window,
+                         const judge::ClientQuery& query) const override;
+  judge::Observed server(const judge::TimeWindow& window,
+                         const judge::ServerQuery& query) const override;
+
+  // Copies for reporting once the run is over (or a consistent snapshot during it).
+  observe::ClientStats client_stats() const;
+  const observe::ScrapeStore& scrapes_unlocked() const { return scrapes_; }
+
+  // Live figures for progress: p95 (seconds) and error rate of `phase` so far.
+  std::pair<std::optional<double>, std::optional<double>> live_phase(
+      const std::string& phase) const;
+
+ private:
+  struct PendingScrape {
+    std::optional<std::string> body;
+    std::string error;
+  };
+  observe::ClientSelection selection_for(const judge::TimeWindow& window,
+                                         const judge::ClientQuery& query,
+                                         std::string* problem) const;
+
+  const Plan& plan_;
+  std::vector<judge::TimeWindow> extra_windows_;
+  mutable std::mutex mutex_;
+  observe::ClientStats client_;
+  observe::ScrapeStore scrapes_;
+  // Per job: next tick index to store, and results that arrived ahead of it.
+  std::map<std::string, size_t> next_tick_;
+  std::map<std::string, std::map<size_t, PendingScrape>> ahead_;
+};
+
+// The key under which ClientStats holds an extra window.
+std::string window_key(const judge::TimeWindow& w);
+
+}  // namespace faultline

@@ -1,0 +1,37 @@
+// The runner: `faultline run`. Loads and compiles the scenario, brings up its environment,
+// checks the fault endpoints, drives the plan (traffic, fault steps with leases, scrapes,
+// abort_if), undoes every fault whatever happens, judges the assertions and writes the
+// artifact. The only stage that does I/O; everything it calls before and after is pure.
+#pragma once
+
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "plan/plan.h"
+#include "run/progress.h"
+#include "spec/loader.h"
+
+namespace faultline {
+
+struct RunOptions {
+  std::string spec_path;
+  LoadOptions load;                                  // --set, --env
+  PlanOverrides overrides;                           // --seed, --qps, --duration
+  std::map<std::string, std::string> override_text;  // as given, for the report
+  std::string tag;                                   // --tag
+  std::string artifacts_dir = "artifacts";
+  Duration lease{std::chrono::seconds(6)};  // fault lease; renewed every lease/2
+  ProgressMode progress = ProgressMode::kAuto;
+  std::string command_line;
+};
+
+struct RunOutcome {
+  int exit_code = 0;
+  std::string artifact_path;  // empty when the spec was invalid (nothing ran)
+};
+
+// Runs the scenario. Messages go to `out` (summary, progress) and `err` (diagnostics).
+RunOutcome run_scenario(const RunOptions& options, std::FILE* out, std::FILE* err);
+
+}  // namespace faultline

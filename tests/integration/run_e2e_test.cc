@@ -1,0 +1,233 @@
+// End to end: the faultline binary runs the shipped scenarios against the real demo services
+// on loopback, shortened by --duration, and its exit codes and artifacts are checked. Includes
+// the negative cases that prove the harness can fail, and the undo guarantees under SIGINT and
+// SIGKILL.
+#include <doctest/doctest.h>
+#include <rapidjson/document.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "demo_cluster.h"
+#include "net/http_call.h"
+#include "proc/child_process.h"
+#include "report_schema.h"
+
+using namespace faultline;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kFaultline = FAULTLINE_CLI;
+const std::string kSource = FAULTLINE_SOURCE_DIR;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string fresh_dir(const std::string& name) {
+  const auto dir =
+      fs::temp_directory_path() / ("faultline-e2e-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+struct Run {
+  int exit_code = -1;
+  std::string output;    // stdout and stderr
+  std::string artifact;  // path, or empty
+  rapidjson::Document report;
+};
+
+ChildProcess start_faultline(const std::vector<std::string>& args, const std::string& dir) {
+  ChildSpec spec;
+  spec.argv = {kFaultline};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.argv.push_back("--artifacts");
+  spec.argv.push_back(dir + "/artifacts");
+  spec.argv.push_back("--progress");
+  spec.argv.push_back("lines");
+  spec.cwd = kSource;
+  spec.env = {{"FAULTLINE_DEMO_BIN", testing::demo_binary_path()}};
+  spec.stdout_path = dir + "/faultline.out";
+  return ChildProcess::spawn(spec);
+}
+
+Run finish(ChildProcess& p, const std::string& dir, std::chrono::seconds limit) {
+  Run r;
+  const auto status = p.wait_for_exit(limit);
+  if (!status) {
+    p.stop();
+    FAIL("faultline did not finish within " << limit.count() << "s:\n" << p.log_tail(4000));
+  }
+  r.exit_code = WIFEXITED(*status) ? WEXITSTATUS(*status) : 128 + WTERMSIG(*status);
+  r.output = read_file(dir + "/faultline.out");
+  if (fs::exists(dir + "/artifacts"))
+    for (const auto& e : fs::directory_iterator(dir + "/artifacts"))
+      if (e.path().extension() == ".json") r.artifact = e.path().string();
+  if (!r.artifact.empty()) {
+    const std::string json = read_file(r.artifact);
+    CHECK_MESSAGE(testing::report_schema_problem(json) == "", "artifact " << r.artifact);
+    r.report.Parse(json.c_str());
+  }
+  return r;
+}
+
+Run run_faultline(const std::vector<std::string>& args, const std::string& name,
+                  std::chrono::seconds limit = 120s) {
+  const std::string dir = fresh_dir(name);
+  ChildProcess p = start_faultline(args, dir);
+  return finish(p, dir, limit);
+}
+
+std::string status_of(const Run& r) {
+  return r.report.IsObject() ? r.report["status"].GetString() : "(no artifact)";
+}
+
+// An environment whose services are the given cluster's, by URL: faultline starts nothing and
+// the test can look at the services after faultline has gone.
+std::string url_environment(testing::DemoCluster& cluster, const std::string& dir) {
+  const std::string path = dir + "/env.yaml";
+  std::ofstream f(path);
+  f << "version: 1\nname: external\nservices:\n"
+    << "  api: {url: \"" << cluster.api_url() << "\", faults: true}\n"
+    << "  payment: {url: \"" << cluster.payment_url() << "\", faults: true}\n"
+    << "  worker: {url: \"" << cluster.worker_url() << "\", faults: true}\n";
+  return path;
+}
+
+bool at_baseline(const std::string& url) {
+  HttpRequest req;
+  req.url = url + "/__faults";
+  const HttpResponse resp = http_call(req);
+  rapidjson::Document d;
+  d.Parse(resp.body.c_str());
+  return resp.status == 200 && d.IsObject() && d["baseline"].IsTrue();
+}
+
+// Waits until the trigger's knobs are on at `url` (the run is mid-trigger).
+bool wait_for_faults(const std::string& url, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!at_baseline(url)) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("latency-tail reproduces and passes") {
+  const Run r = run_faultline({"run", "specs/latency-tail.yaml", "--duration", "16s"}, "lt");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(status_of(r) == "passed");
+  REQUIRE(r.report.IsObject());
+  CHECK(r.report["assertions"].Size() == 4);
+  CHECK(r.report["faults_undone"].IsTrue());
+  // The trigger's fault was applied and undone, and the orders' tail shows in the trigger.
+  bool applied = false, reset = false;
+  for (const auto& e : r.report["fault_events"].GetArray()) {
+    applied |= std::string(e["action"].GetString()) == "apply" && e["ok"].IsTrue();
+    reset |= std::string(e["action"].GetString()) == "reset" && e["ok"].IsTrue();
+  }
+  CHECK(applied);
+  CHECK(reset);
+  CHECK(r.report["phases"][1]["routes"]["orders"]["latency_ms"]["p95"].GetDouble() > 800);
+  CHECK(r.report["slowest_requests"].Size() > 0);
+  CHECK(r.output.find("artifact: ") != std::string::npos);
+}
+
+TEST_CASE("error-storm reproduces and passes") {
+  const Run r = run_faultline({"run", "specs/error-storm.yaml", "--duration", "16s"}, "es");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(status_of(r) == "passed");
+}
+
+TEST_CASE("latency-tail without its fault fails: the harness can fail") {
+  const Run r = run_faultline(
+      {"run", "tests/integration/specs/latency-tail-no-fault.yaml", "--duration", "16s"}, "ltnf");
+  INFO(r.output);
+  CHECK(r.exit_code == 1);
+  CHECK(status_of(r) == "failed");
+  CHECK(r.output.find("FAIL during(trigger): p95(route=orders) > 800ms") != std::string::npos);
+}
+
+TEST_CASE("error-storm without its fault fails") {
+  const Run r = run_faultline(
+      {"run", "tests/integration/specs/error-storm-no-fault.yaml", "--duration", "16s"}, "esnf");
+  INFO(r.output);
+  CHECK(r.exit_code == 1);
+  CHECK(status_of(r) == "failed");
+}
+
+TEST_CASE("too little traffic is inconclusive and exits 1") {
+  // 0.5 requests/s for 8 s: every window is below the traffic guard.
+  const Run r = run_faultline(
+      {"run", "specs/latency-tail.yaml", "--duration", "8s", "--qps", "0.5"}, "quiet");
+  INFO(r.output);
+  CHECK(r.exit_code == 1);
+  CHECK(status_of(r) == "inconclusive");
+  CHECK(r.output.find("INCONCLUSIVE") != std::string::npos);
+}
+
+TEST_CASE("SIGINT mid-trigger exits 130 and leaves the services at baseline") {
+  testing::DemoCluster cluster;
+  const std::string dir = fresh_dir("sigint");
+  const std::string env = url_environment(cluster, dir);
+  ChildProcess p =
+      start_faultline({"run", "specs/error-storm.yaml", "--env", env, "--duration", "40s"}, dir);
+  REQUIRE(wait_for_faults(cluster.payment_url(), 30s));
+  p.send_signal(SIGINT);
+  const Run r = finish(p, dir, 30s);
+  INFO(r.output);
+  CHECK(r.exit_code == 130);
+  CHECK(status_of(r) == "interrupted");
+  CHECK(at_baseline(cluster.payment_url()));
+  CHECK(r.report["faults_undone"].IsTrue());
+}
+
+TEST_CASE("SIGKILL mid-trigger: the services revert on their own within the lease") {
+  testing::DemoCluster cluster;
+  const std::string dir = fresh_dir("sigkill");
+  const std::string env = url_environment(cluster, dir);
+  ChildProcess p = start_faultline(
+      {"run", "specs/error-storm.yaml", "--env", env, "--duration", "60s", "--lease", "4s"}, dir);
+  REQUIRE(wait_for_faults(cluster.payment_url(), 30s));
+  p.send_signal(SIGKILL);
+  REQUIRE(p.wait_for_exit(10s));
+  // Nothing undid the faults: they are still on right after the kill...
+  CHECK_FALSE(at_baseline(cluster.payment_url()));
+  // ...and gone within one lease (4 s) plus a margin for a loaded machine.
+  const auto deadline = std::chrono::steady_clock::now() + 8s;
+  bool reverted = false;
+  while (!reverted && std::chrono::steady_clock::now() < deadline) {
+    reverted = at_baseline(cluster.payment_url());
+    if (!reverted) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(reverted);
+}
+
+TEST_CASE("timeout-cascade runs end to end and passes") {
+  const Run r = run_faultline({"run", "specs/timeout-cascade.yaml", "--duration", "20s"}, "tc");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(status_of(r) == "passed");
+}
+
+TEST_CASE("queue-backlog runs end to end and passes") {
+  const Run r = run_faultline({"run", "specs/queue-backlog.yaml", "--duration", "24s"}, "qb");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(status_of(r) == "passed");
+}
