@@ -64,9 +64,11 @@ const std::vector<OptionDef>& option_defs() {
        "retries and hedges alike. payment: honour it - a key that already captured a charge "
        "is answered with that charge again (Idempotent-Replayed: true), never charged twice"},
       {"deadline-propagation", "api and payment", kApiRole | kPaymentRole, true, "",
-       "fix (default off). api: send payment the time left as X-Deadline-Ms and stop retrying "
-       "when it is spent (an X-Deadline-Ms on POST /orders shortens it). payment: answer 504 "
-       "at once to work whose deadline passed; DB and charge waits end at the deadline"},
+       "fix (default off). api: one deadline for the charge instead of a timeout per attempt "
+       "(--payment-timeout x attempts + back-offs, or the X-Deadline-Ms of POST /orders if "
+       "sooner); an attempt may use all the time left, sends it to payment as X-Deadline-Ms, "
+       "and no retry starts after the deadline. payment: answer 504 at once to work whose "
+       "deadline passed; DB and charge waits end at the deadline"},
       {"payment-hedge-after", "api", kApiRole, false, "DUR",
        "fix (default 0: off). When payment has not answered an attempt after DUR, send a hedge "
        "with X-Request-Id '<attempt id>~h1' and the same Idempotency-Key, and take the first "

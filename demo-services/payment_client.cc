@@ -55,6 +55,15 @@ Classified classify(const HttpResponse& response, bool deadline_sent) {
   return {ChargeResult::Kind::kFailed, "error", detail};
 }
 
+// With a deadline, no attempt starts with less than this left: it could not succeed and would
+// only add load (and an attempt that ran out may end a hair before the deadline).
+constexpr Duration kMinAttemptTime = std::chrono::milliseconds(10);
+
+// X-Deadline-Ms tells payment this much less than the api will wait: the time its answer needs
+// to come back. So payment gives up first, and a charge never completes after the api gave up
+// on it (which would leave a captured charge behind a failed order).
+constexpr std::chrono::milliseconds kDeadlineHeadroom{10};
+
 bool decisive(ChargeResult::Kind kind) {
   return kind == ChargeResult::Kind::kCaptured || kind == ChargeResult::Kind::kRejected;
 }
@@ -100,8 +109,9 @@ HttpRequest PaymentClient::attempt_request(const ChargeRequest& request,
   if (policy_.idempotency_keys)
     http.headers.push_back("Idempotency-Key: " + charge_idempotency_key(request.order_id));
   if (policy_.propagate_deadline)
-    http.headers.push_back(std::string(kDeadlineHeader) + ": " +
-                           std::to_string(http.timeout.count()));
+    http.headers.push_back(
+        std::string(kDeadlineHeader) + ": " +
+        std::to_string(std::max<int64_t>(1, (http.timeout - kDeadlineHeadroom).count())));
   return http;
 }
 
@@ -109,7 +119,8 @@ ChargeResult PaymentClient::charge(const ChargeRequest& request) {
   ChargeResult result;
   const auto call_start = Clock::now();
   if (budget_) budget_->record_call(call_start);
-  // The call's deadline: what the attempts and back-offs would take, cut by the caller's own.
+  // The call's deadline: what all attempts and back-offs could take with per-attempt timeouts,
+  // cut by the caller's own deadline.
   std::optional<Clock::time_point> deadline;
   if (policy_.propagate_deadline) {
     deadline =
@@ -118,7 +129,7 @@ ChargeResult PaymentClient::charge(const ChargeRequest& request) {
   }
   for (int attempt = 0; attempt <= policy_.retries; ++attempt) {
     if (attempt > 0) {
-      if (deadline && Clock::now() + policy_.backoff >= *deadline) {
+      if (deadline && Clock::now() + policy_.backoff + kMinAttemptTime > *deadline) {
         result.detail += "; no time left for a retry before the deadline";
         break;
       }
@@ -137,12 +148,15 @@ ChargeResult PaymentClient::charge(const ChargeRequest& request) {
     Duration timeout = policy_.timeout;
     const auto start = Clock::now();
     if (deadline) {
-      if (start >= *deadline) {
+      if (start + kMinAttemptTime > *deadline) {
         result.kind = ChargeResult::Kind::kTimeout;
         result.detail = "the deadline passed before payment was called";
         break;
       }
-      timeout = std::min(timeout, std::chrono::duration_cast<Duration>(*deadline - start));
+      // One deadline instead of per-attempt timeouts: an attempt may use all the time left,
+      // so a slow but working payment still answers within the call's budget. Whole
+      // milliseconds (curl's and the header's unit), rounded up.
+      timeout = std::chrono::ceil<std::chrono::milliseconds>(*deadline - start);
     }
     const std::string attempt_id = attempt_request_id(request.request_id, attempt);
     const HttpRequest http = attempt_request(request, attempt_id, timeout);
@@ -161,6 +175,8 @@ ChargeResult PaymentClient::charge(const ChargeRequest& request) {
     result.body = std::move(response.body);
     if (decisive(result.kind)) break;
     if (stop_.stop_requested()) break;
+    // Under one deadline a timeout (ours, or payment's 504) means the time is spent.
+    if (deadline && result.kind == ChargeResult::Kind::kTimeout) break;
   }
   return result;
 }

@@ -7,10 +7,13 @@
 //   hedge_after         when an attempt has not answered after this long, a hedge request
 //                       "<attempt id>~h1" with the same key; the first decisive answer wins and
 //                       the other transfer is cancelled (latency tail)
-//   propagate_deadline  the call has a deadline (every attempt's timeout and back-off, cut by
-//                       the caller's own deadline); each attempt sends the time left as
-//                       X-Deadline-Ms, no retry starts after it, and payment's 504 counts as a
-//                       timeout (timeout cascade)
+//   propagate_deadline  one deadline for the whole call instead of a timeout per attempt:
+//                       timeout x (retries + 1) + back-offs, or the caller's own deadline if
+//                       sooner. An attempt may use all the time left (a slow payment is waited
+//                       for once instead of cut off three times), sends it as X-Deadline-Ms
+//                       (less 10 ms for the answer's way back) so payment stops before the api
+//                       stops waiting, and no retry starts once a timeout or payment's 504 says
+//                       the time is spent (timeout cascade)
 //   retry_budget_ratio  retries and hedges spend a RetryBudget: they add at most this share of
 //                       calls (plus a minimum rate and a burst), so a failing payment gets
 //                       little extra load (timeout cascade)

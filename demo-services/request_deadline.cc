@@ -23,11 +23,6 @@ std::optional<Response> read_request_deadline(const Request& request, DeadlineCl
   return std::nullopt;
 }
 
-int64_t deadline_header_ms(DeadlineClock::time_point deadline, DeadlineClock::time_point now) {
-  if (deadline <= now) return 0;
-  return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
-}
-
 Response deadline_exceeded_response(const Request& request, ServiceMetrics& metrics,
                                     std::string_view stage) {
   metrics.deadline_abandoned.with({std::string(stage)}).inc();

@@ -28,10 +28,6 @@ using DeadlineClock = std::chrono::steady_clock;
 std::optional<Response> read_request_deadline(const Request& request, DeadlineClock::time_point now,
                                               std::optional<DeadlineClock::time_point>* deadline);
 
-// The header value for a budget that ends at `deadline`: whole milliseconds left, rounded down,
-// never negative.
-int64_t deadline_header_ms(DeadlineClock::time_point deadline, DeadlineClock::time_point now);
-
 // The 504 answer for work abandoned because the caller's deadline passed, counted as
 // deadline_abandoned_total{stage} (stage: arrival, db, charge).
 Response deadline_exceeded_response(const Request& request, ServiceMetrics& metrics,
