@@ -131,11 +131,7 @@ Plan compile_plan(const Scenario& s, const PlanOverrides& o) {
   plan.scrape_targets = s.observe.targets;
   if (plan.scrape_targets.empty()) plan.scrape_targets.push_back({s.target, "/metrics"});
   plan.metrics_of_interest = s.observe.metrics;
-  std::set<int64_t> ticks{0};
-  if (plan.scrape_interval.count() > 0)
-    for (int64_t t = 0; t <= plan.total.count(); t += plan.scrape_interval.count()) ticks.insert(t);
-  for (const auto& p : plan.phases) ticks.insert(p.end.count());
-  for (int64_t t : ticks) plan.scrape_ticks.emplace_back(t);
+  plan.scrape_ticks = scrape_ticks_for(plan);
 
   plan.guard = s.observe.guard;
   plan.tolerance = s.tolerance;
@@ -146,6 +142,16 @@ Plan compile_plan(const Scenario& s, const PlanOverrides& o) {
 
   plan.plan_hash = compute_plan_hash(plan);
   return plan;
+}
+
+std::vector<Duration> scrape_ticks_for(const Plan& plan) {
+  std::set<int64_t> ticks{0};
+  if (plan.scrape_interval.count() > 0)
+    for (int64_t t = 0; t <= plan.total.count(); t += plan.scrape_interval.count()) ticks.insert(t);
+  for (const auto& p : plan.phases) ticks.insert(p.end.count());
+  std::vector<Duration> out;
+  for (int64_t t : ticks) out.emplace_back(t);
+  return out;
 }
 
 double PhaseWindow::expected_requests() const {

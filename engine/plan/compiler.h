@@ -11,4 +11,7 @@ namespace faultline {
 // give every phase at least 1 ms).
 Plan compile_plan(const Scenario& scenario, const PlanOverrides& overrides);
 
+// Scrape ticks of a plan: 0, every scrape interval up to the end, and every phase end.
+std::vector<Duration> scrape_ticks_for(const Plan& plan);
+
 }  // namespace faultline

@@ -4,7 +4,11 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <rapidjson/document.h>
+
+#include "common/error.h"
 #include "common/sha256.h"
+#include "plan/compiler.h"
 
 namespace faultline {
 
@@ -234,6 +238,8 @@ void write_full_plan(Writer& w, const Plan& plan, size_t first_arrivals) {
   w.StartObject();
   w.Key("plan_hash");
   w.String(plan.plan_hash);
+  w.Key("description");
+  w.String(plan.description);
   write_plan_members(w, plan);
   w.Key("expected_requests");
   w.StartObject();
@@ -282,6 +288,179 @@ std::string plan_to_json(const Plan& plan, size_t first_arrivals, bool pretty) {
     write_full_plan(w, plan, first_arrivals);
   }
   return {buf.GetString(), buf.GetSize()};
+}
+
+namespace {
+
+// Typed access with a message that names the member, for plan_from_json.
+class Reader {
+ public:
+  explicit Reader(const rapidjson::Value& v, std::string where) : v_(v), where_(std::move(where)) {
+    if (!v_.IsObject()) fail("an object");
+  }
+  const rapidjson::Value& get(const char* key) const {
+    auto it = v_.FindMember(key);
+    if (it == v_.MemberEnd()) throw UsageError("plan JSON: " + where_ + "." + key + " is missing");
+    return it->value;
+  }
+  std::string str(const char* key) const {
+    const auto& v = get(key);
+    if (!v.IsString()) fail(key, "a string");
+    return {v.GetString(), v.GetStringLength()};
+  }
+  int64_t i64(const char* key) const {
+    const auto& v = get(key);
+    if (!v.IsInt64()) fail(key, "an integer");
+    return v.GetInt64();
+  }
+  uint64_t u64(const char* key) const {
+    const auto& v = get(key);
+    if (!v.IsUint64()) fail(key, "an unsigned integer");
+    return v.GetUint64();
+  }
+  double num(const char* key) const {
+    const auto& v = get(key);
+    if (!v.IsNumber()) fail(key, "a number");
+    return v.GetDouble();
+  }
+  const rapidjson::Value& array(const char* key) const {
+    const auto& v = get(key);
+    if (!v.IsArray()) fail(key, "an array");
+    return v;
+  }
+  Reader object(const char* key) const { return Reader(get(key), where_ + "." + key); }
+  std::vector<std::string> strings(const char* key) const {
+    std::vector<std::string> out;
+    for (const auto& e : array(key).GetArray()) {
+      if (!e.IsString()) fail(key, "an array of strings");
+      out.emplace_back(e.GetString(), e.GetStringLength());
+    }
+    return out;
+  }
+
+ private:
+  [[noreturn]] void fail(const char* what) const {
+    throw UsageError("plan JSON: " + where_ + " must be " + what);
+  }
+  [[noreturn]] void fail(const char* key, const char* what) const {
+    throw UsageError("plan JSON: " + where_ + "." + key + " must be " + what);
+  }
+  const rapidjson::Value& v_;
+  std::string where_;
+};
+
+std::vector<std::pair<std::string, std::string>> string_pairs(const rapidjson::Value& list) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& e : list.GetArray()) {
+    if (!e.IsArray() || e.Size() != 2 || !e[0].IsString() || !e[1].IsString())
+      throw UsageError("plan JSON: expected [name, value] pairs");
+    out.emplace_back(e[0].GetString(), e[1].GetString());
+  }
+  return out;
+}
+
+VarSpec read_var(const Reader& r) {
+  VarSpec v;
+  v.name = r.str("name");
+  const std::string kind = r.str("kind");
+  if (kind == "uniform") {
+    v.kind = VarSpec::Kind::kUniform;
+    v.lo = r.i64("lo");
+    v.hi = r.i64("hi");
+  } else if (kind == "zipf") {
+    v.kind = VarSpec::Kind::kZipf;
+    v.n = r.u64("n");
+    v.s = r.num("s");
+  } else if (kind == "choice") {
+    v.kind = VarSpec::Kind::kChoice;
+    v.choices = r.strings("choices");
+  } else if (kind == "sequence") {
+    v.kind = VarSpec::Kind::kSequence;
+    v.start = r.i64("start");
+    v.step = r.i64("step");
+  } else {
+    throw UsageError("plan JSON: unknown var kind '" + kind + "'");
+  }
+  return v;
+}
+
+std::vector<PlannedStatement> statements(const Reader& r, const char* key) {
+  std::vector<PlannedStatement> out;
+  for (auto& text : r.strings(key)) out.push_back({std::move(text), {}});
+  return out;
+}
+
+}  // namespace
+
+Plan plan_from_json(const std::string& json) {
+  rapidjson::Document doc;
+  doc.Parse(json.c_str(), json.size());
+  if (doc.HasParseError()) throw UsageError("plan JSON does not parse");
+  const Reader root(doc, "plan");
+  if (root.str("algorithm") != Plan::kAlgorithm)
+    throw UsageError("plan JSON was made by " + root.str("algorithm") + "; this faultline reads " +
+                     Plan::kAlgorithm);
+  Plan p;
+  p.scenario_name = root.str("scenario");
+  if (doc.HasMember("description") && doc["description"].IsString())
+    p.description = doc["description"].GetString();
+  p.target = root.str("target");
+  p.seed = root.u64("seed");
+  p.base_rate = root.num("base_rate");
+  p.total = Duration{root.i64("total_us")};
+  for (const auto& e : root.array("phases").GetArray()) {
+    const Reader ph(e, "phases[]");
+    p.phases.push_back({ph.str("name"), Duration{ph.i64("start_us")}, Duration{ph.i64("end_us")},
+                        ph.num("rate_from"), ph.num("rate_to")});
+  }
+  const Reader traffic = root.object("traffic");
+  p.arrival =
+      traffic.str("arrival") == "poisson" ? ArrivalProcess::kPoisson : ArrivalProcess::kConstant;
+  p.request_timeout = Duration{traffic.i64("timeout_us")};
+  p.max_in_flight = static_cast<int>(traffic.i64("max_in_flight"));
+  for (const auto& e : traffic.array("routes").GetArray()) {
+    const Reader r(e, "traffic.routes[]");
+    RouteSpec route;
+    route.name = r.str("name");
+    route.weight = r.num("weight");
+    route.method = r.str("method");
+    route.path_template = r.str("path");
+    route.header_templates = string_pairs(r.array("headers"));
+    route.body_template = r.str("body");
+    for (const auto& v : r.array("vars").GetArray())
+      route.vars.push_back(read_var(Reader(v, "vars[]")));
+    p.routes.push_back(std::move(route));
+  }
+  for (const auto& e : root.array("faults").GetArray()) {
+    const Reader f(e, "faults[]");
+    rapidjson::StringBuffer knobs;
+    rapidjson::Writer<rapidjson::StringBuffer> kw(knobs);
+    f.get("knobs").Accept(kw);
+    p.fault_steps.push_back({Duration{f.i64("at_us")}, f.str("phase"), f.str("service"),
+                             std::string(knobs.GetString(), knobs.GetSize())});
+  }
+  const Reader observe = root.object("observe");
+  p.scrape_interval = Duration{observe.i64("interval_us")};
+  for (const auto& [service, path] : string_pairs(observe.array("targets")))
+    p.scrape_targets.push_back({service, path});
+  p.metrics_of_interest = observe.strings("metrics");
+  p.guard.min_requests = observe.i64("min_requests");
+  p.guard.min_histogram_count = observe.i64("min_histogram_count");
+  const Reader tolerance = root.object("tolerance");
+  p.tolerance.relative = tolerance.num("relative");
+  p.tolerance.absolute = tolerance.num("absolute");
+  p.tolerance.baseline_phase = tolerance.str("baseline_phase");
+  p.assertions = statements(root, "assert");
+  p.abort_if = statements(root, "abort_if");
+  p.compare_gates = statements(root, "compare");
+  p.scrape_ticks = scrape_ticks_for(p);
+  p.plan_hash = compute_plan_hash(p);
+  const std::string recorded = root.str("plan_hash");
+  if (recorded != p.plan_hash)
+    throw UsageError("plan JSON does not hash to its plan_hash (recorded " +
+                     recorded.substr(0, 12) + ", rebuilt " + p.plan_hash.substr(0, 12) +
+                     "): the file was edited or is damaged");
+  return p;
 }
 
 std::string arrival_to_json(const Arrival& arrival) {

@@ -20,6 +20,11 @@ std::string compute_plan_hash(const Plan& plan);
 // route, and, when first_arrivals > 0, that many arrivals. Pretty-printed when `pretty`.
 std::string plan_to_json(const Plan& plan, size_t first_arrivals, bool pretty);
 
+// The inverse of plan_to_json: rebuilds a plan from its JSON (the bundle's plan.json), so a
+// recorded run can be replayed or re-judged without its spec. Checks that the rebuilt plan
+// hashes to the recorded plan_hash. Throws UsageError naming what is wrong.
+Plan plan_from_json(const std::string& json);
+
 // One arrival as a JSON object (used by plan --arrivals and by run records).
 std::string arrival_to_json(const Arrival& arrival);
 

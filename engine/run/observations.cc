@@ -6,6 +6,7 @@
 
 #include "dsl/parser.h"
 #include "judge/evaluator.h"
+#include "observe/sample_log.h"
 
 namespace faultline {
 
@@ -97,12 +98,32 @@ void RunObservations::scrape_done(const std::string& job, size_t tick_index,
     auto& result = pending.begin()->second;
     if (result.body) {
       scrapes_.add_scrape_text(job, ticks[next], *result.body);
+      if (scrape_log_) scrape_log_->append_scrape(job, ticks[next], *result.body);
     } else {
       scrapes_.add_failed_scrape(job, ticks[next], result.error);
+      if (scrape_log_) scrape_log_->append_failure(job, ticks[next], result.error);
     }
     pending.erase(pending.begin());
     ++next;
   }
+}
+
+void RunObservations::record_scrapes_to(observe::ScrapeLogWriter* log) {
+  std::lock_guard lock(mutex_);
+  scrape_log_ = log;
+}
+
+std::string RunObservations::load_recorded(const std::string& bundle_dir) {
+  std::string note;
+  observe::SampleLogReader samples(bundle_dir + "/samples.csv.gz");
+  observe::SampleRecord record;
+  while (samples.next(record)) this->record(record);
+  if (samples.truncated())
+    note = "samples.csv.gz was cut short after " + std::to_string(samples.records()) +
+           " records (the run was killed?)";
+  std::lock_guard lock(mutex_);
+  observe::load_scrape_log(bundle_dir + "/scrapes.txt.gz", scrapes_);
+  return note;
 }
 
 observe::ClientSelection RunObservations::selection_for(const judge::TimeWindow& window,

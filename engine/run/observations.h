@@ -19,6 +19,7 @@
 
 #include "judge/metric_source.h"
 #include "observe/client_stats.h"
+#include "observe/scrape_log.h"
 #include "observe/scrape_store.h"
 #include "plan/plan.h"
 
@@ -34,6 +35,15 @@ class RunObservations : public judge::MetricSource {
                   std::vector<std::string> metrics_of_interest);
 
   void record(const observe::SampleRecord& sample);
+
+  // Every scrape stored from now on is also appended to `log` (the bundle's scrapes.txt.gz),
+  // in the order the store receives them. Not owned; null stops it.
+  void record_scrapes_to(observe::ScrapeLogWriter* log);
+
+  // Rebuilds the observations of a recorded run from its bundle (samples.csv.gz and
+  // scrapes.txt.gz), so it can be judged again with no services. Throws LogFileError /
+  // SampleLogError naming the file. Returns a note when a log was cut short (killed run).
+  std::string load_recorded(const std::string& bundle_dir);
 
   // A scrape result for `job` at tick `tick_index` (index into ticks given at construction
   // via Plan::scrape_ticks or add_ticks). `body` is the /metrics text, or `error` is set.
@@ -70,6 +80,7 @@ class RunObservations : public judge::MetricSource {
   // Per job: next tick index to store, and results that arrived ahead of it.
   std::map<std::string, size_t> next_tick_;
   std::map<std::string, std::map<size_t, PendingScrape>> ahead_;
+  observe::ScrapeLogWriter* scrape_log_ = nullptr;
 };
 
 // The key under which ClientStats holds an extra window.

@@ -181,30 +181,47 @@ void save_scrape_snapshot(const std::string& bundle, const std::string& job, Dur
   f << body;
 }
 
+std::vector<AssertionReport> judge_assertions(const Plan& plan, const judge::MetricSource& source) {
+  const judge::JudgeOptions options{plan.tolerance, plan.guard};
+  std::vector<AssertionReport> out;
+  for (const auto& stmt : plan.assertions) {
+    auto parsed = dsl::parse_statement(stmt.text, dsl::StatementKind::kAssertion);
+    if (!parsed.ok()) continue;  // validation rejects these before a run
+    out.push_back(to_assertion_report(
+        stmt, judge::evaluate(*parsed.statement, plan.phases, source, options)));
+  }
+  return out;
+}
+
+RunStatus status_of(const std::vector<AssertionReport>& assertions) {
+  bool fail = false, inconclusive = false;
+  for (const auto& a : assertions) {
+    fail |= a.status == "fail";
+    inconclusive |= a.status == "inconclusive";
+  }
+  return fail ? RunStatus::kFailed : inconclusive ? RunStatus::kInconclusive : RunStatus::kPassed;
+}
+
+void print_assertions(std::FILE* out, const std::vector<AssertionReport>& assertions) {
+  if (!assertions.empty()) std::fprintf(out, "\nassertions:\n");
+  for (const auto& a : assertions) {
+    const char* tag = a.status == "pass" ? "PASS" : a.status == "fail" ? "FAIL" : "INCONCLUSIVE";
+    std::fprintf(out, "  %-4s %s\n", tag, a.text.c_str());
+    if (a.status != "pass") std::fprintf(out, "       %s\n", a.message.c_str());
+  }
+}
+
 void judge_and_summarize(RunReport& report, const Plan& plan, const RunObservations& obs,
                          const std::vector<judge::TimeWindow>& windows, bool environment_failed) {
   (void)windows;
   const observe::ClientStats stats = obs.client_stats();
-  const judge::JudgeOptions options{plan.tolerance, plan.guard};
 
   // Assertions: judged unless nothing ran at all.
-  bool any_fail = false, any_inconclusive = false;
-  if (!environment_failed || report.actual_duration > Duration{0}) {
-    for (const auto& stmt : plan.assertions) {
-      auto parsed = dsl::parse_statement(stmt.text, dsl::StatementKind::kAssertion);
-      if (!parsed.ok()) continue;  // validation rejects these before a run
-      const judge::Verdict v = judge::evaluate(*parsed.statement, plan.phases, obs, options);
-      any_fail |= v.status == judge::VerdictStatus::kFail;
-      any_inconclusive |= v.status == judge::VerdictStatus::kInconclusive;
-      report.assertions.push_back(to_assertion_report(stmt, v));
-    }
-  }
+  if (!environment_failed || report.actual_duration > Duration{0})
+    report.assertions = judge_assertions(plan, obs);
   if (report.status == RunStatus::kPassed) {
-    if (any_fail)
-      report.status = RunStatus::kFailed;
-    else if (any_inconclusive)
-      report.status = RunStatus::kInconclusive;
-    else if (plan.assertions.empty())
+    report.status = status_of(report.assertions);
+    if (plan.assertions.empty())
       report.status_detail = "the scenario has no assertions: nothing was claimed";
   }
 
@@ -327,12 +344,7 @@ void print_summary(std::FILE* out, const RunReport& r, const std::string& artifa
                  cell_ms(p.client.latency.p95_ms).c_str(), cell_ms(p.client.latency.p99_ms).c_str(),
                  err);
   }
-  if (!r.assertions.empty()) std::fprintf(out, "\nassertions:\n");
-  for (const auto& a : r.assertions) {
-    const char* tag = a.status == "pass" ? "PASS" : a.status == "fail" ? "FAIL" : "INCONCLUSIVE";
-    std::fprintf(out, "  %-4s %s\n", tag, a.text.c_str());
-    if (a.status != "pass") std::fprintf(out, "       %s\n", a.message.c_str());
-  }
+  print_assertions(out, r.assertions);
   if (!r.status_detail.empty()) std::fprintf(out, "\n%s\n", r.status_detail.c_str());
   if (!r.faults_undone)
     std::fprintf(out, "warning: a fault reset failed; the service's lease reverts it\n");

@@ -37,6 +37,12 @@ void save_scrape_snapshot(const std::string& bundle, const std::string& job, Dur
 void judge_and_summarize(RunReport& report, const Plan& plan, const RunObservations& obs,
                          const std::vector<judge::TimeWindow>& windows, bool environment_failed);
 
+// Judges every assertion of the plan against `source`.
+std::vector<AssertionReport> judge_assertions(const Plan& plan, const judge::MetricSource& source);
+// passed / failed / inconclusive from verdicts (any fail wins over inconclusive).
+RunStatus status_of(const std::vector<AssertionReport>& assertions);
+void print_assertions(std::FILE* out, const std::vector<AssertionReport>& assertions);
+
 // Lists the bundle's files (relative to the bundle) into the report.
 void list_bundle(RunReport& report, const std::string& bundle);
 

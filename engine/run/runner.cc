@@ -164,6 +164,7 @@ RunOutcome run_scenario(const RunOptions& options, std::FILE* out, std::FILE* er
   RunObservations obs(plan, windows, plan.metrics_of_interest);
   std::optional<LoadEngine> engine;
   std::optional<observe::SampleLogWriter> sample_log;
+  std::optional<observe::ScrapeLogWriter> scrape_log;
   std::optional<Recorder> recorder;
   std::optional<ArrivalSource> source;
   std::atomic<int64_t> scrapes_outstanding{0};
@@ -193,6 +194,8 @@ RunOutcome run_scenario(const RunOptions& options, std::FILE* out, std::FILE* er
 
     // ---- traffic, scrapes, faults ----
     sample_log.emplace(bundle + "/samples.csv.gz");
+    scrape_log.emplace(bundle + "/scrapes.txt.gz");
+    obs.record_scrapes_to(&*scrape_log);
     recorder.emplace(plan, obs, *sample_log);
     source.emplace(plan, launcher.get(plan.target).url,
                    [&](const Arrival& a) { recorder->remember(a); });
@@ -347,12 +350,12 @@ RunOutcome run_scenario(const RunOptions& options, std::FILE* out, std::FILE* er
       finish_environment_error(std::string("load engine: ") + e.what());
     }
   }
-  if (sample_log) {
-    try {
-      sample_log->close();
-    } catch (const observe::SampleLogError& e) {
-      std::fprintf(err, "faultline run: %s\n", e.what());
-    }
+  obs.record_scrapes_to(nullptr);
+  try {
+    if (sample_log) sample_log->close();
+    if (scrape_log) scrape_log->close();
+  } catch (const std::exception& e) {
+    std::fprintf(err, "faultline run: writing the bundle: %s\n", e.what());
   }
   launcher.stop_all();
   report.actual_duration = std::max(elapsed, Duration{0});

@@ -21,3 +21,4 @@ target_sources(faultline PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/runner.cc
   ${CMAKE_CURRENT_LIST_DIR}/stop_signals.cc
 )
+target_sources(faultline PRIVATE ${CMAKE_CURRENT_LIST_DIR}/recorded_run.cc)

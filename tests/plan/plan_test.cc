@@ -243,3 +243,31 @@ TEST_CASE("--duration keeps phase bounds on whole milliseconds") {
   CHECK(q.phases[2].start == 5250ms);
   CHECK(q.total == 7s);
 }
+
+TEST_CASE("plan_from_json rebuilds the plan: same hash, same arrivals") {
+  Scenario s = demo_scenario();
+  s.traffic.arrival = ArrivalProcess::kPoisson;
+  s.traffic.routes[0].vars.push_back({"tag", VarSpec::Kind::kSequence, 0, 0, 0, 1.0, {}, 5, 3, {}});
+  s.abort_if.push_back({"overall: error_rate > 50%", {}});
+  const Plan original = compile_plan(s, PlanOverrides{9, 60.0, 12s});
+  const Plan rebuilt = plan_from_json(plan_to_json(original, 0, true));
+  CHECK(rebuilt.plan_hash == original.plan_hash);
+  CHECK(rebuilt.scrape_ticks == original.scrape_ticks);
+  CHECK(canonical_plan_json(rebuilt) == canonical_plan_json(original));
+  const auto a = all_arrivals(original);
+  const auto b = all_arrivals(rebuilt);
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) REQUIRE(arrival_to_json(a[i]) == arrival_to_json(b[i]));
+}
+
+TEST_CASE("plan_from_json refuses edited or foreign plans") {
+  const std::string json = plan_to_json(compile_plan(demo_scenario(), {}), 0, false);
+  std::string edited = json;
+  edited.replace(edited.find("\"seed\":42"), 9, "\"seed\":43");
+  CHECK_THROWS_WITH_AS(plan_from_json(edited), doctest::Contains("does not hash"), UsageError);
+  std::string foreign = json;
+  foreign.replace(foreign.find("faultline-plan/1"), 16, "faultline-plan/9");
+  CHECK_THROWS_WITH_AS(plan_from_json(foreign), doctest::Contains("faultline-plan/9"), UsageError);
+  CHECK_THROWS_AS(plan_from_json("{}"), UsageError);
+  CHECK_THROWS_AS(plan_from_json("not json"), UsageError);
+}

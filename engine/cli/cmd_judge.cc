@@ -1,0 +1,61 @@
+// faultline judge: judge a recorded run again from its bundle, with no services and no
+// network (after changing an assertion's threshold, or to check what a run really showed).
+#include <cstdio>
+#include <cxxopts.hpp>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/plan_flags.h"
+#include "common/error.h"
+#include "run/recorded_run.h"
+#include "run/run_report.h"
+
+namespace faultline::cli {
+namespace {
+
+int judge_command(int argc, char** argv) {
+  cxxopts::Options opts("faultline judge",
+                        "Judge the assertions of a recorded run again, from its artifact's "
+                        "bundle (raw samples and\nscrapes): no services, no network. Exit 0 "
+                        "when every assertion passes, 1 otherwise.\n");
+  opts.custom_help("ARTIFACT.json | SCENARIO [--tag T]");
+  opts.add_options()("tag", "with a scenario name: the newest run with this tag",
+                     cxxopts::value<std::string>()->default_value(""))(
+      "artifacts", "where to look for runs by scenario name",
+      cxxopts::value<std::string>()->default_value("artifacts"))("h,help", "show this help")(
+      "what", "", cxxopts::value<std::string>());
+  opts.parse_positional({"what"});
+  auto result = parse_or_usage(opts, argc, argv);
+  if (result.count("help")) {
+    std::cout << opts.help();
+    return 0;
+  }
+  if (!result.count("what")) throw UsageError("judge needs an artifact or a scenario name");
+  std::string path = result["what"].as<std::string>();
+  if (path.size() < 5 || path.substr(path.size() - 5) != ".json") {
+    const auto found = find_artifacts(result["artifacts"].as<std::string>(), path,
+                                      result["tag"].as<std::string>());
+    if (found.empty())
+      throw UsageError("no run of '" + path + "' with tag '" + result["tag"].as<std::string>() +
+                       "' in " + result["artifacts"].as<std::string>() + "/");
+    path = found.front();
+  }
+  const RecordedRun run = load_recorded_run(path);
+  std::string note;
+  const auto obs = recorded_observations(run, &note);
+  std::printf("judging %s (plan %s) from %s\n", run.scenario.c_str(),
+              run.plan.plan_hash.substr(0, 12).c_str(), run.bundle_dir.c_str());
+  if (!note.empty()) std::printf("note: %s\n", note.c_str());
+  const auto verdicts = judge_assertions(run.plan, *obs);
+  print_assertions(stdout, verdicts);
+  const RunStatus status = status_of(verdicts);
+  std::printf("\nresult: %s\n", run_status_name(status));
+  return status == RunStatus::kPassed ? 0 : 1;
+}
+
+const CommandRegistration kJudge({"judge",
+                                  "judge a recorded run again from its bundle (no network)", 35,
+                                  &judge_command});
+
+}  // namespace
+}  // namespace faultline::cli
