@@ -29,11 +29,8 @@ Diagnostic make(const SourceMap& map, const std::string& severity, const std::st
 
 void DiagnosticSink::add(Diagnostic d, const std::string& pointer, bool once_per_pointer) {
   if (once_per_pointer && d.is_error() && errors_at_.count(pointer) > 0) return;
-  const bool duplicate = std::any_of(out_.begin(), out_.end(), [&](const Diagnostic& o) {
-    return o.loc.file == d.loc.file && o.loc.line == d.loc.line && o.loc.column == d.loc.column &&
-           o.message == d.message;
-  });
-  if (duplicate) return;
+  // The same message at the same place (e.g. through two aliases of one node) is said once.
+  if (!seen_.insert(d.loc.str() + "\n" + d.message).second) return;
   if (d.loc.line > 0) d.source_line = map_.line_text(d.loc.file, d.loc.line);
   d.length = std::max(1, d.length);
   if (d.is_error()) {

@@ -53,6 +53,7 @@ class DiagnosticSink {
   const SourceMap& map_;
   std::vector<Diagnostic>& out_;
   std::set<std::string> errors_at_;
+  std::set<std::string> seen_;  // place + message of every diagnostic added
   size_t error_count_ = 0;
 };
 

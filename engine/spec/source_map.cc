@@ -63,27 +63,30 @@ size_t skip_indentation(const std::string& text, size_t p) {
 }  // namespace
 
 void SourceMap::add_file(const std::string& file, std::string text) {
-  texts_[file] = std::move(text);
+  texts_[file] = FileText{std::move(text), {}};
 }
 
 const std::string* SourceMap::file_text(const std::string& file) const {
   const auto it = texts_.find(file);
-  return it == texts_.end() ? nullptr : &it->second;
+  return it == texts_.end() ? nullptr : &it->second.text;
 }
 
 std::string SourceMap::line_text(const std::string& file, int line) const {
-  const std::string* text = file_text(file);
-  if (text == nullptr || line <= 0) return {};
-  size_t start = 0;
-  for (int l = 1; l < line; ++l) {
-    start = text->find('\n', start);
-    if (start == std::string::npos) return {};
-    ++start;
+  const auto it = texts_.find(file);
+  if (it == texts_.end() || line <= 0) return {};
+  FileText& f = it->second;
+  if (f.line_starts.empty()) {
+    f.line_starts.push_back(0);
+    for (size_t i = 0; i < f.text.size(); ++i) {
+      if (f.text[i] == '\n') f.line_starts.push_back(i + 1);
+    }
   }
-  size_t end = text->find('\n', start);
-  if (end == std::string::npos) end = text->size();
-  if (end > start && (*text)[end - 1] == '\r') --end;
-  return text->substr(start, end - start);
+  if (static_cast<size_t>(line) > f.line_starts.size()) return {};
+  const size_t start = f.line_starts[static_cast<size_t>(line) - 1];
+  size_t end = f.text.find('\n', start);
+  if (end == std::string::npos) end = f.text.size();
+  if (end > start && f.text[end - 1] == '\r') --end;
+  return f.text.substr(start, end - start);
 }
 
 void SourceMap::set(const std::string& pointer, const SourceEntry& entry) {

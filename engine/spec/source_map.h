@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "spec/scenario.h"
 
@@ -55,8 +56,12 @@ class SourceMap {
   size_t size() const { return entries_.size(); }
 
  private:
+  struct FileText {
+    std::string text;
+    std::vector<size_t> line_starts;  // byte offset of each line, built on first use
+  };
   std::unordered_map<std::string, SourceEntry> entries_;
-  std::map<std::string, std::string> texts_;
+  mutable std::map<std::string, FileText> texts_;
 };
 
 // JSON pointer helpers (RFC 6901 escaping of '~' and '/').

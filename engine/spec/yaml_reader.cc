@@ -281,7 +281,12 @@ void Reader::scalar(const YAML::Node& node, const std::string& pointer, SourceEn
   const size_t pos = content_offset(node.Mark());
   entry.style = style_at(pos);
   entry.value_offset = pos;
-  entry.value = locate_in_scalar(text_, file_, pos, ScalarStyle::kNone, 0);
+  // The mark is where any &anchor or !tag starts; they precede the value on its line.
+  const YAML::Mark mark = node.Mark();
+  const bool same_line = mark.pos >= 0 && text_.find('\n', static_cast<size_t>(mark.pos)) >= pos;
+  entry.value = same_line ? SourceLoc{file_, mark.line + 1,
+                                      mark.column + 1 + static_cast<int>(pos - mark.pos)}
+                          : locate_in_scalar(text_, file_, pos, ScalarStyle::kNone, 0);
   entry.value_length = raw_length(pos, entry.style, raw);
 
   std::string value = raw;
