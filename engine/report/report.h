@@ -137,6 +137,10 @@ struct RunReport {
   std::vector<ErrorSignature> error_signatures;
   std::vector<std::string> hint_request_ids;  // slowest and failed, to grep in logs
   std::vector<std::string> hint_trace_ids;
+  // Replays: the source artifact, its schedule checksum, and whether ours matched it.
+  std::string replay_of;
+  std::string replay_source_schedule_sha256;
+  bool replay_schedule_matched = false;
   std::string bundle_dir;  // relative to the artifact
   std::vector<std::string> bundle_files;
 };

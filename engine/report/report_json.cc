@@ -296,6 +296,13 @@ std::string report_to_json(const RunReport& r) {
   phases(w, r);
   faults(w, r);
   assertions(w, r);
+  key(w, "replay");
+  w.StartObject();
+  boolean(w, "is_replay", !r.replay_of.empty());
+  str(w, "source_artifact", r.replay_of);
+  str(w, "source_schedule_sha256", r.replay_source_schedule_sha256);
+  boolean(w, "schedule_matched", r.replay_schedule_matched);
+  w.EndObject();
   key(w, "abort");
   w.StartObject();
   boolean(w, "triggered", !r.abort_condition.empty());

@@ -136,12 +136,12 @@ std::string plan_to_json_for_bundle(const Plan& plan) {
   return plan_to_json(plan, 0, true) + "\n";
 }
 
-RunReport start_report(const Plan& plan, const Scenario& scenario, const RunOptions& options,
+RunReport start_report(const Plan& plan, const std::string& spec_path, const RunOptions& options,
                        const std::string& stem) {
   RunReport r;
   r.scenario = plan.scenario_name;
   r.description = plan.description;
-  r.spec_path = scenario.source_path;
+  r.spec_path = spec_path;
   r.tag = options.tag;
   r.plan_hash = plan.plan_hash;
   r.command_line = options.command_line;

@@ -21,7 +21,7 @@ namespace faultline {
 std::string plan_to_json_for_bundle(const Plan& plan);
 
 // A report with the run's meta filled in from the plan and the options.
-RunReport start_report(const Plan& plan, const Scenario& scenario, const RunOptions& options,
+RunReport start_report(const Plan& plan, const std::string& spec_path, const RunOptions& options,
                        const std::string& stem);
 
 void record_services(RunReport& report, const ServiceLauncher& launcher, const std::string& bundle);

@@ -129,10 +129,14 @@ RunOutcome run_scenario(const RunOptions& options, std::FILE* out, std::FILE* er
   const ScenarioLoad load = load_scenario(options.spec_path, options.load);
   for (const auto& d : load.diagnostics)
     std::fprintf(err, "%s\n", format_diagnostic(d, false).c_str());
-  if (!load.ok()) return {static_cast<int>(ExitCode::kInvalid), ""};
-  const Scenario& scenario = *load.scenario;
-  const Environment& env = *load.environment;
-  const Plan plan = compile_plan(scenario, options.overrides);
+  if (!load.ok()) return {static_cast<int>(ExitCode::kInvalid), "", "", false};
+  const Plan plan = compile_plan(*load.scenario, options.overrides);
+  return execute_plan(plan, *load.environment, load.scenario->source_path, options, {}, out, err);
+}
+
+RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::string& spec_path,
+                        const RunOptions& options, const ReplaySource& replay, std::FILE* out,
+                        std::FILE* err) {
   const std::vector<judge::TimeWindow> windows = judging_windows(plan);
   const std::vector<Duration> ticks = all_ticks(plan, windows);
 
@@ -146,7 +150,9 @@ RunOutcome run_scenario(const RunOptions& options, std::FILE* out, std::FILE* er
   fs::create_directories(bundle + "/scrapes");
   write_file_atomically(bundle + "/plan.json", plan_to_json_for_bundle(plan));
 
-  RunReport report = start_report(plan, scenario, options, stem);
+  RunReport report = start_report(plan, spec_path, options, stem);
+  report.replay_of = replay.artifact;
+  report.replay_source_schedule_sha256 = replay.schedule_sha256;
   report.started_at = utc_stamp(wall_start, false);
   report.environment_path = env.source_path;
   report.faultline_version = version();
@@ -364,6 +370,18 @@ RunOutcome run_scenario(const RunOptions& options, std::FILE* out, std::FILE* er
     report.schedule_sha256 = source->schedule_sha256();
     report.arrivals = source->handed_out();
   }
+  if (!replay.artifact.empty()) {
+    report.replay_schedule_matched = report.schedule_sha256 == replay.schedule_sha256;
+    if (!report.replay_schedule_matched)
+      std::fprintf(err,
+                   "faultline replay: the schedule sent (%llu arrivals, sha256 %.12s) differs from "
+                   "the recorded one (%llu arrivals, sha256 %.12s)%s\n",
+                   static_cast<unsigned long long>(report.arrivals), report.schedule_sha256.c_str(),
+                   static_cast<unsigned long long>(replay.arrivals), replay.schedule_sha256.c_str(),
+                   replay.arrivals != report.arrivals
+                       ? ": one of the runs ended early (interrupted or aborted)"
+                       : "");
+  }
 
   // ---- judge and report ----
   judge_and_summarize(report, plan, obs, windows, environment_failed);
@@ -390,7 +408,7 @@ RunOutcome run_scenario(const RunOptions& options, std::FILE* out, std::FILE* er
   list_bundle(report, bundle);
   write_file_atomically(artifact, report_to_json(report));
   print_summary(out, report, artifact);
-  return {report.exit_code, artifact};
+  return {report.exit_code, artifact, report.schedule_sha256, report.replay_schedule_matched};
 }
 
 }  // namespace faultline

@@ -10,6 +10,7 @@
 
 #include "plan/plan.h"
 #include "run/progress.h"
+#include "spec/environment.h"
 #include "spec/loader.h"
 
 namespace faultline {
@@ -29,9 +30,24 @@ struct RunOptions {
 struct RunOutcome {
   int exit_code = 0;
   std::string artifact_path;  // empty when the spec was invalid (nothing ran)
+  std::string schedule_sha256;
+  bool schedule_matched = false;  // replays: the sent schedule equals the recorded one
 };
 
 // Runs the scenario. Messages go to `out` (summary, progress) and `err` (diagnostics).
 RunOutcome run_scenario(const RunOptions& options, std::FILE* out, std::FILE* err);
+
+// The recorded run a replay re-sends (empty for a normal run).
+struct ReplaySource {
+  std::string artifact;         // path of the source artifact
+  std::string schedule_sha256;  // its schedule checksum
+  uint64_t arrivals = 0;        // how many arrivals it handed out
+};
+
+// Runs a compiled plan in `env`: what run_scenario does after compiling, and what replay does
+// with a plan rebuilt from a bundle. `options.spec_path`, load and overrides are not used.
+RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::string& spec_path,
+                        const RunOptions& options, const ReplaySource& replay, std::FILE* out,
+                        std::FILE* err);
 
 }  // namespace faultline

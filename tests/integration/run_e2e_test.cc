@@ -13,9 +13,9 @@
 #include <thread>
 
 #include "demo_cluster.h"
+#include "faultline_runs.h"
 #include "net/http_call.h"
 #include "proc/child_process.h"
-#include "report_schema.h"
 
 using namespace faultline;
 using namespace std::chrono_literals;
@@ -23,75 +23,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kFaultline = FAULTLINE_CLI;
-const std::string kSource = FAULTLINE_SOURCE_DIR;
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string fresh_dir(const std::string& name) {
-  const auto dir =
-      fs::temp_directory_path() / ("faultline-e2e-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
-
-struct Run {
-  int exit_code = -1;
-  std::string output;    // stdout and stderr
-  std::string artifact;  // path, or empty
-  rapidjson::Document report;
-};
-
-ChildProcess start_faultline(const std::vector<std::string>& args, const std::string& dir) {
-  ChildSpec spec;
-  spec.argv = {kFaultline};
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.argv.push_back("--artifacts");
-  spec.argv.push_back(dir + "/artifacts");
-  spec.argv.push_back("--progress");
-  spec.argv.push_back("lines");
-  spec.cwd = kSource;
-  spec.env = {{"FAULTLINE_DEMO_BIN", testing::demo_binary_path()}};
-  spec.stdout_path = dir + "/faultline.out";
-  return ChildProcess::spawn(spec);
-}
-
-Run finish(ChildProcess& p, const std::string& dir, std::chrono::seconds limit) {
-  Run r;
-  const auto status = p.wait_for_exit(limit);
-  if (!status) {
-    p.stop();
-    FAIL("faultline did not finish within " << limit.count() << "s:\n" << p.log_tail(4000));
-  }
-  r.exit_code = WIFEXITED(*status) ? WEXITSTATUS(*status) : 128 + WTERMSIG(*status);
-  r.output = read_file(dir + "/faultline.out");
-  if (fs::exists(dir + "/artifacts"))
-    for (const auto& e : fs::directory_iterator(dir + "/artifacts"))
-      if (e.path().extension() == ".json") r.artifact = e.path().string();
-  if (!r.artifact.empty()) {
-    const std::string json = read_file(r.artifact);
-    CHECK_MESSAGE(testing::report_schema_problem(json) == "", "artifact " << r.artifact);
-    r.report.Parse(json.c_str());
-  }
-  return r;
-}
-
-Run run_faultline(const std::vector<std::string>& args, const std::string& name,
-                  std::chrono::seconds limit = 120s) {
-  const std::string dir = fresh_dir(name);
-  ChildProcess p = start_faultline(args, dir);
-  return finish(p, dir, limit);
-}
-
-std::string status_of(const Run& r) {
-  return r.report.IsObject() ? r.report["status"].GetString() : "(no artifact)";
-}
+using testing::finish_faultline;
+using testing::fresh_dir;
+using testing::Run;
+using testing::run_faultline;
+using testing::start_faultline;
 
 // An environment whose services are the given cluster's, by URL: faultline starts nothing and
 // the test can look at the services after faultline has gone.
@@ -130,7 +66,7 @@ TEST_CASE("latency-tail reproduces and passes") {
   const Run r = run_faultline({"run", "specs/latency-tail.yaml", "--duration", "16s"}, "lt");
   INFO(r.output);
   CHECK(r.exit_code == 0);
-  CHECK(status_of(r) == "passed");
+  CHECK(r.status() == "passed");
   REQUIRE(r.report.IsObject());
   CHECK(r.report["assertions"].Size() == 4);
   CHECK(r.report["faults_undone"].IsTrue());
@@ -151,7 +87,7 @@ TEST_CASE("error-storm reproduces and passes") {
   const Run r = run_faultline({"run", "specs/error-storm.yaml", "--duration", "16s"}, "es");
   INFO(r.output);
   CHECK(r.exit_code == 0);
-  CHECK(status_of(r) == "passed");
+  CHECK(r.status() == "passed");
 }
 
 TEST_CASE("latency-tail without its fault fails: the harness can fail") {
@@ -159,7 +95,7 @@ TEST_CASE("latency-tail without its fault fails: the harness can fail") {
       {"run", "tests/integration/specs/latency-tail-no-fault.yaml", "--duration", "16s"}, "ltnf");
   INFO(r.output);
   CHECK(r.exit_code == 1);
-  CHECK(status_of(r) == "failed");
+  CHECK(r.status() == "failed");
   CHECK(r.output.find("FAIL during(trigger): p95(route=orders) > 800ms") != std::string::npos);
 }
 
@@ -168,7 +104,7 @@ TEST_CASE("error-storm without its fault fails") {
       {"run", "tests/integration/specs/error-storm-no-fault.yaml", "--duration", "16s"}, "esnf");
   INFO(r.output);
   CHECK(r.exit_code == 1);
-  CHECK(status_of(r) == "failed");
+  CHECK(r.status() == "failed");
 }
 
 TEST_CASE("too little traffic is inconclusive and exits 1") {
@@ -177,7 +113,7 @@ TEST_CASE("too little traffic is inconclusive and exits 1") {
       {"run", "specs/latency-tail.yaml", "--duration", "8s", "--qps", "0.5"}, "quiet");
   INFO(r.output);
   CHECK(r.exit_code == 1);
-  CHECK(status_of(r) == "inconclusive");
+  CHECK(r.status() == "inconclusive");
   CHECK(r.output.find("INCONCLUSIVE") != std::string::npos);
 }
 
@@ -189,10 +125,10 @@ TEST_CASE("SIGINT mid-trigger exits 130 and leaves the services at baseline") {
       start_faultline({"run", "specs/error-storm.yaml", "--env", env, "--duration", "40s"}, dir);
   REQUIRE(wait_for_faults(cluster.payment_url(), 30s));
   p.send_signal(SIGINT);
-  const Run r = finish(p, dir, 30s);
+  const Run r = finish_faultline(p, dir, 30s);
   INFO(r.output);
   CHECK(r.exit_code == 130);
-  CHECK(status_of(r) == "interrupted");
+  CHECK(r.status() == "interrupted");
   CHECK(at_baseline(cluster.payment_url()));
   CHECK(r.report["faults_undone"].IsTrue());
 }
@@ -222,12 +158,12 @@ TEST_CASE("timeout-cascade runs end to end and passes") {
   const Run r = run_faultline({"run", "specs/timeout-cascade.yaml", "--duration", "20s"}, "tc");
   INFO(r.output);
   CHECK(r.exit_code == 0);
-  CHECK(status_of(r) == "passed");
+  CHECK(r.status() == "passed");
 }
 
 TEST_CASE("queue-backlog runs end to end and passes") {
   const Run r = run_faultline({"run", "specs/queue-backlog.yaml", "--duration", "24s"}, "qb");
   INFO(r.output);
   CHECK(r.exit_code == 0);
-  CHECK(status_of(r) == "passed");
+  CHECK(r.status() == "passed");
 }
