@@ -1,10 +1,7 @@
 #include "spec/environment_builder.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <filesystem>
 #include <functional>
 #include <map>
