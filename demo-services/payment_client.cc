@@ -89,6 +89,7 @@ PaymentClient::PaymentClient(PaymentPolicy policy, ServiceMetrics& metrics, cons
     policy_.idempotency_keys = true;  // a hedge without a key could charge twice
     metrics_.dep_hedges.with({"payment"});
     metrics_.dep_hedge_wins.with({"payment"});
+    metrics_.dep_hedges_suppressed.with({"payment"});
   }
   if (policy_.retry_budget_ratio > 0) {
     budget_ = std::make_unique<RetryBudget>(policy_.retry_budget_ratio,
@@ -244,7 +245,10 @@ HttpResponse PaymentClient::hedged_exchange(const ChargeRequest& request,
     auto now = Clock::now();
     if (hedge_pending && now >= hedge_at) {
       hedge_pending = false;
-      if (budget_ && !budget_->try_spend(now)) {
+      hedge_gate_.record(true);
+      if (!hedge_gate_.open()) {
+        metrics_.dep_hedges_suppressed.with({"payment"}).inc();
+      } else if (budget_ && !budget_->try_spend(now)) {
         metrics_.dep_retry_budget_exhausted.with({"payment"}).inc();
       } else if (now < attempt_deadline) {
         HttpRequest hedge =
@@ -263,6 +267,7 @@ HttpResponse PaymentClient::hedged_exchange(const ChargeRequest& request,
     }
     curl_multi_poll(multi.get(), nullptr, 0, wait_ms, nullptr);
   }
+  if (hedge_pending) hedge_gate_.record(false);  // answered before the hedge delay
   // The loser (if any) is cancelled: its connection closes; payment's idempotency makes sure
   // that, should it still reach the charge, it charges nothing a second time.
   for (auto& t : transfers) {

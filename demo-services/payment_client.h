@@ -6,7 +6,9 @@
 //                       asked; makes retrying failed or timed-out charges safe (error storm)
 //   hedge_after         when an attempt has not answered after this long, a hedge request
 //                       "<attempt id>~h1" with the same key; the first decisive answer wins and
-//                       the other transfer is cancelled (latency tail)
+//                       the other transfer is cancelled (latency tail). No hedge while most
+//                       recent attempts were slower than the delay (HedgeGate): then payment
+//                       is slow for everyone and a hedge would only add load
 //   propagate_deadline  one deadline for the whole call instead of a timeout per attempt:
 //                       timeout x (retries + 1) + back-offs, or the caller's own deadline if
 //                       sooner. An attempt may use all the time left (a slow payment is waited
@@ -33,6 +35,7 @@
 #include <string_view>
 
 #include "common/units.h"
+#include "hedge_gate.h"
 #include "net/http_call.h"
 #include "retry_budget.h"
 #include "service_metrics.h"
@@ -116,6 +119,7 @@ class PaymentClient {
   ServiceMetrics& metrics_;
   const StopSignal& stop_;
   std::unique_ptr<RetryBudget> budget_;  // null without a retry budget
+  HedgeGate hedge_gate_;                 // used only with hedging
 };
 
 }  // namespace faultline::demo

@@ -34,6 +34,11 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& r)
       dep_hedge_wins(r.counter("dep_hedge_wins_total",
                                "Hedged calls to a dependency whose hedge answered first.",
                                {"dependency"})),
+      dep_hedges_suppressed(r.counter("dep_hedges_suppressed_total",
+                                      "Hedges to a dependency not sent because most recent calls "
+                                      "were slower than the hedge delay (slow for everyone, not "
+                                      "a tail).",
+                                      {"dependency"})),
       dep_retry_budget_exhausted(
           r.counter("dep_retry_budget_exhausted_total",
                     "Retries and hedges to a dependency not sent because the retry budget was "

@@ -29,6 +29,7 @@ struct ServiceMetrics {
   // The fixes of the outgoing call (payment_client.h); zero while they are off.
   CounterFamily& dep_hedges;                  // {dependency}: hedge requests sent
   CounterFamily& dep_hedge_wins;              // {dependency}: calls the hedge answered first
+  CounterFamily& dep_hedges_suppressed;       // {dependency}: hedges not sent, most calls were slow
   CounterFamily& dep_retry_budget_exhausted;  // {dependency}: retries/hedges the budget refused
   // Incoming work abandoned because the caller's X-Deadline-Ms passed (request_deadline.h).
   CounterFamily& deadline_abandoned;  // {stage = arrival | db | charge}

@@ -61,18 +61,28 @@ DemoClusterOptions cluster_options(std::vector<std::string> api_args,
   return o;
 }
 
+// The api hedges charges after 200 ms; payment honours idempotency keys, with threads to spare
+// (the originals the hedges overtook still sleep there).
+DemoClusterOptions hedging() {
+  return cluster_options({"--payment-hedge-after", "200ms"}, {"--idempotency", "--threads", "32"});
+}
+
+// Sets `faults` at payment, then sends `n` orders (ids <prefix><i>) from 8 threads.
+std::vector<OrderAnswer> orders_under(DemoCluster& cluster, const std::string& faults,
+                                      const std::string& prefix, int n) {
+  const auto set = set_faults(cluster.payment_url(), faults);
+  REQUIRE(set.status == 200);
+  return send_orders(cluster.api_url(), prefix, n, 8);
+}
+
 }  // namespace
 
 TEST_CASE("fixes: a hedged charge cuts the latency tail and charges every order once") {
-  // payment has threads to spare: the originals the hedges overtook still sleep there.
-  DemoCluster cluster(
-      cluster_options({"--payment-hedge-after", "200ms"}, {"--idempotency", "--threads", "32"}));
+  DemoCluster cluster(hedging());
   INFO(cluster.logs());
-  REQUIRE(set_faults(cluster.payment_url(),
-                     R"({"payment_latency_ms_add": 1500, "payment_latency_pct": 10})")
-              .status == 200);
   constexpr int kOrders = 100;
-  const auto answers = send_orders(cluster.api_url(), "h-", kOrders, 8);
+  const auto answers = orders_under(
+      cluster, R"({"payment_latency_ms_add": 1500, "payment_latency_pct": 10})", "h-", kOrders);
   CHECK(count_status(answers, 201) == kOrders);
 
   // Which charges the fault delays: the original "<id>" and the hedge "<id>~h1" draw apart.
@@ -103,6 +113,22 @@ TEST_CASE("fixes: a hedged charge cuts the latency tail and charges every order 
         static_cast<double>(slow_original.size()));
   CHECK(scrape(pay, kCaptured) == kOrders);
   CHECK(scrape(pay, "idempotency_keys") == kOrders);
+}
+
+TEST_CASE("fixes: no hedge when payment is slow for everyone, only more load") {
+  DemoCluster cluster(hedging());
+  INFO(cluster.logs());
+  constexpr int kOrders = 60;
+  const auto answers = orders_under(
+      cluster, R"({"payment_latency_ms_add": 400, "payment_latency_pct": 100})", "s-", kOrders);
+  CHECK(count_status(answers, 201) == kOrders);
+  // Every attempt is slower than the hedge delay: the gate (the last 100 attempts, counted as
+  // fast at start) shuts once 51 of them were slow. Exactly 50 hedges, then none.
+  CHECK(scrape(cluster.api_url(), R"(dep_hedges_total{dependency="payment"})") == 50);
+  CHECK(scrape(cluster.api_url(), R"(dep_hedges_suppressed_total{dependency="payment"})") ==
+        kOrders - 50);
+  CHECK(wait_for_metric(cluster.payment_url(), kReplays, 50) == 50);
+  CHECK(scrape(cluster.payment_url(), kCaptured) == kOrders);
 }
 
 TEST_CASE("fixes: an idempotent retry turns the error storm into the predicted few, charged once") {
