@@ -61,6 +61,24 @@ DemoClusterOptions cluster_options(std::vector<std::string> api_args,
   return o;
 }
 
+// Which orders a knob hits: on their first attempt ("<id>"), and on the second too
+// ("<id><second>": a retry "~1" or a hedge "~h1", an independent draw).
+struct Hits {
+  std::set<std::string> first;
+  std::set<std::string> both;
+};
+
+Hits hits(const std::vector<OrderAnswer>& answers, const char* knob, double fraction,
+          const std::string& second) {
+  Hits h;
+  for (const auto& a : answers) {
+    if (!targeting_hit(knob, a.id, fraction)) continue;
+    h.first.insert(a.id);
+    if (targeting_hit(knob, a.id + second, fraction)) h.both.insert(a.id);
+  }
+  return h;
+}
+
 // The api hedges charges after 200 ms; payment honours idempotency keys, with threads to spare
 // (the originals the hedges overtook still sleep there).
 DemoClusterOptions hedging() {
@@ -86,13 +104,9 @@ TEST_CASE("fixes: a hedged charge cuts the latency tail and charges every order 
   CHECK(count_status(answers, 201) == kOrders);
 
   // Which charges the fault delays: the original "<id>" and the hedge "<id>~h1" draw apart.
-  std::set<std::string> slow_original;
-  std::set<std::string> slow_both;
-  for (const auto& a : answers) {
-    if (!targeting_hit("payment_latency_pct", a.id, 0.10)) continue;
-    slow_original.insert(a.id);
-    if (targeting_hit("payment_latency_pct", a.id + "~h1", 0.10)) slow_both.insert(a.id);
-  }
+  const Hits slow = hits(answers, "payment_latency_pct", 0.10, "~h1");
+  const std::set<std::string>& slow_original = slow.first;
+  const std::set<std::string>& slow_both = slow.both;
   REQUIRE(slow_original.size() >= 5);
   REQUIRE(slow_both.size() <= 3);  // so they stay above p95
   for (const auto& a : answers)
@@ -149,14 +163,9 @@ TEST_CASE("fixes: an idempotent retry turns the error storm into the predicted f
         CHECK(a.status == 502);
         failed.insert(a.id);
       }
-    std::set<std::string> first_hit;
-    std::set<std::string> predicted;
-    for (int i = 0; i < kOrders; ++i) {
-      const std::string id = "e-" + std::to_string(i);
-      if (!targeting_hit("payment_fail_rate", id, 0.2)) continue;
-      first_hit.insert(id);
-      if (targeting_hit("payment_fail_rate", id + "~1", 0.2)) predicted.insert(id);
-    }
+    const Hits failing = hits(answers, "payment_fail_rate", 0.2, "~1");
+    const std::set<std::string>& first_hit = failing.first;
+    const std::set<std::string>& predicted = failing.both;
     CHECK(failed == predicted);
     CHECK(first_hit.size() > kOrders / 10);       // what fails without the retry (~20%)
     CHECK(predicted.size() < kOrders * 8 / 100);  // ~4% with it
@@ -173,13 +182,9 @@ TEST_CASE("fixes: an idempotent retry turns the error storm into the predicted f
         200);
     constexpr int kOrders = 20;
     const auto answers = send_orders(cluster.api_url(), "t-", kOrders, 10);
-    std::set<std::string> hit;
-    std::set<std::string> both_hit;
-    for (const auto& a : answers) {
-      if (!targeting_hit("payment_latency_pct", a.id, 0.4)) continue;
-      hit.insert(a.id);
-      if (targeting_hit("payment_latency_pct", a.id + "~1", 0.4)) both_hit.insert(a.id);
-    }
+    const Hits slow = hits(answers, "payment_latency_pct", 0.4, "~1");
+    const std::set<std::string>& hit = slow.first;
+    const std::set<std::string>& both_hit = slow.both;
     REQUIRE(hit.size() >= 3);
     for (const auto& a : answers) CHECK(a.status == (both_hit.count(a.id) ? 504 : 201));
     CHECK(wait_for_metric(pay, kReplays, static_cast<double>(hit.size())) ==
