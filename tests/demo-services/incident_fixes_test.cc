@@ -79,6 +79,14 @@ Hits hits(const std::vector<OrderAnswer>& answers, const char* knob, double frac
   return h;
 }
 
+// `promtool check metrics` finds nothing in the service's exposition (the fixes' families).
+void check_lint(const std::string& url) {
+  int rc = -1;
+  const std::string lint = promtool_check_metrics(http_get(url + "/metrics").body, &rc);
+  CHECK_MESSAGE(rc == 0, lint);
+  CHECK_MESSAGE(lint.empty(), lint);
+}
+
 // The api hedges charges after 200 ms; payment honours idempotency keys, with threads to spare
 // (the originals the hedges overtook still sleep there).
 DemoClusterOptions hedging() {
@@ -127,6 +135,7 @@ TEST_CASE("fixes: a hedged charge cuts the latency tail and charges every order 
         static_cast<double>(slow_original.size()));
   CHECK(scrape(pay, kCaptured) == kOrders);
   CHECK(scrape(pay, "idempotency_keys") == kOrders);
+  for (const std::string& url : {api, pay}) check_lint(url);
 }
 
 TEST_CASE("fixes: no hedge when payment is slow for everyone, only more load") {
@@ -268,6 +277,7 @@ TEST_CASE("fixes: deadline propagation and a retry budget stop the timeout casca
     for (const auto& a : answers) CHECK(a.latency < 1400ms);  // the 900 ms deadline, not 1.5 s
     CHECK(wait_for_metric(pay, R"(deadline_abandoned_total{stage="db"})", kOrders) == kOrders);
     CHECK(scrape(pay, kCaptured) == 0);  // nothing charged after the api gave up
+    for (const std::string& url : {api, pay}) check_lint(url);
     const double holds =
         scrape(pay, R"(dep_call_duration_seconds_count{dependency="db",outcome="timeout"})");
     const double held_s =
