@@ -6,7 +6,10 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FAULTLINE := $(BUILD_DIR)/engine/cli/faultline
 # envs/local.yaml starts the demo services from this binary.
 export FAULTLINE_DEMO_BIN ?= $(abspath $(BUILD_DIR)/demo-services/faultline-demo)
+# make chaos SCENARIO=<name> [ENVFILE=envs/local-fixed.yaml] [TAG=before] [CHAOS_FLAGS="--seed 7"]
 SCENARIO ?=
+ENVFILE ?=
+TAG ?=
 CHAOS_FLAGS ?=
 
 .PHONY: all deps configure build test chaos clean format
@@ -32,7 +35,7 @@ chaos: build
 	@if [ -z "$(SCENARIO)" ]; then \
 	  $(FAULTLINE) list specs; \
 	else \
-	  $(FAULTLINE) run specs/$(SCENARIO).yaml --env envs/local.yaml $(CHAOS_FLAGS); \
+	  $(FAULTLINE) run specs/$(SCENARIO).yaml $(if $(ENVFILE),--env $(ENVFILE)) $(if $(TAG),--tag $(TAG)) $(CHAOS_FLAGS); \
 	fi
 
 format:

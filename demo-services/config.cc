@@ -42,6 +42,8 @@ const std::vector<OptionDef>& option_defs() {
        "longest time force_timeout holds a request before answering 504 (default 10s)"},
       {"max-body", "common", kAllRoles, false, "SIZE",
        "largest request body accepted; larger gets 413 (default 64KiB)"},
+      {"access-log", "common", kAllRoles, true, "",
+       "log one line per request (event=request, request id, method, route, status, ms)"},
       {"check-interval", "common", kAllRoles, false, "DUR",
        "how often readiness probes its dependencies (default 250ms)"},
       {"redis", "api and worker", kApiRole | kWorkerRole, false, "HOST:PORT",
@@ -250,6 +252,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, const EnvLooku
   }
   if (auto s = get_for_role("threads")) c.threads = parse_int(*s, 1, 1024);
   if (auto s = get_for_role("faults")) c.faults = parse_bool(*s);
+  if (auto s = get_for_role("access-log")) c.access_log = parse_bool(*s);
   if (auto s = get_for_role("fault-token")) c.fault_token = s->value;
   if (auto s = get_for_role("max-force-timeout")) c.max_force_timeout = parse_dur(*s);
   if (auto s = get_for_role("max-body")) {

@@ -31,6 +31,7 @@ struct DemoConfig {
   int port = 0;  // 0: a free port, printed on the ready line
   int threads = 16;
   bool faults = false;
+  bool access_log = false;  // one log line per request
   std::string fault_token;
   bool production = false;
   Duration max_force_timeout = std::chrono::seconds(10);

@@ -367,6 +367,13 @@ void HttpServer::handle(mg_connection* conn) {
   busy_threads_.add(-1);
   metrics_.http_in_flight.add(-1);
 
+  if (options_.access_log && resp.status < 400)
+    log_event(LogLevel::kInfo, "request",
+              {{"request_id", req.request_id},
+               {"method", req.method},
+               {"route", route_label},
+               {"status", status},
+               {"ms", std::to_string(static_cast<int64_t>(seconds * 1000))}});
   if (resp.status >= 400 && !resp.quiet)
     log_event(resp.status >= 500 ? LogLevel::kWarn : LogLevel::kInfo,
               resp.status >= 500 ? "request_failed" : "request_rejected",

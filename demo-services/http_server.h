@@ -71,6 +71,7 @@ struct HttpServerOptions {
   int threads = 16;
   uint64_t max_body_bytes = 64 * 1024;
   std::string request_id_prefix = "demo";
+  bool access_log = false;  // log every request, not only 4xx/5xx
 };
 
 // True when `id` is acceptable as an X-Request-Id: 1..200 printable ASCII characters, no space.

@@ -18,6 +18,7 @@ HttpServerOptions server_options(const DemoConfig& c) {
   o.threads = c.threads;
   o.max_body_bytes = c.max_body_bytes;
   o.request_id_prefix = std::string(demo::role_name(c.role));
+  o.access_log = c.access_log;
   return o;
 }
 

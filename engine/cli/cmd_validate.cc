@@ -11,6 +11,7 @@
 #include <cxxopts.hpp>
 
 #include "cli/commands.h"
+#include "cli/plan_flags.h"
 #include "common/error.h"
 #include "spec/loader.h"
 
@@ -19,19 +20,6 @@ namespace faultline::cli {
 namespace {
 
 // Parses the --set NAME=VALUE options (taken raw: values may contain commas).
-std::map<std::string, std::string> set_variables(const cxxopts::ParseResult& result) {
-  std::map<std::string, std::string> out;
-  for (const auto& kv : result.arguments()) {
-    if (kv.key() != "set") continue;
-    const std::string& text = kv.value();
-    const size_t eq = text.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      throw UsageError("--set " + text + ": expected NAME=VALUE (e.g. --set RATE=80/s)");
-    }
-    out[text.substr(0, eq)] = text.substr(eq + 1);
-  }
-  return out;
-}
 
 std::string plural(size_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");

@@ -39,19 +39,28 @@ void read_plan_flags(const cxxopts::ParseResult& r, LoadOptions* load, PlanOverr
     o->duration = *d;
     (*as_text)["--duration"] = text;
   }
-  if (r.count("set")) {
-    for (const auto& kv : r["set"].as<std::vector<std::string>>()) {
-      const auto eq = kv.find('=');
-      if (eq == std::string::npos || eq == 0)
-        throw UsageError("--set '" + kv + "' must look like NAME=VALUE");
-      load->variables[kv.substr(0, eq)] = kv.substr(eq + 1);
-      (*as_text)["--set " + kv.substr(0, eq)] = kv.substr(eq + 1);
-    }
+  for (const auto& [name, value] : set_variables(r)) {
+    load->variables[name] = value;
+    (*as_text)["--set " + name] = value;
   }
   if (r.count("env")) {
     load->environment_file = r["env"].as<std::string>();
     (*as_text)["--env"] = load->environment_file;
   }
+}
+
+std::map<std::string, std::string> set_variables(const cxxopts::ParseResult& result) {
+  // The raw arguments: cxxopts would split a vector value at commas (--set HOSTS=a,b).
+  std::map<std::string, std::string> out;
+  for (const auto& kv : result.arguments()) {
+    if (kv.key() != "set") continue;
+    const std::string& text = kv.value();
+    const size_t eq = text.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw UsageError("--set " + text + ": expected NAME=VALUE (e.g. --set RATE=80/s)");
+    out[text.substr(0, eq)] = text.substr(eq + 1);
+  }
+  return out;
 }
 
 cxxopts::ParseResult parse_or_usage(cxxopts::Options& options, int argc, char** argv) {

@@ -18,6 +18,9 @@ void add_plan_flags(cxxopts::Options& options);
 void read_plan_flags(const cxxopts::ParseResult& result, LoadOptions* load,
                      PlanOverrides* overrides, std::map<std::string, std::string>* as_text);
 
+// The --set NAME=VALUE pairs as given (values may contain commas). Throws UsageError.
+std::map<std::string, std::string> set_variables(const cxxopts::ParseResult& result);
+
 // cxxopts parse with its exceptions turned into UsageError (exit 2) with a hint.
 cxxopts::ParseResult parse_or_usage(cxxopts::Options& options, int argc, char** argv);
 

@@ -241,12 +241,14 @@ ScenarioLoad load_scenario_text(const std::string& text, const std::string& virt
   }
   scenario_schema_checker().check(loaded.doc, sink);
 
-  // The environment: the spec's own (relative to the file that names it), else --env, else the
-  // default relative to the current directory.
+  // The environment: --env when given (the command line is the user's latest word: it is how
+  // the same scenario runs before and after a fix), else the spec's own (relative to the file
+  // that names it), else the default relative to the current directory.
   std::string env_path =
       options.environment_file.empty() ? kDefaultEnvironmentFile : options.environment_file;
   std::string env_pointer;
-  if (const auto named = string_value(field(loaded.doc, "environment"))) {
+  const auto named = string_value(field(loaded.doc, "environment"));
+  if (named && options.environment_file.empty()) {
     const SourceEntry* e = loaded.map.find("/environment");
     env_path = relative_to(e ? e->value.file : virtual_path, *named);
     env_pointer = "/environment";

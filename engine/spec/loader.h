@@ -11,9 +11,10 @@
 //   if (!load.ok()) return 2;
 //   use(*load.scenario, *load.environment);
 //
-// Paths: `extends` and `environment` are relative to the file that names them. A spec that
-// names no environment uses LoadOptions::environment_file, else envs/local.yaml relative to
-// the current directory. Scenario::environment holds the resolved path.
+// Paths: `extends` and `environment` are relative to the file that names them. The
+// environment is LoadOptions::environment_file (--env) when set, else the spec's own, else
+// envs/local.yaml relative to the current directory. Scenario::environment holds the
+// resolved path.
 #pragma once
 
 #include <functional>
@@ -39,8 +40,8 @@ inline constexpr const char* kDefaultEnvironmentFile = "envs/local.yaml";
 struct LoadOptions {
   // --set NAME=VALUE: values of ${NAME}; they win over the process environment.
   std::map<std::string, std::string> variables;
-  // --env FILE: the environment of specs that name none (a spec's own `environment:` wins).
-  // Empty: kDefaultEnvironmentFile.
+  // --env FILE: the environment to use, whatever the spec names (so one scenario can run
+  // before and after a fix). Empty: the spec's `environment:`, else kDefaultEnvironmentFile.
   std::string environment_file;
   // The process environment; default (empty function): getenv. Tests inject their own.
   VariableLookup process_env;

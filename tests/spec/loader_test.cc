@@ -215,7 +215,7 @@ TEST_CASE("defaults of optional fields") {
   CHECK(s.tolerance.baseline_phase.empty());
 }
 
-TEST_CASE("the environment: the spec's own, else --env, else envs/local.yaml") {
+TEST_CASE("the environment: --env, else the spec's own, else envs/local.yaml") {
   MemoryWorld w = faultline::testing::world_with("s.yaml", faultline::testing::kMinimalScenario);
   w.files["other/env.yaml"] = faultline::testing::kTestEnvironment;
   LoadOptions o = w.options();
@@ -226,7 +226,10 @@ TEST_CASE("the environment: the spec's own, else --env, else envs/local.yaml") {
 
   w.files["specs/named.yaml"] =
       std::string(faultline::testing::kMinimalScenario) + "environment: ../envs/local.yaml\n";
-  load = load_scenario("specs/named.yaml", o);  // the spec's own wins over --env
+  load = load_scenario("specs/named.yaml", o);  // --env wins over the spec's own
+  REQUIRE_MESSAGE(load.ok(), summary(load.diagnostics));
+  CHECK(load.scenario->environment == "other/env.yaml");
+  load = load_scenario("specs/named.yaml", w.options());  // without --env, the spec's own
   REQUIRE_MESSAGE(load.ok(), summary(load.diagnostics));
   CHECK(load.scenario->environment == "envs/local.yaml");
 

@@ -1,0 +1,23 @@
+# The g++ and clang builds of faultline print the same plan hash for every shipped scenario,
+# with and without overrides.
+file(GLOB specs ${SOURCE_DIR}/specs/*.yaml)
+foreach(spec ${specs})
+  foreach(flags "" "--seed;9;--qps;33;--duration;17s")
+    set(hashes "")
+    foreach(cli ${GCC_CLI} ${CLANG_CLI})
+      execute_process(COMMAND ${cli} plan ${spec} ${flags} WORKING_DIRECTORY ${SOURCE_DIR}
+                      OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+      if(NOT rc EQUAL 0)
+        message(FATAL_ERROR "${cli} plan ${spec} ${flags} failed (${rc})")
+      endif()
+      string(REGEX MATCH "plan hash [0-9a-f]+" hash "${out}")
+      list(APPEND hashes "${hash}")
+    endforeach()
+    list(GET hashes 0 gcc)
+    list(GET hashes 1 clang)
+    if(NOT gcc STREQUAL clang OR gcc STREQUAL "")
+      message(FATAL_ERROR "${spec} ${flags}: g++ says '${gcc}', clang says '${clang}'")
+    endif()
+    message(STATUS "${spec} ${flags}: ${gcc}")
+  endforeach()
+endforeach()
