@@ -458,12 +458,12 @@ Comparison compare_runs(const RecordedRun& baseline, const RecordedRun& candidat
     c.gates.push_back(std::move(g));
   }
 
-  // One pass over each bundle's samples for every question.
-  std::string note;
+  // One pass over each bundle's samples for every question (a log cut short was noted when
+  // the observations were loaded).
   const auto base_samples =
-      collect_samples(baseline.bundle_dir + "/samples.csv.gz", requests.baseline, &note);
+      collect_samples(baseline.bundle_dir + "/samples.csv.gz", requests.baseline, nullptr);
   const auto cand_samples =
-      collect_samples(candidate.bundle_dir + "/samples.csv.gz", requests.candidate, &note);
+      collect_samples(candidate.bundle_dir + "/samples.csv.gz", requests.candidate, nullptr);
 
   for (size_t i = 0; i < c.phases.size(); ++i) {
     if (!phase_sample[i]) continue;

@@ -56,8 +56,14 @@ void print_rows(std::FILE* out, const std::string& title, const std::vector<Row>
                  r.interval.c_str(), r.verdict.c_str());
 }
 
-std::string run_line(const char* role, const RunInfo& r) {
-  std::string s = std::string(role) + (r.tag.empty() ? "(untagged)" : r.tag) + "  " + r.artifact;
+std::string tag_of(const RunInfo& r) {
+  return r.tag.empty() ? "(untagged)" : r.tag;
+}
+
+std::string run_line(const char* role, const RunInfo& r, size_t tag_width) {
+  std::string tag = tag_of(r);
+  tag.resize(std::max(tag.size(), tag_width), ' ');
+  std::string s = std::string(role) + tag + "  " + r.artifact;
   std::string detail = r.environment;
   if (!r.status.empty()) detail += (detail.empty() ? "" : ", ") + std::string("run ") + r.status;
   if (!detail.empty()) s += "  (" + detail + ")";
@@ -68,8 +74,9 @@ std::string run_line(const char* role, const RunInfo& r) {
 
 void print_comparison(std::FILE* out, const Comparison& c) {
   std::fprintf(out, "compare %s\n", c.scenario.c_str());
-  std::fprintf(out, "  %s\n", run_line("baseline   ", c.baseline).c_str());
-  std::fprintf(out, "  %s\n", run_line("candidate  ", c.candidate).c_str());
+  const size_t tag_width = std::max(tag_of(c.baseline).size(), tag_of(c.candidate).size());
+  std::fprintf(out, "  %s\n", run_line("baseline   ", c.baseline, tag_width).c_str());
+  std::fprintf(out, "  %s\n", run_line("candidate  ", c.candidate, tag_width).c_str());
   if (c.plan_differences.empty()) {
     std::fprintf(out, "  plan %s in both", c.baseline.plan_hash.substr(0, 12).c_str());
   } else {
@@ -82,9 +89,15 @@ void print_comparison(std::FILE* out, const Comparison& c) {
                c.bootstrap.resamples, static_cast<unsigned long long>(c.bootstrap.seed));
   std::fprintf(out, "  improvement: + is better (lower latency and error rate, higher rps)\n");
 
+  auto title = [](const PhaseComparison& p) {
+    return "phase " + p.name + " [" + format_duration(p.window.start) + ".." +
+           format_duration(p.window.end) + ")";
+  };
   size_t width = 10;
-  for (const auto& p : c.phases)
+  for (const auto& p : c.phases) {
+    width = std::max(width, title(p).size() - 2);
     for (const auto& m : p.metrics) width = std::max(width, m.metric.size());
+  }
   for (const auto& g : c.gates) width = std::max(width, g.change.metric.size() + 5);
 
   std::vector<bool> printed(c.gates.size(), false);
@@ -98,10 +111,7 @@ void print_comparison(std::FILE* out, const Comparison& c) {
                             upper(judge::to_string(c.gates[i].status))));
       printed[i] = true;
     }
-    print_rows(out,
-               "phase " + p.name + " [" + format_duration(p.window.start) + ".." +
-                   format_duration(p.window.end) + ")",
-               rows, width);
+    print_rows(out, title(p), rows, width);
   }
   std::vector<Row> rest;
   for (size_t i = 0; i < c.gates.size(); ++i)

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "common/error.h"
 #include "compare/comparison.h"
@@ -324,4 +325,12 @@ TEST_CASE("the compare artifact satisfies schemas/compare.schema.json") {
   std::string damaged = json;
   damaged.replace(damaged.find("\"schema_version\": 1"), 19, "\"schema_version\": 2");
   CHECK(schema_problem("compare.schema.json", damaged) != "");
+}
+
+TEST_CASE("a bundle without its samples is a usage error naming the file") {
+  const Runs r = write_runs("damaged", exponential(20), exponential(20));
+  std::filesystem::remove(r.candidate.bundle_dir + "/samples.csv.gz");
+  CHECK_THROWS_WITH_AS(
+      compare_runs(r.baseline, r.candidate, gates({"overall: p50 regresses by <= 50%"})),
+      doctest::Contains("samples.csv.gz"), UsageError);
 }
