@@ -22,10 +22,12 @@ set(faultline_embedded_schemas ${CMAKE_CURRENT_BINARY_DIR}/spec/embedded_schemas
 add_custom_command(
   OUTPUT ${faultline_embedded_schemas}
   COMMAND ${CMAKE_COMMAND} -DOUTPUT=${faultline_embedded_schemas} -DHEADER=spec/embedded_schemas.h
-          "-DENTRIES=scenario_schema_json=${faultline_schema_dir}/scenario.schema.json|environment_schema_json=${faultline_schema_dir}/environment.schema.json"
+          "-DENTRIES=scenario_schema_json=${faultline_schema_dir}/scenario.schema.json|environment_schema_json=${faultline_schema_dir}/environment.schema.json|report_schema_json=${faultline_schema_dir}/report.schema.json|compare_schema_json=${faultline_schema_dir}/compare.schema.json"
           -P ${CMAKE_CURRENT_LIST_DIR}/embed_files.cmake
   DEPENDS ${faultline_schema_dir}/scenario.schema.json
           ${faultline_schema_dir}/environment.schema.json
+          ${faultline_schema_dir}/report.schema.json
+          ${faultline_schema_dir}/compare.schema.json
           ${CMAKE_CURRENT_LIST_DIR}/embed_files.cmake
   COMMENT "Embedding schemas/*.schema.json"
   VERBATIM)
