@@ -61,7 +61,8 @@ struct Statistic {
   bool higher_is_better = false;  // rps only
 };
 
-// The statistic behind a client metric name (p50 p95 p99 p999 max mean error_rate count rps),
+// The statistic behind a client metric name (any quantile p50 p97 p999 ..., max
+// mean error_rate count rps),
 // or empty for an unknown name.
 std::optional<Statistic> statistic_for_metric(std::string_view metric);
 

@@ -9,10 +9,11 @@
 
 namespace faultline::dsl {
 
-// `p95(route=orders, status=5xx)`: metric is one of p50 p95 p99 p999 max mean rps error_rate
-// count. Selector keys: route, method, status, error; values as written (status "5xx" or
-// "503", error "timeout|refused|reset|other", method "GET"). Selectors are kept in the
-// canonical key order route, method, status, error; a key appears at most once.
+// `p95(route=orders, status=5xx)`: metric is a quantile (p50 p75 p95 p99 p999 ..., see
+// quantile_level) or one of max mean rps error_rate count. Selector keys: route, method,
+// status, error; values as written (status "5xx" or "503", error
+// "timeout|refused|reset|other", method "GET"). Selectors are kept in the canonical key order
+// route, method, status, error; a key appears at most once.
 struct ClientQuery {
   std::string metric;
   std::vector<std::pair<std::string, std::string>> selectors;
@@ -29,8 +30,8 @@ struct LabelMatcher {
   bool operator==(const LabelMatcher&) const = default;
 };
 
-// `metric.p95(http_request_duration_seconds{route="/orders"})`: function is one of
-// p50 p90 p95 p99 p999 (histogram_quantile over the window's bucket increase of
+// `metric.p95(http_request_duration_seconds{route="/orders"})`: function is a
+// quantile p50 p90 p95 p99 p999 ... (histogram_quantile over the window's bucket increase of
 // <metric_name>_bucket), max min avg last (gauges over the window's scrapes), increase rate
 // (counters, resets handled). Matchers are sorted by (name, op, value).
 struct ServerQuery {

@@ -495,6 +495,13 @@ class Parser {
       fail_at(name, "expected a value, found '" + word + "'",
               "a number such as 800ms or 2%, or a metric such as p95(route=orders)");
     }
+    if (word.size() > 1 && word[0] == 'p' && std::all_of(word.begin() + 1, word.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c)) != 0;
+        })) {
+      fail_at(
+          name, "'" + word + "' is not a quantile",
+          "write p and the level's digits after \"0.\": p50 p90 p975 p999, p05 for 5%; " + list);
+    }
     if (server_function_kind(word)) {
       fail_at(name, "'" + word + "' is not a client metric",
               "for a server metric write metric." + word + "(<name>); " + list);

@@ -14,13 +14,13 @@ bool contains(const std::vector<std::string>& list, std::string_view word) {
 }  // namespace
 
 const std::vector<std::string>& client_metric_names() {
-  static const std::vector<std::string> names{"p50",  "p95", "p99",        "p999", "max",
-                                              "mean", "rps", "error_rate", "count"};
+  static const std::vector<std::string> names{"p50", "p90",  "p95", "p99",        "p999",
+                                              "max", "mean", "rps", "error_rate", "count"};
   return names;
 }
 
 std::optional<ValueType> client_metric_type(std::string_view metric) {
-  if (!contains(client_metric_names(), metric)) return std::nullopt;
+  if (!quantile_level(metric) && !contains(client_metric_names(), metric)) return std::nullopt;
   if (metric == "error_rate") return ValueType::kFraction;
   if (metric == "rps") return ValueType::kRate;
   if (metric == "count") return ValueType::kNumber;
@@ -43,12 +43,23 @@ std::optional<ServerFunctionKind> server_function_kind(std::string_view function
 }
 
 std::optional<double> quantile_level(std::string_view name) {
-  if (name == "p50") return 0.5;
-  if (name == "p90") return 0.9;
-  if (name == "p95") return 0.95;
-  if (name == "p99") return 0.99;
-  if (name == "p999") return 0.999;
-  return std::nullopt;
+  // "p" and the digits after "0.": two digits (p05 p50 p75 p90 p99), or three or four that
+  // add precision (p975 p999 p9999) and so do not end in 0 (p500 would be p50 spelt twice,
+  // p100 reads as 10% to some and 100% to others). p00 is no quantile.
+  if (name.size() < 3 || name.size() > 5 || name[0] != 'p') return std::nullopt;
+  const std::string_view digits = name.substr(1);
+  if (!std::all_of(digits.begin(), digits.end(),
+                   [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }))
+    return std::nullopt;
+  if (digits.size() > 2 && digits.back() == '0') return std::nullopt;
+  double level = 0;
+  double scale = 0.1;
+  for (const char c : digits) {
+    level += (c - '0') * scale;
+    scale /= 10;
+  }
+  if (level <= 0) return std::nullopt;
+  return level;
 }
 
 const std::vector<std::string>& selector_keys() {

@@ -12,21 +12,25 @@
 
 namespace faultline::dsl {
 
-// Client metrics: p50 p95 p99 p999 max mean (latency, seconds), error_rate (fraction), rps
-// (per second), count (number).
+// Client metrics: quantiles p<digits> (see quantile_level), max mean (latency, seconds),
+// error_rate (fraction), rps (per second), count (number). client_metric_names() lists the
+// usual ones (for hints); client_metric_type() accepts every quantile.
 const std::vector<std::string>& client_metric_names();
 std::optional<ValueType> client_metric_type(std::string_view metric);
 
 enum class ServerFunctionKind {
-  kQuantile,  // p50 p90 p95 p99 p999: histogram_quantile over the window's bucket increase
+  kQuantile,  // p50 p90 p95 p99 p999 ... (quantile_level): histogram_quantile over the window's
+              // bucket increase
   kGauge,     // max min avg last: over the gauge's scrapes inside the window
   kCounter,   // increase rate: over the window, counter resets handled
 };
 const std::vector<std::string>& server_function_names();
 std::optional<ServerFunctionKind> server_function_kind(std::string_view function);
 
-// p50 -> 0.5, p90 -> 0.9, p95 -> 0.95, p99 -> 0.99, p999 -> 0.999; nullopt for other names.
-// Shared by client metrics and server functions.
+// "p" then the digits after "0." of the level: p50 -> 0.5, p75 -> 0.75, p05 -> 0.05,
+// p975 -> 0.975, p999 -> 0.999, p9999 -> 0.9999. Two digits, or three or four not ending in
+// 0; nullopt for other names (p5, p100, p500, p00, max). Shared by client metrics and server
+// functions.
 std::optional<double> quantile_level(std::string_view name);
 
 // Selector keys of client metrics, in canonical order, and the values the fixed ones take.

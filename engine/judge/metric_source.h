@@ -44,7 +44,7 @@ struct Observed {
 };
 
 // Client metric semantics (for implementers):
-//   p50 p95 p99 p999  latency quantile of the matching requests, measured from the intended
+//   p50 p95 p99 ...   latency quantile of the matching requests, measured from the intended
 //                     send time; max, mean likewise.
 //   error_rate        matching requests / population. Without status or error selectors a
 //                     request is an error when it got a 5xx or a transport error.

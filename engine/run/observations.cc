@@ -5,6 +5,7 @@
 #include <set>
 
 #include "dsl/parser.h"
+#include "dsl/vocabulary.h"
 #include "judge/evaluator.h"
 #include "observe/sample_log.h"
 
@@ -207,14 +208,8 @@ judge::Observed RunObservations::client(const judge::TimeWindow& window,
     us = static_cast<double>(h.max_us());
   else if (m == "mean")
     us = h.mean_us();
-  else if (m == "p50")
-    us = h.quantile_us(0.50);
-  else if (m == "p95")
-    us = h.quantile_us(0.95);
-  else if (m == "p99")
-    us = h.quantile_us(0.99);
-  else if (m == "p999")
-    us = h.quantile_us(0.999);
+  else if (const auto level = dsl::quantile_level(m))
+    us = h.quantile_us(*level);
   else {
     out.note = "unknown client metric " + m;
     return out;
@@ -246,19 +241,8 @@ judge::Observed RunObservations::server(const judge::TimeWindow& window,
       return std::to_string(v.failed_scrapes) + " scrape(s) failed in the window";
     return "no matching series '" + query.metric_name + "' in the window";
   };
-  if (f.size() > 1 && f[0] == 'p' && std::isdigit(static_cast<unsigned char>(f[1]))) {
-    double q = 0;
-    if (f == "p50")
-      q = 0.5;
-    else if (f == "p90")
-      q = 0.9;
-    else if (f == "p95")
-      q = 0.95;
-    else if (f == "p99")
-      q = 0.99;
-    else if (f == "p999")
-      q = 0.999;
-    const observe::QuantileValue v = scrapes_.histogram_quantile(q, sel, w);
+  if (const auto level = dsl::quantile_level(f)) {
+    const observe::QuantileValue v = scrapes_.histogram_quantile(*level, sel, w);
     out.sample_count = static_cast<int64_t>(std::llround(v.observations));
     out.value = finite(v.value);
     if (!out.value)

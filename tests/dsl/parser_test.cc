@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "dsl/printer.h"
+#include "dsl/vocabulary.h"
 
 using namespace faultline::dsl;
 
@@ -54,6 +55,9 @@ TEST_CASE("DESIGN.md and brief examples parse to their canonical form") {
       {"during(trigger, last 10s): count(status=2xx, route=users) >= 100",
        "during(trigger, last 10s): count(route=users, status=2xx) >= 100"},
       {"during(trigger): p999 != 0", "during(trigger): p999 != 0"},
+      {"during(trigger): p975(route=orders) < p90", "during(trigger): p975(route=orders) < p90"},
+      {"during(trigger): metric.p75(job_duration_seconds) < 1s",
+       "during(trigger): metric.p75(job_duration_seconds) < 1s"},
       {"overall: rps >= 50/s", "overall: rps >= 50/s"},
       {"overall: rps >= 3000/m", "overall: rps >= 3000/m"},
       {"overall: mean <= 250us and max < 2s", "overall: mean <= 250us and max < 2s"},
@@ -87,6 +91,21 @@ TEST_CASE("DESIGN.md and brief examples parse to their canonical form") {
     INFO(c.first);
     CHECK(canon(c.first) == c.second);
   }
+}
+
+TEST_CASE("a quantile is p and the digits after \"0.\" of its level") {
+  const std::vector<std::pair<std::string, double>> levels{
+      {"p50", 0.5},  {"p05", 0.05},   {"p75", 0.75},   {"p90", 0.9},      {"p95", 0.95},
+      {"p99", 0.99}, {"p975", 0.975}, {"p999", 0.999}, {"p9999", 0.9999}, {"p01", 0.01}};
+  for (const auto& [name, level] : levels) {
+    INFO(name);
+    REQUIRE(quantile_level(name).has_value());
+    CHECK(*quantile_level(name) == doctest::Approx(level).epsilon(1e-12));
+    CHECK(client_metric_type(name) == ValueType::kDuration);
+    CHECK(server_function_kind(name) == ServerFunctionKind::kQuantile);
+  }
+  for (const std::string name : {"p", "p5", "p00", "p100", "p500", "p99990", "px5", "P95", "max"})
+    CHECK_MESSAGE(!quantile_level(name), name);
 }
 
 TEST_CASE("and binds tighter than or, parentheses group, chains flatten") {
@@ -186,10 +205,14 @@ TEST_CASE("syntax errors carry the exact place, message and hint") {
   };
   const std::string huge(400, '9');  // beyond double's range
   const std::vector<Case> cases{
-      {"during(trigger): p9 > 800ms", 17, 2, "unknown metric 'p9'", "did you mean 'p95'?"},
+      {"during(trigger): p9 > 800ms", 17, 2, "'p9' is not a quantile", "p05 for 5%"},
+      {"during(trigger): p100 > 800ms", 17, 4, "'p100' is not a quantile", "p975"},
+      {"during(trigger): p500 > 800ms", 17, 4, "'p500' is not a quantile", "p50"},
+      {"during(trigger): p00 > 800ms", 17, 3, "'p00' is not a quantile", ""},
+      {"during(trigger): pp95 > 800ms", 17, 4, "unknown metric 'pp95'", "did you mean 'p95'?"},
       {"during(trigger): eror_rate > 1%", 17, 9, "unknown metric 'eror_rate'",
        "did you mean 'error_rate'?"},
-      {"during(trigger): p90 > 1s", 17, 3, "'p90' is not a client metric", "metric.p90(<name>)"},
+      {"during(trigger): avg > 1s", 17, 3, "'avg' is not a client metric", "metric.avg(<name>)"},
       {"during(trigger) p95 > 800ms", 16, 3, "expected ':' after during(trigger)",
        "during(trigger): <condition>"},
       {"during(trigger): p95 > 800sec", 26, 3, "unknown unit 'sec'", "units: us ms s m h"},
@@ -220,7 +243,7 @@ TEST_CASE("syntax errors carry the exact place, message and hint") {
       {"during(trigger): p95(route=a, route=b) > 1s", 30, 5, "selector 'route' given twice", ""},
       {"during(trigger): p95(route!=a) > 1s", 26, 2, "expected '=' after 'route', found '!='",
        "server metrics"},
-      {"during(trigger): metric.p955(x) > 1s", 24, 4, "unknown server function 'p955'",
+      {"during(trigger): metric.pp95(x) > 1s", 24, 4, "unknown server function 'pp95'",
        "did you mean 'p95'?"},
       {"during(trigger): metric.p95(lat_bucket) > 1s", 28, 10,
        "write the histogram's name without '_bucket'", "metric.p95(lat)"},
