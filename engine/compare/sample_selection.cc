@@ -5,20 +5,11 @@
 #include <string_view>
 
 #include "observe/sample_log.h"
+#include "run/observations.h"
 
 namespace faultline::compare {
 
 namespace {
-
-// The outcome as ClientStats stores it (observe/client_stats.cc): a response has its status
-// and no class; no response has status 0 and a known class, "other" for anything else.
-std::pair<int, std::string_view> outcome_of(const observe::SampleRecord& s) {
-  static constexpr std::string_view kClasses[] = {"timeout", "refused", "reset", "dns"};
-  if (s.error_class.empty()) return {s.status > 0 ? s.status : 0, s.status > 0 ? "" : "other"};
-  for (std::string_view known : kClasses)
-    if (s.error_class == known) return {0, known};
-  return {0, "other"};
-}
 
 bool any_matches(const std::vector<observe::OutcomeSelector>& outcomes,
                  const std::pair<int, std::string_view>& outcome) {
@@ -39,7 +30,7 @@ void offer(const SampleSelection& sel, const observe::SampleRecord& s, RunSample
     if (sel.population == P::kPlanned) out.add(0, false);
     return;
   }
-  const auto outcome = outcome_of(s);
+  const auto outcome = observe::outcome_of(s);
   switch (sel.population) {
     case P::kLatency:
       if (sel.outcomes.empty() || any_matches(sel.outcomes, outcome)) out.add(s.latency_us, false);
@@ -72,18 +63,9 @@ SampleSelection select_requests(const judge::TimeWindow& window, const dsl::Clie
   } else if (!statistic_for_metric(m)) {
     throw std::invalid_argument("unknown client metric '" + m + "'");
   }
-  for (const auto& [key, value] : query.selectors) {
-    if (key == "route") {
-      sel.routes.push_back(value);
-    } else if (key == "method") {
-      // A route has one method: select the routes that use it (as the judge does).
-      for (const auto& r : plan.routes)
-        if (r.method == value) sel.routes.push_back(r.name);
-      if (sel.routes.empty()) sel.routes.push_back("(no route uses " + value + ")");
-    } else if (key == "status" || key == "error") {
-      sel.outcomes.push_back(observe::OutcomeSelector::parse(value));
-    }
-  }
+  observe::ClientSelection picked = faultline::select_by_query(query, plan);
+  sel.routes = std::move(picked.routes);
+  sel.outcomes = std::move(picked.outcomes);
   return sel;
 }
 

@@ -20,15 +20,6 @@ std::string_view normalized_error_class(std::string_view c) {
   return "other";
 }
 
-// (status, error class) as stored: a response has its status and no class; a failure has
-// status 0 and a known class ("other" when none or an unknown one was given).
-std::pair<int, std::string_view> outcome_of(const SampleRecord& s) {
-  const std::string_view error_class = normalized_error_class(s.error_class);
-  if (!error_class.empty()) return {0, error_class};
-  if (s.status <= 0) return {0, "other"};
-  return {s.status, ""};
-}
-
 bool contains(const std::vector<std::string>& list, std::string_view s) {
   return list.empty() || std::find(list.begin(), list.end(), s) != list.end();
 }
@@ -43,6 +34,13 @@ bool outcome_selected(const std::vector<OutcomeSelector>& outcomes, int status,
 }
 
 }  // namespace
+
+std::pair<int, std::string_view> outcome_of(const SampleRecord& s) {
+  const std::string_view error_class = normalized_error_class(s.error_class);
+  if (!error_class.empty()) return {0, error_class};
+  if (s.status <= 0) return {0, "other"};
+  return {s.status, ""};
+}
 
 OutcomeSelector OutcomeSelector::parse(std::string_view text) {
   OutcomeSelector s;

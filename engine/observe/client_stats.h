@@ -56,6 +56,11 @@ class OutcomeSelector {
   std::string text_;
 };
 
+// (status, error class) of a sample as ClientStats stores it: a response has its status and
+// no class; a failure has status 0 and a known class ("other" when none or an unknown one was
+// given); a dropped arrival has class "dropped".
+std::pair<int, std::string_view> outcome_of(const SampleRecord& s);
+
 // Which requests a query reads. Empty lists select everything; within a list, any entry.
 struct ClientSelection {
   std::vector<std::string> phases;  // phase (or window) names given to record/record_in

@@ -127,6 +127,22 @@ std::string RunObservations::load_recorded(const std::string& bundle_dir) {
   return note;
 }
 
+observe::ClientSelection select_by_query(const judge::ClientQuery& query, const Plan& plan) {
+  observe::ClientSelection sel;
+  for (const auto& [key, value] : query.selectors) {
+    if (key == "route") {
+      sel.routes.push_back(value);
+    } else if (key == "method") {
+      for (const auto& r : plan.routes)
+        if (r.method == value) sel.routes.push_back(r.name);
+      if (sel.routes.empty()) sel.routes.push_back("(no route uses " + value + ")");
+    } else if (key == "status" || key == "error") {
+      sel.outcomes.push_back(observe::OutcomeSelector::parse(value));
+    }
+  }
+  return sel;
+}
+
 observe::ClientSelection RunObservations::selection_for(const judge::TimeWindow& window,
                                                         const judge::ClientQuery& query,
                                                         std::string* problem) const {
@@ -150,18 +166,9 @@ observe::ClientSelection RunObservations::selection_for(const judge::TimeWindow&
     }
   }
   if (!found) *problem = "window was not prepared for judging";
-  for (const auto& [key, value] : query.selectors) {
-    if (key == "route") {
-      sel.routes.push_back(value);
-    } else if (key == "method") {
-      // A route has one method: select the routes that use it.
-      for (const auto& r : plan_.routes)
-        if (r.method == value) sel.routes.push_back(r.name);
-      if (sel.routes.empty()) sel.routes.push_back("(no route uses " + value + ")");
-    } else if (key == "status" || key == "error") {
-      sel.outcomes.push_back(observe::OutcomeSelector::parse(value));
-    }
-  }
+  observe::ClientSelection picked = select_by_query(query, plan_);
+  sel.routes = std::move(picked.routes);
+  sel.outcomes = std::move(picked.outcomes);
   return sel;
 }
 

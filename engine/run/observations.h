@@ -29,6 +29,12 @@ namespace faultline {
 // each statement against a source that records queries. Sorted, unique.
 std::vector<judge::TimeWindow> judging_windows(const Plan& plan);
 
+// The routes and outcomes that a client query's selectors pick in a run of `plan` (phases
+// left empty): route=R selects R, method=M every route that uses M (a route has one method),
+// status=/error= the outcomes. compare uses it too, so that it resamples exactly the requests
+// the judge measured.
+observe::ClientSelection select_by_query(const judge::ClientQuery& query, const Plan& plan);
+
 class RunObservations : public judge::MetricSource {
  public:
   RunObservations(const Plan& plan, std::vector<judge::TimeWindow> extra_windows,
