@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "spec/route_template.h"
+
 namespace faultline {
 
 namespace {
@@ -18,32 +20,23 @@ struct Template {
   static constexpr int kRequestId = -3;
   std::vector<Part> parts;
 
+  // The placeholders as the loader reads them (find_placeholders); a name that is neither a
+  // var nor a builtin stays literal text (the loader has rejected it already).
   static Template parse(const std::string& text, const std::vector<VarSpec>& vars) {
     Template t;
-    std::string literal;
-    size_t i = 0;
-    while (i < text.size()) {
-      if (text[i] == '{') {
-        const size_t close = text.find('}', i + 1);
-        if (close != std::string::npos) {
-          const std::string name = text.substr(i + 1, close - i - 1);
-          int index = -1;
-          if (name == "seq") index = kSeq;
-          if (name == "request_id") index = kRequestId;
-          for (size_t v = 0; v < vars.size(); ++v)
-            if (vars[v].name == name) index = static_cast<int>(v);
-          if (index != -1) {
-            if (!literal.empty()) t.parts.push_back({std::move(literal), -1});
-            literal.clear();
-            t.parts.push_back({"", index});
-            i = close + 1;
-            continue;
-          }
-        }
-      }
-      literal.push_back(text[i++]);
+    size_t done = 0;  // text before this offset is in t.parts
+    for (const TemplatePlaceholder& p : find_placeholders(text)) {
+      int index = -1;
+      if (p.name == kSeqPlaceholder) index = kSeq;
+      if (p.name == kRequestIdPlaceholder) index = kRequestId;
+      for (size_t v = 0; v < vars.size(); ++v)
+        if (vars[v].name == p.name) index = static_cast<int>(v);
+      if (index == -1) continue;
+      if (p.offset > done) t.parts.push_back({text.substr(done, p.offset - done), -1});
+      t.parts.push_back({"", index});
+      done = p.offset + p.length;
     }
-    if (!literal.empty()) t.parts.push_back({std::move(literal), -1});
+    if (done < text.size()) t.parts.push_back({text.substr(done), -1});
     return t;
   }
 

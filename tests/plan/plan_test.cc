@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "common/error.h"
@@ -156,6 +157,26 @@ TEST_CASE("route mix, templates and ids") {
   CHECK(ids.size() == arrivals.size());
   CHECK(static_cast<double>(orders) / static_cast<double>(arrivals.size()) ==
         doctest::Approx(0.3).epsilon(0.1));
+}
+
+TEST_CASE("templates fill placeholders as the loader reads them and keep other braces") {
+  Scenario s = demo_scenario();
+  RouteSpec& users = s.traffic.routes[0];
+  users.weight = 1;
+  s.traffic.routes[1].weight = 0.000001;  // practically only users
+  users.path_template = "/u/{{user_id}}/{request_id}?q={not a var}&s={seq}{unknown}";
+  users.body_template = R"({"id":{user_id},"nested":{"a":1}})";
+  const Plan plan = compile_plan(s, {});
+  ArrivalStream stream(plan);
+  std::optional<Arrival> a;
+  do a = stream.next();
+  while (a && plan.routes[a->route].name != "users");
+  REQUIRE(a.has_value());
+  const std::string id = a->path.substr(4, a->path.find('}') - 4);
+  CHECK(std::stoi(id) >= 1);
+  CHECK(a->path == "/u/{" + id + "}/" + a->request_id +
+                       "?q={not a var}&s=" + std::to_string(a->seq) + "{unknown}");
+  CHECK(a->body == R"({"id":)" + id + R"(,"nested":{"a":1}})");
 }
 
 TEST_CASE("the plan is a pure function of its inputs") {
