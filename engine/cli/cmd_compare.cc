@@ -15,11 +15,12 @@
 #include "cli/commands.h"
 #include "cli/plan_flags.h"
 #include "common/error.h"
+#include "common/file_io.h"
 #include "compare/comparison.h"
 #include "compare/comparison_json.h"
 #include "compare/comparison_text.h"
-#include "report/report_json.h"
-#include "run/recorded_run.h"
+#include "recorded/bundle.h"
+#include "recorded/recorded_run.h"
 
 namespace faultline::cli {
 namespace {
@@ -84,15 +85,6 @@ double parse_confidence(const std::string& text) {
   if (!(v >= 0.5 && v < 1))
     throw UsageError("--confidence " + text + ": expected between 50% and 99.9%");
   return v;
-}
-
-std::string utc_now(const char* format) {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, format, &tm);
-  return buf;
 }
 
 // The newest run of `scenario` tagged `tag`, or a usage error that says how to record one.
@@ -175,15 +167,13 @@ int compare_command(int argc, char** argv) {
   }
 
   compare::Comparison c = compare::compare_runs(baseline, candidate, options);
-  c.created_at = utc_now("%Y-%m-%dT%H:%M:%SZ");
+  const auto now = std::chrono::system_clock::now();
+  c.created_at = utc_stamp(now, false);
   c.command = "faultline";
   for (int i = 0; i < argc; ++i) c.command += std::string(" ") + argv[i];
   compare::print_comparison(stdout, c);
 
-  fs::create_directories(dir);
-  const std::string stem = dir + "/compare-" + c.scenario + "-" + utc_now("%Y%m%dT%H%M%SZ");
-  std::string path = stem + ".json";
-  for (int n = 2; fs::exists(path); ++n) path = stem + "-" + std::to_string(n) + ".json";
+  const std::string path = new_artifact_path(dir, "compare", c.scenario, now);
   write_file_atomically(path, compare::comparison_to_json(c));
 
   size_t passed = 0;

@@ -7,8 +7,8 @@
 #include "cli/commands.h"
 #include "cli/plan_flags.h"
 #include "common/error.h"
-#include "run/recorded_run.h"
-#include "run/run_report.h"
+#include "recorded/recorded_run.h"
+#include "report/summary.h"
 
 namespace faultline::cli {
 namespace {

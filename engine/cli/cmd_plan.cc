@@ -17,10 +17,8 @@
 namespace faultline::cli {
 namespace {
 
-std::string window_text(const Plan& plan, const PlannedStatement& s, dsl::StatementKind kind) {
-  auto parsed = dsl::parse_statement(s.text, kind);
-  if (!parsed.ok()) return "?";
-  const auto resolved = judge::resolve_window(parsed.statement->window, plan.phases);
+std::string window_text(const Plan& plan, const PlannedStatement& s) {
+  const auto resolved = judge::resolve_window(s.parsed->window, plan.phases);
   if (!resolved.window) return resolved.note;
   return format_duration(resolved.window->start) + ".." + format_duration(resolved.window->end);
 }
@@ -61,11 +59,9 @@ void print_human(const Plan& plan) {
   for (const auto& t : plan.scrape_targets) std::printf(" %s%s", t.service.c_str(), t.path.c_str());
   std::printf("\n\nassertions:\n");
   for (const auto& a : plan.assertions)
-    std::printf("  [%s] %s\n", window_text(plan, a, dsl::StatementKind::kAssertion).c_str(),
-                a.text.c_str());
+    std::printf("  [%s] %s\n", window_text(plan, a).c_str(), a.text.c_str());
   for (const auto& a : plan.abort_if)
-    std::printf("  abort if [%s] %s\n", window_text(plan, a, dsl::StatementKind::kAbortIf).c_str(),
-                a.text.c_str());
+    std::printf("  abort if [%s] %s\n", window_text(plan, a).c_str(), a.text.c_str());
   std::printf("\nplan hash %s\n", plan.plan_hash.c_str());
 }
 

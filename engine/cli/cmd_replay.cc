@@ -6,7 +6,7 @@
 #include "cli/commands.h"
 #include "cli/plan_flags.h"
 #include "common/error.h"
-#include "run/recorded_run.h"
+#include "recorded/recorded_run.h"
 #include "run/runner.h"
 #include "spec/diagnostic.h"
 #include "spec/loader.h"

@@ -6,7 +6,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
-#include "version.h"
+#include "common/version.h"
 
 namespace faultline::cli {
 

@@ -16,6 +16,7 @@
 #include "judge/evaluator.h"
 #include "judge/value_format.h"
 #include "observe/gz_file.h"
+#include "recorded/bundle.h"
 
 namespace faultline::compare {
 
@@ -308,19 +309,15 @@ std::vector<GateSource> gates_to_judge(const Plan& baseline, const Plan& candida
                                        const CompareOptions& options) {
   std::vector<GateSource> out;
   std::set<std::string> seen;
-  auto add = [&](const std::string& text, const std::string& origin) {
-    auto parsed = dsl::parse_statement(text, dsl::StatementKind::kCompareGate);
-    if (!parsed.ok())
-      throw UsageError("compare gate '" + text + "' (" + origin +
-                       ") does not parse: " + parsed.error.message);
-    if (seen.insert(dsl::to_string(*parsed.statement)).second)
-      out.push_back({std::move(*parsed.statement), origin});
+  auto add = [&](const dsl::Statement& gate, const std::string& origin) {
+    if (seen.insert(dsl::to_string(gate)).second) out.push_back({gate, origin});
   };
   if (options.use_spec_gates) {
-    for (const auto& s : baseline.compare_gates) add(s.text, "spec");
-    for (const auto& s : candidate.compare_gates) add(s.text, "spec");
+    for (const auto& s : baseline.compare_gates) add(*s.parsed, "spec");
+    for (const auto& s : candidate.compare_gates) add(*s.parsed, "spec");
   }
-  for (const auto& text : options.gates) add(text, "--gate");
+  for (const auto& text : options.gates)
+    add(*plan_statement(text, {}, dsl::StatementKind::kCompareGate, "--gate").parsed, "--gate");
   return out;
 }
 
@@ -461,9 +458,9 @@ Comparison compare_runs(const RecordedRun& baseline, const RecordedRun& candidat
   // One pass over each bundle's samples for every question (a log cut short was noted when
   // the observations were loaded).
   const auto base_samples =
-      collect_samples(baseline.bundle_dir + "/samples.csv.gz", requests.baseline, nullptr);
+      collect_samples(BundleLayout{baseline.bundle_dir}.samples(), requests.baseline, nullptr);
   const auto cand_samples =
-      collect_samples(candidate.bundle_dir + "/samples.csv.gz", requests.candidate, nullptr);
+      collect_samples(BundleLayout{candidate.bundle_dir}.samples(), requests.candidate, nullptr);
 
   for (size_t i = 0; i < c.phases.size(); ++i) {
     if (!phase_sample[i]) continue;

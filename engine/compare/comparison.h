@@ -29,7 +29,7 @@
 #include "compare/plan_diff.h"
 #include "dsl/ast.h"
 #include "judge/verdict.h"
-#include "run/recorded_run.h"
+#include "recorded/recorded_run.h"
 #include "spec/diagnostic.h"
 
 namespace faultline::compare {

@@ -5,8 +5,8 @@
 
 #include <cmath>
 
+#include "common/version.h"
 #include "judge/value_format.h"
-#include "version.h"
 
 namespace faultline::compare {
 

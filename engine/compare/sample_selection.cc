@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "observe/sample_log.h"
-#include "run/observations.h"
+#include "recorded/run_observations.h"
 
 namespace faultline::compare {
 

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "dsl/parser.h"
 #include "plan/plan_json.h"
 
 namespace faultline {
@@ -136,9 +137,17 @@ Plan compile_plan(const Scenario& s, const PlanOverrides& o) {
   plan.guard = s.observe.guard;
   plan.tolerance = s.tolerance;
   if (plan.tolerance.baseline_phase.empty()) plan.tolerance.baseline_phase = plan.phases[0].name;
-  for (const auto& a : s.assertions) plan.assertions.push_back({a.text, a.loc});
-  for (const auto& a : s.abort_if) plan.abort_if.push_back({a.text, a.loc});
-  for (const auto& a : s.compare) plan.compare_gates.push_back({a.text, a.loc});
+  // Validation checked every statement; parsing them here once means a statement that
+  // slipped past it stops the compile with its place instead of vanishing from the run.
+  for (const auto& a : s.assertions)
+    plan.assertions.push_back(
+        plan_statement(a.text, a.loc, dsl::StatementKind::kAssertion, a.loc.str()));
+  for (const auto& a : s.abort_if)
+    plan.abort_if.push_back(
+        plan_statement(a.text, a.loc, dsl::StatementKind::kAbortIf, a.loc.str()));
+  for (const auto& a : s.compare)
+    plan.compare_gates.push_back(
+        plan_statement(a.text, a.loc, dsl::StatementKind::kCompareGate, a.loc.str()));
 
   plan.plan_hash = compute_plan_hash(plan);
   return plan;
@@ -163,6 +172,18 @@ const PhaseWindow* Plan::phase_at(Duration t) const {
   for (const auto& p : phases)
     if (t >= p.start && t < p.end) return &p;
   return nullptr;
+}
+
+PlannedStatement plan_statement(std::string text, SourceLoc loc, dsl::StatementKind kind,
+                                const std::string& where) {
+  dsl::ParseResult parsed = dsl::parse_statement(text, kind);
+  if (!parsed.ok())
+    throw UsageError(where + ": statement '" + text + "' does not parse: " + parsed.error.message);
+  PlannedStatement s;
+  s.text = std::move(text);
+  s.loc = std::move(loc);
+  s.parsed = std::make_shared<const dsl::Statement>(std::move(*parsed.statement));
+  return s;
 }
 
 const PhaseWindow* Plan::find_phase(const std::string& name) const {

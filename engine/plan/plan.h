@@ -8,11 +8,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/units.h"
+#include "dsl/ast.h"
 #include "spec/scenario.h"
 
 namespace faultline {
@@ -46,10 +48,19 @@ struct FaultStep {
   bool is_reset() const { return knobs_json == "{}"; }
 };
 
+// A statement of the scenario, parsed once when the plan is built. Every PlannedStatement in
+// a Plan has `parsed` set: compile_plan and plan_from_json refuse a statement that does not
+// parse, so no later stage parses statement text again or skips one silently.
 struct PlannedStatement {
   std::string text;  // as written in the spec
   SourceLoc loc;
+  std::shared_ptr<const dsl::Statement> parsed;  // shared: plans are copied freely
 };
+
+// Parses `text` as a statement of `kind`. Throws UsageError naming `where` (a spec place or a
+// file) and the parse error when it does not parse.
+PlannedStatement plan_statement(std::string text, SourceLoc loc, dsl::StatementKind kind,
+                                const std::string& where);
 
 struct Plan {
   // Bumped whenever arrival generation or the canonical form changes, so hashes from

@@ -384,9 +384,11 @@ VarSpec read_var(const Reader& r) {
   return v;
 }
 
-std::vector<PlannedStatement> statements(const Reader& r, const char* key) {
+std::vector<PlannedStatement> statements(const Reader& r, const char* key,
+                                         dsl::StatementKind kind) {
   std::vector<PlannedStatement> out;
-  for (auto& text : r.strings(key)) out.push_back({std::move(text), {}});
+  for (auto& text : r.strings(key))
+    out.push_back(plan_statement(std::move(text), {}, kind, std::string("plan JSON ") + key));
   return out;
 }
 
@@ -450,9 +452,9 @@ Plan plan_from_json(const std::string& json) {
   p.tolerance.relative = tolerance.num("relative");
   p.tolerance.absolute = tolerance.num("absolute");
   p.tolerance.baseline_phase = tolerance.str("baseline_phase");
-  p.assertions = statements(root, "assert");
-  p.abort_if = statements(root, "abort_if");
-  p.compare_gates = statements(root, "compare");
+  p.assertions = statements(root, "assert", dsl::StatementKind::kAssertion);
+  p.abort_if = statements(root, "abort_if", dsl::StatementKind::kAbortIf);
+  p.compare_gates = statements(root, "compare", dsl::StatementKind::kCompareGate);
   p.scrape_ticks = scrape_ticks_for(p);
   p.plan_hash = compute_plan_hash(p);
   const std::string recorded = root.str("plan_hash");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/units.h"
+#include "judge/verdict.h"
 
 namespace faultline {
 
@@ -79,8 +80,8 @@ struct ObservedValue {
 struct AssertionReport {
   std::string text;       // as written
   std::string canonical;  // as printed by the DSL
-  std::string status;     // "pass" | "fail" | "inconclusive"
-  std::string window;     // "during(trigger)"
+  judge::VerdictStatus status = judge::VerdictStatus::kInconclusive;
+  std::string window;  // "during(trigger)"
   Duration window_start{0}, window_end{0};
   std::string expected;  // the relation in words
   std::string message;   // one paragraph for humans

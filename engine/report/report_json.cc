@@ -216,7 +216,7 @@ void assertions(Writer& w, const RunReport& r) {
     w.StartObject();
     str(w, "text", a.text);
     str(w, "canonical", a.canonical);
-    str(w, "status", a.status);
+    str(w, "status", judge::to_string(a.status));
     str(w, "window", a.window);
     us(w, "window_start_us", a.window_start);
     us(w, "window_end_us", a.window_end);
@@ -317,33 +317,6 @@ std::string report_to_json(const RunReport& r) {
   w.EndObject();
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize()) + "\n";
-}
-
-void write_file_atomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw EnvironmentError("cannot write " + tmp + ": " + std::strerror(errno) +
-                           " (is the artifacts directory writable?)");
-  size_t off = 0;
-  while (off < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + off, content.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw EnvironmentError("writing " + tmp + ": " + std::strerror(e));
-    }
-    off += static_cast<size_t>(n);
-  }
-  ::fsync(fd);
-  ::close(fd);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    throw EnvironmentError("renaming " + tmp + " to " + path + ": " + std::strerror(e));
-  }
 }
 
 }  // namespace faultline

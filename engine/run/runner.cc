@@ -10,20 +10,23 @@
 #include <unordered_map>
 
 #include "common/error.h"
-#include "dsl/parser.h"
+#include "common/file_io.h"
+#include "common/version.h"
+#include "faults/fault_driver.h"
 #include "judge/evaluator.h"
 #include "observe/sample_log.h"
 #include "plan/compiler.h"
+#include "recorded/bundle.h"
+#include "recorded/recorded_run.h"
+#include "recorded/run_observations.h"
 #include "report/report_json.h"
+#include "report/summary.h"
 #include "run/arrival_source.h"
-#include "run/fault_driver.h"
 #include "run/load_engine.h"
-#include "run/observations.h"
 #include "run/run_report.h"
 #include "run/service_launcher.h"
 #include "run/stop_signals.h"
 #include "spec/diagnostic.h"
-#include "version.h"
 
 namespace faultline {
 
@@ -34,25 +37,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::milliseconds kScrapeTimeout{2000};
 constexpr Duration kStartLead = std::chrono::milliseconds(300);
-
-std::string utc_stamp(std::chrono::system_clock::time_point t, bool compact) {
-  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, compact ? "%Y%m%dT%H%M%SZ" : "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-// artifacts/incident-<name>-<UTC>.json; a second run in the same second gets "-2" and so on.
-std::string artifact_stem(const std::string& dir, const std::string& name,
-                          std::chrono::system_clock::time_point t) {
-  const std::string base = "incident-" + name + "-" + utc_stamp(t, true);
-  std::string stem = base;
-  for (int n = 2; fs::exists(dir + "/" + stem + ".json") || fs::exists(dir + "/" + stem); ++n)
-    stem = base + "-" + std::to_string(n);
-  return stem;
-}
 
 // Per-arrival facts the engine's samples do not carry, kept from hand-out to completion.
 struct ArrivalInfo {
@@ -142,15 +126,12 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
 
   // ---- artifact and bundle locations ----
   const auto wall_start = std::chrono::system_clock::now();
-  fs::create_directories(options.artifacts_dir);
-  const std::string stem = artifact_stem(options.artifacts_dir, plan.scenario_name, wall_start);
-  const std::string artifact = options.artifacts_dir + "/" + stem + ".json";
-  const std::string bundle = options.artifacts_dir + "/" + stem;
-  fs::create_directories(bundle + "/logs");
-  fs::create_directories(bundle + "/scrapes");
-  write_file_atomically(bundle + "/plan.json", plan_to_json_for_bundle(plan));
+  const RunFiles files = create_run_files(options.artifacts_dir, plan.scenario_name, wall_start);
+  const std::string& artifact = files.artifact;
+  const std::string& bundle = files.bundle.dir;
+  write_bundle_plan(files.bundle, plan);
 
-  RunReport report = start_report(plan, spec_path, options, stem);
+  RunReport report = start_report(plan, spec_path, options, files.stem);
   report.replay_of = replay.artifact;
   report.replay_source_schedule_sha256 = replay.schedule_sha256;
   report.started_at = utc_stamp(wall_start, false);
@@ -164,7 +145,7 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
                  plan.scenario_name.c_str(), static_cast<unsigned long long>(plan.seed),
                  plan.plan_hash.substr(0, 12).c_str(), format_duration(plan.total).c_str());
 
-  ServiceLauncher launcher(env, bundle + "/logs");
+  ServiceLauncher launcher(env, files.bundle.logs_dir());
   std::vector<FaultEndpoint> endpoints;
   std::optional<FaultDriver> faults;
   RunObservations obs(plan, windows, plan.metrics_of_interest);
@@ -199,8 +180,8 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
     if (signals.received()) throw Error(ExitCode::kInterrupted, "interrupted before traffic");
 
     // ---- traffic, scrapes, faults ----
-    sample_log.emplace(bundle + "/samples.csv.gz");
-    scrape_log.emplace(bundle + "/scrapes.txt.gz");
+    sample_log.emplace(files.bundle.samples());
+    scrape_log.emplace(files.bundle.scrape_log());
     obs.record_scrapes_to(&*scrape_log);
     recorder.emplace(plan, obs, *sample_log);
     source.emplace(plan, launcher.get(plan.target).url,
@@ -225,7 +206,7 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
                           [&, i, boundary, job = target.service](SideCompletion&& c) {
                             if (c.response.error.empty() && c.response.status == 200) {
                               if (boundary)
-                                save_scrape_snapshot(bundle, job, ticks[i], c.response.body);
+                                save_scrape_snapshot(files.bundle, job, ticks[i], c.response.body);
                               obs.scrape_done(job, i, ticks, std::move(c.response.body), "");
                             } else {
                               obs.scrape_done(job, i, ticks, std::nullopt,
@@ -246,11 +227,6 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
     }
     engine->start(origin, *source, *recorder);
 
-    std::vector<dsl::Statement> abort_statements;
-    for (const auto& a : plan.abort_if) {
-      auto parsed = dsl::parse_statement(a.text, dsl::StatementKind::kAbortIf);
-      if (parsed.ok()) abort_statements.push_back(*parsed.statement);
-    }
     const judge::JudgeOptions judge_options{plan.tolerance, plan.guard};
     Duration next_check{std::chrono::seconds(1)};
     uint64_t last_arrivals = 0;
@@ -279,8 +255,8 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
       faults->renew(elapsed);
       if (elapsed >= next_check) {
         next_check += std::chrono::seconds(1);
-        for (size_t i = 0; i < abort_statements.size(); ++i) {
-          auto v = judge::evaluate_abort_if(abort_statements[i], plan.phases, elapsed, obs,
+        for (size_t i = 0; i < plan.abort_if.size(); ++i) {
+          auto v = judge::evaluate_abort_if(*plan.abort_if[i].parsed, plan.phases, elapsed, obs,
                                             judge_options);
           if (v && v->status == judge::VerdictStatus::kPass) {
             aborted = true;
@@ -384,7 +360,8 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
   }
 
   // ---- judge and report ----
-  judge_and_summarize(report, plan, obs, windows, environment_failed);
+  summarize_run(report, plan, obs, obs.client_stats(),
+                !environment_failed || report.actual_duration > Duration{0});
   if (report.status == RunStatus::kPassed || report.status == RunStatus::kFailed ||
       report.status == RunStatus::kInconclusive) {
     if (aborted) report.status = RunStatus::kAborted;
@@ -405,7 +382,7 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
       report.exit_code = 3;
       break;
   }
-  list_bundle(report, bundle);
+  report.bundle_files = list_bundle_files(files.bundle);
   write_file_atomically(artifact, report_to_json(report));
   print_summary(out, report, artifact);
   return {report.exit_code, artifact, report.schedule_sha256, report.replay_schedule_matched};

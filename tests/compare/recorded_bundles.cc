@@ -1,4 +1,5 @@
 #include "recorded_bundles.h"
+#include "common/file_io.h"
 
 #include <unistd.h>
 

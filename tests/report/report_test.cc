@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/file_io.h"
 #include "report/redact.h"
 #include "report/report_json.h"
 #include "report_schema.h"
@@ -58,7 +59,7 @@ RunReport sample_report() {
   r.fault_events.push_back({15s, "trigger", "payment", "apply", R"({"a":1})", true, 200, "", 2ms});
   AssertionReport a;
   a.text = "during(trigger): p95(route=orders) > 800ms";
-  a.status = "pass";
+  a.status = judge::VerdictStatus::kPass;
   a.observed.push_back({"p95(route=orders)", "during(trigger)", 0.8125, "812ms", 30, ""});
   a.observed.push_back({"p95", "during(warmup)", std::nullopt, "", 0, "no requests"});
   r.assertions.push_back(a);

@@ -8,13 +8,14 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "common/file_io.h"
 #include "observe/sample_log.h"
 #include "observe/scrape_log.h"
 #include "plan/compiler.h"
 #include "plan/plan_json.h"
+#include "recorded/recorded_run.h"
 #include "report/report_json.h"
-#include "run/recorded_run.h"
-#include "run/run_report.h"
+#include "report/summary.h"
 
 using namespace faultline;
 using namespace std::chrono_literals;
@@ -101,11 +102,12 @@ TEST_CASE("a recorded run is judged from its bundle alone") {
   CHECK(note.empty());
   const auto verdicts = judge_assertions(run.plan, *obs);
   REQUIRE(verdicts.size() == 5);
-  CHECK(verdicts[0].status == "pass");  // trigger p95 is 1.2 s
-  CHECK(verdicts[1].status == "pass");  // warmup p95 is 20 ms
-  CHECK(verdicts[2].status == "pass");  // 20 of 100 trigger requests failed
-  CHECK(verdicts[3].status == "pass");  // the counter rose by 200 in the trigger
-  CHECK(verdicts[4].status == "pass");  // last 5 s: every latency 1.2 s
+  CHECK(verdicts[0].status == judge::VerdictStatus::kPass);  // trigger p95 is 1.2 s
+  CHECK(verdicts[1].status == judge::VerdictStatus::kPass);  // warmup p95 is 20 ms
+  CHECK(verdicts[2].status == judge::VerdictStatus::kPass);  // 20 of 100 trigger requests failed
+  CHECK(verdicts[3].status ==
+        judge::VerdictStatus::kPass);  // the counter rose by 200 in the trigger
+  CHECK(verdicts[4].status == judge::VerdictStatus::kPass);  // last 5 s: every latency 1.2 s
   CHECK(verdicts[2].observed[0].samples == 100);
   CHECK(status_of(verdicts) == RunStatus::kPassed);
 }
@@ -119,9 +121,9 @@ TEST_CASE("the same recording fails assertions it does not support") {
   const auto obs = recorded_observations(run, nullptr);
   const auto verdicts = judge_assertions(run.plan, *obs);
   REQUIRE(verdicts.size() == 2);
-  CHECK(verdicts[0].status == "fail");
+  CHECK(verdicts[0].status == judge::VerdictStatus::kFail);
   CHECK(verdicts[0].message.find("1.2") != std::string::npos);
-  CHECK(verdicts[1].status == "fail");
+  CHECK(verdicts[1].status == judge::VerdictStatus::kFail);
   CHECK(status_of(verdicts) == RunStatus::kFailed);
 }
 

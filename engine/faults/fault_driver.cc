@@ -1,4 +1,4 @@
-#include "run/fault_driver.h"
+#include "faults/fault_driver.h"
 
 #include <rapidjson/document.h>
 

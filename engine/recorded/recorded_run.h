@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "plan/plan.h"
-#include "run/observations.h"
+#include "recorded/bundle.h"
+#include "recorded/run_observations.h"
 
 namespace faultline {
 
@@ -19,6 +20,9 @@ struct RecordedRun {
   uint64_t arrivals = 0;
   Plan plan;  // rebuilt from the bundle's plan.json, hash checked
 };
+
+// Writes the plan into the bundle (pretty JSON with its hash), atomically.
+void write_bundle_plan(const BundleLayout& bundle, const Plan& plan);
 
 // Reads an artifact and the plan of its bundle. Throws UsageError with the path and what is
 // wrong (not an artifact, bundle missing, plan damaged).

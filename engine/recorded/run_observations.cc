@@ -1,4 +1,4 @@
-#include "run/observations.h"
+#include "recorded/run_observations.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,6 +8,7 @@
 #include "dsl/vocabulary.h"
 #include "judge/evaluator.h"
 #include "observe/sample_log.h"
+#include "recorded/bundle.h"
 
 namespace faultline {
 
@@ -45,20 +46,10 @@ std::string window_key(const judge::TimeWindow& w) {
 std::vector<judge::TimeWindow> judging_windows(const Plan& plan) {
   WindowRecorder recorder;
   judge::JudgeOptions options{plan.tolerance, plan.guard};
-  auto visit = [&](const std::vector<PlannedStatement>& list, dsl::StatementKind kind) {
-    for (const auto& s : list) {
-      auto parsed = dsl::parse_statement(s.text, kind);
-      if (!parsed.ok()) continue;  // validation reported it already
-      if (kind == dsl::StatementKind::kAbortIf) {
-        // Live windows grow with time; the full window is what they converge to.
-        judge::evaluate_abort_if(*parsed.statement, plan.phases, plan.total, recorder, options);
-      } else {
-        judge::evaluate(*parsed.statement, plan.phases, recorder, options);
-      }
-    }
-  };
-  visit(plan.assertions, dsl::StatementKind::kAssertion);
-  visit(plan.abort_if, dsl::StatementKind::kAbortIf);
+  for (const auto& s : plan.assertions) judge::evaluate(*s.parsed, plan.phases, recorder, options);
+  // Live windows grow with time; the full window is what they converge to.
+  for (const auto& s : plan.abort_if)
+    judge::evaluate_abort_if(*s.parsed, plan.phases, plan.total, recorder, options);
   std::vector<judge::TimeWindow> out;
   for (const auto& [start, end] : recorder.windows) {
     judge::TimeWindow w{Duration{start}, Duration{end}, ""};
@@ -116,14 +107,15 @@ void RunObservations::record_scrapes_to(observe::ScrapeLogWriter* log) {
 
 std::string RunObservations::load_recorded(const std::string& bundle_dir) {
   std::string note;
-  observe::SampleLogReader samples(bundle_dir + "/samples.csv.gz");
+  const BundleLayout bundle{bundle_dir};
+  observe::SampleLogReader samples(bundle.samples());
   observe::SampleRecord record;
   while (samples.next(record)) this->record(record);
   if (samples.truncated())
     note = "samples.csv.gz was cut short after " + std::to_string(samples.records()) +
            " records (the run was killed?)";
   std::lock_guard lock(mutex_);
-  observe::load_scrape_log(bundle_dir + "/scrapes.txt.gz", scrapes_);
+  observe::load_scrape_log(bundle.scrape_log(), scrapes_);
   return note;
 }
 

@@ -1,28 +1,20 @@
-#include "run/recorded_run.h"
+#include "recorded/recorded_run.h"
 
 #include <rapidjson/document.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "common/error.h"
+#include "common/file_io.h"
 #include "plan/plan_json.h"
+#include "recorded/bundle.h"
 
 namespace faultline {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string member(const rapidjson::Value& obj, const char* key) {
   if (!obj.IsObject()) return "";
@@ -33,8 +25,12 @@ std::string member(const rapidjson::Value& obj, const char* key) {
 
 }  // namespace
 
+void write_bundle_plan(const BundleLayout& bundle, const Plan& plan) {
+  write_file_atomically(bundle.plan_json(), plan_to_json(plan, 0, true) + "\n");
+}
+
 RecordedRun load_recorded_run(const std::string& artifact_path) {
-  const auto text = read_file(artifact_path);
+  const auto text = read_whole_file(artifact_path);
   if (!text) throw UsageError("cannot read artifact " + artifact_path);
   rapidjson::Document doc;
   doc.Parse(text->c_str(), text->size());
@@ -54,7 +50,7 @@ RecordedRun load_recorded_run(const std::string& artifact_path) {
   run.status = member(doc, "status");
   const std::string dir = member(doc["bundle"], "dir");
   run.bundle_dir = (fs::path(artifact_path).parent_path() / dir).string();
-  const auto plan_json = read_file(run.bundle_dir + "/plan.json");
+  const auto plan_json = read_whole_file(BundleLayout{run.bundle_dir}.plan_json());
   if (dir.empty() || !plan_json)
     throw UsageError(artifact_path + ": its bundle " + run.bundle_dir +
                      " (with plan.json) is missing; artifacts are judged from their bundle");
@@ -78,7 +74,7 @@ std::vector<std::string> find_artifacts(const std::string& dir, const std::strin
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
     if (e.path().extension() != ".json" || name.rfind(prefix, 0) != 0) continue;
-    const auto text = read_file(e.path().string());
+    const auto text = read_whole_file(e.path().string());
     if (!text) continue;
     rapidjson::Document doc;
     doc.Parse(text->c_str(), text->size());
