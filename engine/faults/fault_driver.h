@@ -1,18 +1,22 @@
-// FaultDriver: flips the fault contract's knobs (docs/fault-contract.md) on the plan's
-// schedule and guarantees they are undone.
+// FaultDriver: one kind of fault (service knobs today; processes, a TCP proxy and exec hooks
+// next), driven by the run session on the plan's fault timeline.
 //
-// Every apply carries a lease (ttl_ms); renew() re-posts the current knobs well before the
-// lease runs out, so a faultline killed with SIGKILL leaves services that revert on their
-// own within one lease. undo_all() resets every service this driver may have touched and
-// is called on every exit path (normal end, abort, signal, error) and by the destructor.
-// Every call is recorded as a FaultEvent for the report.
+// The contract every kind keeps, because the run's promise depends on it: a fault that was
+// applied is undone, and the run knows whether the undo was confirmed.
+//   - preflight() checks, before traffic, that every fault of the plan can be applied, and
+//     brings the targets to baseline. It may block (bounded by its own timeouts).
+//   - apply() and tick() never block the session's loop: calls to the outside run in the
+//     background and their outcomes are collected by the next tick().
+//   - tick() renews leases of faults that are held, and retries undos that did not go through.
+//     A fault the plan has lifted is never renewed again, whatever its undo call returned.
+//   - undo_all() brings every target back to baseline, retrying within `budget`, and returns
+//     false when it could not confirm that; state().not_undone then names what is left.
 //
-// Thread-safety: one thread (the runner's control thread) calls everything.
+// Thread-safety: the session's control thread calls everything.
 #pragma once
 
-#include <map>
-#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/units.h"
@@ -20,64 +24,50 @@
 
 namespace faultline {
 
-struct FaultEndpoint {
-  std::string service;
-  std::string base_url;  // "http://127.0.0.1:40123"
-  std::string token;     // bearer token, empty for none
-};
-
+// One call a driver made, for the report.
 struct FaultEvent {
-  Duration at{0};     // plan time of the call
-  std::string phase;  // phase the step belongs to ("" for undo at the end)
+  Duration at{0};     // plan time the call was made
+  std::string phase;  // phase of the step, or the undo's reason
   std::string service;
-  std::string action;      // "apply", "renew", "reset", "undo"
-  std::string knobs_json;  // what was sent ("{}" for resets)
+  std::string action;      // "reset" (preflight), "apply", "renew", "reset", "undo"
+  std::string knobs_json;  // what the call set ("{}" for resets)
   bool ok = false;
   long status = 0;
-  std::string error;  // transport error or response body excerpt on failure
+  std::string error;  // transport error or response excerpt on failure
   Duration call_latency{0};
+};
+
+// A fault the driver could not confirm as undone: the service and what it may still hold.
+struct UndoGap {
+  std::string service;
+  std::string knobs_json;  // the faults it last acknowledged
+  std::string error;       // why the last undo failed
+};
+
+struct FaultState {
+  // Faults the plan needed that could not be applied: the incident cannot be reproduced.
+  std::vector<std::string> apply_failures;
+  // Lifted by the plan (or at the end) but not confirmed back at baseline.
+  std::vector<UndoGap> not_undone;
 };
 
 class FaultDriver {
  public:
-  FaultDriver(std::vector<FaultEndpoint> endpoints, Duration lease);
-  ~FaultDriver();
-  FaultDriver(const FaultDriver&) = delete;
-  FaultDriver& operator=(const FaultDriver&) = delete;
+  virtual ~FaultDriver() = default;
 
-  // Checks, before anything is injected, that every service with fault steps exposes
-  // /__faults, accepts our token, and lists every knob the plan sets in its catalog, and
-  // resets each to baseline. Throws EnvironmentError naming the service and knob.
-  void preflight(const Plan& plan);
+  virtual std::string_view kind() const = 0;
+  // True when this driver carries out `step`.
+  virtual bool handles(const FaultStep& step) const = 0;
 
-  // Makes the step's service hold exactly the step's knobs. Returns the recorded event.
-  const FaultEvent& apply(const FaultStep& step, Duration now);
+  virtual void preflight(const Plan& plan) = 0;
+  virtual void apply(const FaultStep& step, Duration now) = 0;
+  virtual void tick(Duration now) = 0;
+  virtual bool undo_all(Duration now, const std::string& reason, Duration budget) = 0;
+  // No call is under way and every fault the plan wants now is confirmed (after a tick()).
+  virtual bool settled() const = 0;
 
-  // Re-posts current knobs to services whose lease is older than half its length.
-  void renew(Duration now);
-
-  // Resets every service that holds or may hold faults. Idempotent; returns false when a
-  // reset failed (the lease still reverts that service).
-  bool undo_all(Duration now, const std::string& reason);
-
-  const std::vector<FaultEvent>& events() const { return events_; }
-  Duration lease() const { return lease_; }
-  // Knob catalogs seen in preflight, service -> knob names.
-  const std::map<std::string, std::set<std::string>>& catalogs() const { return catalogs_; }
-
- private:
-  const FaultEndpoint& endpoint(const std::string& service) const;
-  FaultEvent post(const std::string& service, const std::string& path, const std::string& body,
-                  Duration now);
-
-  std::vector<FaultEndpoint> endpoints_;
-  Duration lease_;
-  std::map<std::string, std::string> current_;  // service -> knobs json currently held
-  std::map<std::string, Duration> last_post_;   // service -> plan time of last apply/renew
-  std::set<std::string> touched_;               // services we ever posted knobs to
-  std::map<std::string, std::set<std::string>> catalogs_;
-  std::vector<FaultEvent> events_;
-  Duration last_now_{0};
+  virtual FaultState state() const = 0;
+  virtual std::vector<FaultEvent> events() const = 0;
 };
 
 }  // namespace faultline

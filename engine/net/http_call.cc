@@ -8,11 +8,25 @@
 
 namespace faultline {
 
+// Appends to the response body up to the request's cap; past it, returning 0 makes curl end
+// the transfer with CURLE_WRITE_ERROR, which finish() reports as "too_large".
+struct BodySink {
+  std::string* body;
+  size_t cap;
+  bool* over;
+};
+
 namespace {
 
 size_t append_body(char* data, size_t size, size_t nmemb, void* user) {
-  static_cast<std::string*>(user)->append(data, size * nmemb);
-  return size * nmemb;
+  auto* sink = static_cast<BodySink*>(user);
+  const size_t n = size * nmemb;
+  if (sink->body->size() + n > sink->cap) {
+    *sink->over = true;
+    return 0;
+  }
+  sink->body->append(data, n);
+  return n;
 }
 
 size_t append_header(char* data, size_t size, size_t nmemb, void* user) {
@@ -58,6 +72,8 @@ std::string_view curl_error_class(int curl_code) {
       return "reset";
     case CURLE_COULDNT_RESOLVE_HOST:
       return "dns";
+    case CURLE_FILESIZE_EXCEEDED:
+      return "too_large";
     default:
       return "other";
   }
@@ -78,8 +94,12 @@ HttpExchange::HttpExchange(HttpRequest request) : request_(std::move(request)) {
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request_.body.size()));
   }
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, header_list_);
+  body_sink_ = std::make_unique<BodySink>(
+      BodySink{&response_.body, request_.max_body_bytes, &body_too_large_});
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &append_body);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, &response_.body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, body_sink_.get());
+  // A Content-Length over the cap is refused before any byte of the body is read.
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request_.max_body_bytes));
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &append_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &response_.headers);
   // Control-plane calls must never leave the machine by accident through a proxy variable.
@@ -97,6 +117,15 @@ HttpResponse& HttpExchange::finish(int curl_code) {
   curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total_us);
   response_.elapsed = std::chrono::microseconds(total_us);
   if (curl_code != CURLE_OK) {
+    if (body_too_large_ || curl_code == CURLE_FILESIZE_EXCEEDED) {
+      response_.body.clear();
+      response_.body.shrink_to_fit();
+      response_.error = "response body larger than " + std::to_string(request_.max_body_bytes) +
+                        " bytes (the cap; raise it with max_body_bytes)";
+      response_.error_class = "too_large";
+      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &response_.status);
+      return response_;
+    }
     response_.error = curl_easy_strerror(static_cast<CURLcode>(curl_code));
     response_.error_class = std::string(curl_error_class(curl_code));
     return response_;

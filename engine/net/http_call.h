@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,10 @@ struct HttpRequest {
   std::vector<std::string> headers;  // "Name: value"
   std::string body;
   std::chrono::milliseconds timeout{5000};
+  // The largest response body accepted. A larger one ends the exchange with error_class
+  // "too_large" (and no body), so a hostile or broken endpoint cannot fill memory or disk.
+  size_t max_body_bytes = kDefaultMaxBodyBytes;
+  static constexpr size_t kDefaultMaxBodyBytes = 16u << 20;  // 16 MiB
 };
 
 struct HttpResponse {
@@ -27,7 +32,8 @@ struct HttpResponse {
   std::string body;
   std::vector<std::string> headers;  // raw "Name: value" lines of the final response
   std::string error;                 // empty on a transport success; else curl's message
-  std::string error_class;           // "", "timeout", "refused", "reset", "dns", "other"
+  // "", "timeout", "refused", "reset", "dns", "too_large", "other"
+  std::string error_class;
   std::chrono::microseconds elapsed{0};
 
   bool ok() const { return error.empty() && status >= 200 && status < 300; }
@@ -36,6 +42,8 @@ struct HttpResponse {
 };
 
 HttpResponse http_call(const HttpRequest& request);
+
+struct BodySink;  // http_call.cc
 
 // One HttpRequest prepared on its own easy handle, for event loops that run it on a multi handle
 // they own (the load engine's side requests). http_call is built on it, so every control-plane
@@ -57,11 +65,14 @@ class HttpExchange {
  private:
   HttpRequest request_;  // owns the URL, body and header strings for the transfer's life
   HttpResponse response_;
+  bool body_too_large_ = false;
   void* easy_ = nullptr;
   curl_slist* header_list_ = nullptr;
+  std::unique_ptr<BodySink> body_sink_;
 };
 
-// faultline's error class of a CURLcode: "", "timeout", "refused", "reset", "dns" or "other".
+// faultline's error class of a CURLcode: "", "timeout", "refused", "reset", "dns", "too_large"
+// or "other".
 // The view refers to a static string.
 std::string_view curl_error_class(int curl_code);
 

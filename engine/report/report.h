@@ -24,6 +24,8 @@ enum class RunStatus {
   kEnvironmentError,  // services could not be started, preflight failed, a fault call failed
 };
 const char* run_status_name(RunStatus s);
+// The process exit code of a run that ended so (common/error.h ExitCode).
+int exit_code_of(RunStatus s);
 
 struct LatencySummary {
   int64_t count = 0;

@@ -14,6 +14,22 @@
 
 namespace faultline {
 
+int exit_code_of(RunStatus s) {
+  switch (s) {
+    case RunStatus::kPassed:
+      return 0;
+    case RunStatus::kFailed:
+    case RunStatus::kInconclusive:
+    case RunStatus::kAborted:
+      return 1;
+    case RunStatus::kInterrupted:
+      return 130;
+    case RunStatus::kEnvironmentError:
+      return 3;
+  }
+  return 3;
+}
+
 const char* run_status_name(RunStatus s) {
   switch (s) {
     case RunStatus::kPassed:

@@ -66,6 +66,7 @@ class LoadEngine::Loop {
   void request_stop(StopMode mode) noexcept;
   bool wait_traffic_done(std::chrono::milliseconds timeout);
   bool traffic_done() const { return traffic_done_.load(std::memory_order_acquire); }
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
   LoadCounters counters() const;
   LoadRunResult finish();
 
@@ -114,6 +115,7 @@ class LoadEngine::Loop {
   std::mutex done_mutex_;
   std::condition_variable done_cv_;
   std::exception_ptr error_;  // written by the loop thread before it ends
+  std::atomic<bool> failed_{false};
   std::thread thread_;
   bool started_ = false, joined_ = false;
 };
@@ -222,6 +224,7 @@ void LoadEngine::Loop::run() noexcept {
     run_until_finished();
   } catch (...) {
     error_ = std::current_exception();
+    failed_.store(true, std::memory_order_release);
     // End at once: no further samples or callbacks (the caller's code just failed).
     for (auto& t : transfers_) curl_multi_remove_handle(traffic_.multi(), t->easy());
     side_.close();
@@ -414,6 +417,10 @@ void LoadEngine::request_stop(StopMode mode) noexcept {
 bool LoadEngine::wait_traffic_done(std::chrono::milliseconds timeout) {
   return loop_->wait_traffic_done(timeout);
 }
+bool LoadEngine::failed() const {
+  return loop_->failed();
+}
+
 bool LoadEngine::traffic_done() const {
   return loop_->traffic_done();
 }

@@ -164,6 +164,8 @@ class LoadEngine {
   // True once every arrival (all of them, or all up to a stop) has its sample.
   bool wait_traffic_done(std::chrono::milliseconds timeout);
   bool traffic_done() const;
+  // True once the source, the sink or a callback threw (finish() rethrows it).
+  bool failed() const;
 
   LoadCounters counters() const;
 

@@ -214,6 +214,9 @@ void ServiceLauncher::wait_ready(RunningService& service, const ServiceSpec& spe
                          ? "GET " + req.url + " answered " + std::to_string(resp.status)
                          : "GET " + req.url + ": " + resp.error;
     }
+    if (interrupted_ && interrupted_())
+      throw Error(ExitCode::kInterrupted,
+                  "interrupted while waiting for service '" + spec.name + "' to be ready");
     if (clock::now() >= deadline) {
       std::string msg = "service '" + spec.name + "' was not ready within " +
                         format_duration(spec.ready_timeout) + " (" + last_problem + ")";
@@ -231,6 +234,18 @@ const RunningService& ServiceLauncher::get(const std::string& name) const {
   for (const auto& r : running_)
     if (r->name == name) return *r;
   throw EnvironmentError("service '" + name + "' is not part of this run's environment");
+}
+
+std::optional<std::string> ServiceLauncher::find_exited() {
+  for (const auto& r : running_) {
+    if (!r->process || r->process->running()) continue;
+    const int st = r->process->exit_status().value_or(-1);
+    return "service '" + r->name + "' (pid " + std::to_string(r->process->pid()) + ") exited (" +
+           (WIFEXITED(st) ? "exit code " + std::to_string(WEXITSTATUS(st))
+                          : "signal " + std::to_string(WTERMSIG(st))) +
+           ")";
+  }
+  return std::nullopt;
 }
 
 std::vector<std::string> ServiceLauncher::stop_all() {

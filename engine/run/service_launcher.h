@@ -8,8 +8,10 @@
 // actions may be called from it while the load runs elsewhere.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -45,6 +47,14 @@ class ServiceLauncher {
   const RunningService& get(const std::string& name) const;
   const std::vector<std::unique_ptr<RunningService>>& services() const { return running_; }
 
+  // Polled while waiting for a service to be ready: when it returns true, start() throws
+  // Error(kInterrupted) (Ctrl-C during start-up). Empty: never.
+  void set_interrupt(std::function<bool()> interrupted) { interrupted_ = std::move(interrupted); }
+
+  // A started service that has exited since, in words ("service 'api' (pid 12) exited
+  // (signal 9)"), or nullopt. Non-blocking.
+  std::optional<std::string> find_exited();
+
   // Stops every started service, newest first. Returns one line per service stopped.
   std::vector<std::string> stop_all();
 
@@ -59,6 +69,7 @@ class ServiceLauncher {
   Environment env_;
   std::string log_dir_;
   std::vector<std::unique_ptr<RunningService>> running_;
+  std::function<bool()> interrupted_;
 };
 
 // Dependencies of a service: depends_on plus every {<service>.*} placeholder it uses.
