@@ -7,13 +7,13 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "common/error.h"
 
@@ -33,11 +33,74 @@ std::string read_file_from(const std::string& path, size_t offset) {
   return out;
 }
 
+// Sleeps 5 ms: the polling step of every bounded wait here (leaders and groups have no fd to
+// wait on; pidfd covers only one process).
+void poll_pause() {
+  const timespec step{0, 5'000'000};
+  ::nanosleep(&step, nullptr);
+}
+
+long monotonic_ms() {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<long>(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000;
+}
+
+// Closes every descriptor but `keep`. Async-signal-safe; `max_fd` is computed before fork for
+// the fallback on kernels without close_range (< 5.9).
+void close_all_but(int keep, int max_fd) {
+  bool ok = keep == 0 || ::close_range(0, static_cast<unsigned>(keep) - 1, 0) == 0;
+  ok = ok && ::close_range(static_cast<unsigned>(keep) + 1, ~0U, 0) == 0;
+  if (ok) return;
+  for (int fd = 0; fd < max_fd; ++fd)
+    if (fd != keep) ::close(fd);
+}
+
+// The body of the watchdog process (see the header). It runs right after fork() in a process
+// that may have had other threads, so it uses only async-signal-safe calls and never returns.
+[[noreturn]] void run_watchdog(int watch_fd, pid_t pgid, long grace_ms, int max_fd) {
+  ::setpgid(0, 0);  // out of the owner's group: `kill -9 -<owner's group>` must not take it too
+  ::prctl(PR_SET_NAME, "faultline-wd", 0, 0, 0);
+  struct sigaction action {};
+  sigemptyset(&action.sa_mask);
+  action.sa_handler = SIG_DFL;  // the owner's handlers mean nothing here
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &action, nullptr);
+  // Signals aimed at the owner's terminal or group must not end the watchdog before it acts.
+  action.sa_handler = SIG_IGN;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU})
+    ::sigaction(sig, &action, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  close_all_but(watch_fd, max_fd);
+
+  char byte;
+  while (true) {
+    const ssize_t n = ::read(watch_fd, &byte, 1);
+    if (n == 0 || (n < 0 && errno != EINTR)) break;  // EOF: the owner is gone
+  }
+  ::kill(-pgid, SIGCONT);
+  ::kill(-pgid, SIGTERM);
+  const long deadline_ms = monotonic_ms() + grace_ms;
+  while (::kill(-pgid, 0) == 0 && monotonic_ms() < deadline_ms) poll_pause();
+  ::kill(-pgid, SIGKILL);
+  ::_exit(0);
+}
+
+void close_pipe(int fds[2]) {
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
 }  // namespace
 
 ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
   if (spec.argv.empty()) throw EnvironmentError("cannot start a process with an empty command");
   if (spec.stdout_path.empty()) throw EnvironmentError("child process needs a stdout log path");
+
+  // Orphans of our groups are reparented to us, so stop() can reap them (see the header).
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
   const int out_fd =
       ::open(spec.stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -51,11 +114,27 @@ ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
       throw EnvironmentError("cannot open log " + spec.stderr_path + ": " + std::strerror(errno));
     }
   }
+  auto close_logs = [&] {
+    ::close(out_fd);
+    if (err_fd != out_fd) ::close(err_fd);
+  };
 
   // exec failures travel back over a close-on-exec pipe: EOF means exec succeeded.
   int status_pipe[2];
-  if (::pipe2(status_pipe, O_CLOEXEC) != 0)
-    throw EnvironmentError(std::string("pipe: ") + std::strerror(errno));
+  if (::pipe2(status_pipe, O_CLOEXEC) != 0) {
+    const int e = errno;
+    close_logs();
+    throw EnvironmentError(std::string("pipe: ") + std::strerror(e));
+  }
+  // The child waits for one byte here before exec: the watchdog exists by then. EOF instead
+  // means the owner died (or gave up) first, and the child exits without running anything.
+  int go_pipe[2];
+  if (::pipe2(go_pipe, O_CLOEXEC) != 0) {
+    const int e = errno;
+    close_pipe(status_pipe);
+    close_logs();
+    throw EnvironmentError(std::string("pipe: ") + std::strerror(e));
+  }
 
   // Build argv/envp before fork: no allocation in the child.
   std::vector<char*> argv;
@@ -74,22 +153,36 @@ ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
   const pid_t parent = ::getpid();
+  const long open_max = ::sysconf(_SC_OPEN_MAX);
+  const int max_fd = open_max > 0 && open_max < (1 << 20) ? static_cast<int>(open_max) : 1 << 20;
 
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int e = errno;
-    ::close(status_pipe[0]);
-    ::close(status_pipe[1]);
-    ::close(out_fd);
-    if (err_fd != out_fd) ::close(err_fd);
+    close_pipe(status_pipe);
+    close_pipe(go_pipe);
+    close_logs();
     throw EnvironmentError(std::string("fork: ") + std::strerror(e));
   }
   if (pid == 0) {
+    ::close(go_pipe[1]);  // else our own copy would keep the pipe open and hide the owner's death
     if (spec.die_with_parent) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      // Until exec we still carry the owner's handlers; SIGTERM must end us, not set its flag.
+      struct sigaction dfl {};
+      dfl.sa_handler = SIG_DFL;
+      ::sigaction(SIGTERM, &dfl, nullptr);
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
       if (::getppid() != parent) ::_exit(127);
     }
-    ::setpgid(0, 0);  // own group: a Ctrl-C at the terminal reaches faultline, which decides
+    // Own group: a Ctrl-C at the terminal reaches faultline, which decides; and stop() can
+    // signal everything this child starts.
+    ::setpgid(0, 0);
+    char go = 0;
+    ssize_t n;
+    do {
+      n = ::read(go_pipe[0], &go, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) ::_exit(127);
     int devnull = ::open("/dev/null", O_RDONLY);
     ::dup2(devnull, 0);
     ::dup2(out_fd, 1);
@@ -107,9 +200,48 @@ ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
     (void)!::write(status_pipe[1], &e, sizeof e);
     ::_exit(127);
   }
+  // Both sides set the group, so it exists before the parent can signal it, whichever runs
+  // first (the child cannot have exec'd yet: it waits for the go byte).
+  ::setpgid(pid, pid);
   ::close(status_pipe[1]);
-  ::close(out_fd);
-  if (err_fd != out_fd) ::close(err_fd);
+  ::close(go_pipe[0]);
+  close_logs();
+
+  ChildProcess child;
+  child.pid_ = pid;
+  child.spec_ = spec;
+  if (spec.die_with_parent) {
+    int watch_pipe[2];
+    pid_t watchdog = -1;
+    int fork_errno = 0;
+    if (::pipe2(watch_pipe, O_CLOEXEC) != 0) {
+      fork_errno = errno;
+    } else {
+      watchdog = ::fork();
+      if (watchdog == 0) {
+        run_watchdog(watch_pipe[0], pid, static_cast<long>(spec.watchdog_grace.count()), max_fd);
+      }
+      if (watchdog < 0) {
+        fork_errno = errno;
+        close_pipe(watch_pipe);
+      } else {
+        ::close(watch_pipe[0]);
+        child.watchdog_pid_ = watchdog;
+        child.watchdog_fd_ = watch_pipe[1];
+      }
+    }
+    if (fork_errno != 0) {
+      ::close(go_pipe[1]);  // the child reads EOF and exits without exec
+      ::close(status_pipe[0]);
+      child.stop(std::chrono::milliseconds(0));
+      throw EnvironmentError(std::string("cannot start the watchdog of '") + spec.argv[0] +
+                             "': " + std::strerror(fork_errno));
+    }
+  }
+  const char go = 'g';
+  (void)!::write(go_pipe[1], &go, 1);
+  ::close(go_pipe[1]);
+
   int child_errno = 0;
   ssize_t n;
   do {
@@ -117,33 +249,44 @@ ChildProcess ChildProcess::spawn(const ChildSpec& spec) {
   } while (n < 0 && errno == EINTR);
   ::close(status_pipe[0]);
   if (n == sizeof child_errno) {
-    ::waitpid(pid, nullptr, 0);
+    child.stop(std::chrono::milliseconds(0));  // reaps the child and dismisses the watchdog
     throw EnvironmentError("cannot start '" + spec.argv[0] + "': " + std::strerror(child_errno));
   }
-  ChildProcess child;
-  child.pid_ = pid;
-  child.spec_ = spec;
   return child;
 }
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
-    : pid_(other.pid_), status_(other.status_), spec_(std::move(other.spec_)) {
+    : pid_(other.pid_),
+      status_(other.status_),
+      stopped_(other.stopped_),
+      group_gone_(other.group_gone_),
+      watchdog_pid_(other.watchdog_pid_),
+      watchdog_fd_(other.watchdog_fd_),
+      spec_(std::move(other.spec_)) {
   other.pid_ = -1;
+  other.watchdog_pid_ = -1;
+  other.watchdog_fd_ = -1;
 }
 
 ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   if (this != &other) {
-    if (pid_ > 0 && !status_) stop();
+    if (pid_ > 0 && !stopped_) stop();
     pid_ = other.pid_;
     status_ = other.status_;
+    stopped_ = other.stopped_;
+    group_gone_ = other.group_gone_;
+    watchdog_pid_ = other.watchdog_pid_;
+    watchdog_fd_ = other.watchdog_fd_;
     spec_ = std::move(other.spec_);
     other.pid_ = -1;
+    other.watchdog_pid_ = -1;
+    other.watchdog_fd_ = -1;
   }
   return *this;
 }
 
 ChildProcess::~ChildProcess() {
-  if (pid_ > 0 && !status_) stop();
+  if (pid_ > 0 && !stopped_) stop();
 }
 
 bool ChildProcess::running() {
@@ -158,30 +301,72 @@ bool ChildProcess::running() {
 }
 
 void ChildProcess::send_signal(int sig) {
-  if (running()) ::kill(pid_, sig);
+  if (pid_ > 0 && !stopped_) ::kill(-pid_, sig);
 }
 
 std::optional<int> ChildProcess::wait_for_exit(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (running()) {
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    poll_pause();
   }
   return status_;
 }
 
+bool ChildProcess::reap_group() {
+  running();  // the child first, so its status is ours and not consumed below
+  int st = 0;
+  pid_t r;
+  while ((r = ::waitpid(-pid_, &st, WNOHANG)) > 0)
+    if (r == pid_) status_ = st;
+  return ::kill(-pid_, 0) != 0 && errno == ESRCH;
+}
+
+bool ChildProcess::wait_group_gone(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!reap_group()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    poll_pause();
+  }
+  return true;
+}
+
+void ChildProcess::dismiss_watchdog() {
+  if (watchdog_pid_ > 0) {
+    ::kill(watchdog_pid_, SIGKILL);
+    int st = 0;
+    while (::waitpid(watchdog_pid_, &st, 0) < 0 && errno == EINTR) {
+    }
+    watchdog_pid_ = -1;
+  }
+  if (watchdog_fd_ >= 0) ::close(watchdog_fd_);
+  watchdog_fd_ = -1;
+}
+
 int ChildProcess::stop(std::chrono::milliseconds grace) {
   if (pid_ <= 0) return -1;
-  if (status_) return *status_;
-  // A stopped (SIGSTOP) child must be continued to act on SIGTERM.
-  ::kill(pid_, SIGCONT);
-  ::kill(pid_, SIGTERM);
-  if (auto st = wait_for_exit(grace)) return *st;
-  ::kill(pid_, SIGKILL);
-  int st = 0;
-  ::waitpid(pid_, &st, 0);
-  status_ = st;
-  return st;
+  if (!stopped_) {
+    // Stopped (SIGSTOP) members must be continued to act on SIGTERM.
+    ::kill(-pid_, SIGCONT);
+    ::kill(-pid_, SIGTERM);
+    group_gone_ = wait_group_gone(grace);
+    if (!group_gone_) {
+      ::kill(-pid_, SIGKILL);
+      group_gone_ = wait_group_gone(kGoneTimeout);
+    }
+    // Only if the child itself outlived SIGKILL by kGoneTimeout (uninterruptible sleep): wait
+    // for it as before, so it is never left a zombie.
+    if (!status_) {
+      int st = 0;
+      while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+      }
+      status_ = st;
+    }
+    stopped_ = true;
+    // Only now: had the owner died during the wait, the watchdog would have finished the job.
+    dismiss_watchdog();
+  }
+  return status_.value_or(-1);
 }
 
 std::optional<std::string> ChildProcess::wait_for_line(
@@ -203,7 +388,7 @@ std::optional<std::string> ChildProcess::wait_for_line(
     }
     if (!alive) return std::nullopt;
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    poll_pause();
   }
 }
 

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "config.h"
+#include "core/config.h"
 #include "spec/loader.h"
 
 using faultline::demo::DemoConfig;

@@ -1,4 +1,4 @@
-#include "fault_knobs.h"
+#include "faults/fault_knobs.h"
 
 #include <doctest/doctest.h>
 

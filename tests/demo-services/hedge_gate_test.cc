@@ -1,5 +1,5 @@
 // The hedge gate: open for a latency tail, shut when most attempts are slow.
-#include "hedge_gate.h"
+#include "resilience/hedge_gate.h"
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,6 @@
 // The idempotency store behind payment's --idempotency: first insert wins, capacity and ttl
 // bound it, a key stored again after expiry is a fresh key.
-#include "idempotency_store.h"
+#include "resilience/idempotency_store.h"
 
 #include <doctest/doctest.h>
 

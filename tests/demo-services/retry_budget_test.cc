@@ -1,6 +1,6 @@
 // The retry budget behind the api's --retry-budget: a burst, then the share of calls plus the
 // minimum rate, never more.
-#include "retry_budget.h"
+#include "resilience/retry_budget.h"
 
 #include <doctest/doctest.h>
 

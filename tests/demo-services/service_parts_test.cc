@@ -1,11 +1,11 @@
 // Small pure pieces of the demo services: job encoding, request-id rules, log lines, addresses.
 #include <doctest/doctest.h>
 
-#include "event_log.h"
-#include "http_server.h"
-#include "order_queue.h"
-#include "payment_client.h"
-#include "redis_connection.h"
+#include "core/event_log.h"
+#include "http/http_server.h"
+#include "queue/order_queue.h"
+#include "queue/redis_connection.h"
+#include "resilience/payment_client.h"
 
 using namespace faultline::demo;
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "proc/child_process.h"
-#include "redis_connection.h"
+#include "queue/redis_connection.h"
 
 namespace faultline::testing {
 

@@ -1,0 +1,231 @@
+// The api role: users and orders over a simulated DB, a synchronous charge at payment, and a
+// job on the Redis queue for the worker.
+//
+//   GET  /users/{id}   DB read; ids 1..1000000 exist
+//   POST /orders       {"user_id": "u-1" | 42, "amount": 12.5} -> DB write, charge, enqueue
+//                      (the charge's fixes - idempotency key, hedge, deadline, retry budget -
+//                      are resilience/payment_client.h's policies, switched on by flags)
+//   GET  /orders/{id}  DB read of an order this process created
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+
+#include "common/rng.h"
+#include "core/event_log.h"
+#include "core/service.h"
+#include "core/simulated_db.h"
+#include "http/request_json.h"
+#include "queue/order_queue.h"
+#include "queue/redis_connection.h"
+#include "resilience/payment_client.h"
+#include "resilience/request_deadline.h"
+
+namespace faultline::demo {
+
+namespace {
+
+constexpr int64_t kMaxUserId = 1'000'000;
+constexpr auto kProbeTimeout = std::chrono::milliseconds(200);
+
+// A per-process prefix so order ids never repeat across restarts of the api against the same
+// Redis (the worker's idempotency marks outlive the api process).
+std::string process_nonce() {
+  const auto t = std::chrono::system_clock::now().time_since_epoch().count();
+  const uint64_t h = mix64(fnv1a64(std::to_string(::getpid()) + ":" + std::to_string(t)));
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%08llx", static_cast<unsigned long long>(h & 0xffffffffULL));
+  return buf;
+}
+
+std::string order_json(const std::string& order_id, const std::string& user_id, double amount,
+                       const std::string& status, const std::string& request_id) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("order_id");
+  w.String(order_id);
+  w.Key("user_id");
+  w.String(user_id);
+  w.Key("amount");
+  w.Double(amount);
+  w.Key("status");
+  w.String(status);
+  w.Key("request_id");
+  w.String(request_id);
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+PaymentPolicy payment_policy(const DemoConfig& c) {
+  PaymentPolicy p;
+  p.base_url = c.payment_url;
+  p.timeout = c.payment_timeout;
+  p.retries = c.payment_retries;
+  p.backoff = c.payment_backoff;
+  p.idempotency_keys = c.idempotency;
+  p.hedge_after = c.payment_hedge_after;
+  p.propagate_deadline = c.deadline_propagation;
+  p.retry_budget_ratio = c.retry_budget;
+  p.retry_budget_min_per_second = c.retry_budget_min_per_second;
+  return p;
+}
+
+class ApiLogic : public RoleLogic {
+ public:
+  explicit ApiLogic(Service& s)
+      : s_(s),
+        db_(s.config().db_latency, s.faults(), s.metrics(), s.stop_signal()),
+        payment_(payment_policy(s.config()), s.metrics(), s.stop_signal()),
+        redis_address_{s.config().redis_host, s.config().redis_port},
+        redis_(redis_address_, std::chrono::milliseconds(500), std::chrono::seconds(2)),
+        probe_conn_(redis_address_, kProbeTimeout, kProbeTimeout),
+        nonce_(process_nonce()) {
+    s.http().route("GET", "/users/{id}", [this](const Request& r) { return get_user(r); });
+    s.http().route("POST", "/orders", [this](const Request& r) { return create_order(r); });
+    s.http().route("GET", "/orders/{id}", [this](const Request& r) { return get_order(r); });
+    s.readiness().add_dependency("redis", true, [this] { return redis_ping(probe_conn_); });
+    s.readiness().add_dependency("payment", s.config().payment_required,
+                                 [this] { return payment_.probe(kProbeTimeout); });
+  }
+
+ private:
+  std::optional<Response> db_call(const Request& r) {
+    return db_failure_response(r, db_.call(r.request_id));
+  }
+
+  Response get_user(const Request& r) {
+    if (auto held = s_.hold_if_forced(r)) return *held;
+    const std::string id = r.param("id");
+    int64_t n = 0;
+    const auto res = std::from_chars(id.data(), id.data() + id.size(), n);
+    if (res.ec != std::errc() || res.ptr != id.data() + id.size())
+      return problem_response(r, 400, "bad-user-id", "Bad Request",
+                              "a user id is a whole number, got '" + id + "'");
+    if (auto failed = db_call(r)) return *failed;
+    if (n < 1 || n > kMaxUserId)
+      return problem_response(
+          r, 404, "no-such-user", "Not Found",
+          "user " + id + " does not exist (ids are 1.." + std::to_string(kMaxUserId) + ")");
+    static const char* const tiers[] = {"bronze", "silver", "gold"};
+    return json_response(200, "{\"id\":" + std::to_string(n) + ",\"name\":\"user-" +
+                                  std::to_string(n) + "\",\"tier\":\"" + tiers[n % 3] + "\"}");
+  }
+
+  Response create_order(const Request& r) {
+    if (auto held = s_.hold_if_forced(r)) return *held;
+    // With deadline propagation the caller's X-Deadline-Ms bounds the charge too.
+    std::optional<DeadlineClock::time_point> deadline;
+    if (s_.config().deadline_propagation) {
+      if (auto bad = read_request_deadline(r, DeadlineClock::now(), &deadline)) return *bad;
+      if (deadline && DeadlineClock::now() >= *deadline)
+        return deadline_exceeded_response(r, s_.metrics(), "arrival");
+    }
+    rapidjson::Document doc;
+    if (auto bad = parse_json_object(r, &doc)) return *bad;
+    Response problem;
+    auto user_id = id_field(r, doc, "user_id", true, &problem);
+    if (!user_id) return problem;
+    auto amount = amount_field(r, doc, "amount", &problem);
+    if (!amount) return problem;
+
+    const std::string order_id =
+        "ord-" + nonce_ + "-" + std::to_string(order_counter_.fetch_add(1) + 1);
+    if (auto failed = db_call(r)) return *failed;
+    db_.put(order_id, order_json(order_id, *user_id, *amount, "pending_payment", r.request_id));
+
+    ChargeRequest charge{order_id, *user_id, *amount, r.request_id, r.header("traceparent"),
+                         deadline};
+    const ChargeResult paid = payment_.charge(charge);
+    if (paid.kind != ChargeResult::Kind::kCaptured) {
+      db_.put(order_id, order_json(order_id, *user_id, *amount, "payment_failed", r.request_id));
+      return payment_problem(r, paid);
+    }
+
+    Job job;
+    job.order_id = order_id;
+    job.request_id = r.request_id;
+    job.user_id = *user_id;
+    job.amount = *amount;
+    job.enqueued_at_ms = unix_time_ms();
+    const auto start = std::chrono::steady_clock::now();
+    std::string error;
+    bool timed_out = false;
+    try {
+      redis_.run([&](RedisConnection& conn) { OrderQueue(conn).enqueue(job); });
+    } catch (const RedisError& e) {
+      error = e.what();
+      timed_out = e.timeout();
+    }
+    s_.metrics()
+        .dep_call_duration.with({"redis", error.empty() ? "ok" : (timed_out ? "timeout" : "error")})
+        .observe(seconds_between(start, std::chrono::steady_clock::now()));
+    if (!error.empty()) {
+      db_.put(order_id, order_json(order_id, *user_id, *amount, "paid_not_queued", r.request_id));
+      return problem_response(r, 503, "queue-unavailable", "Service Unavailable",
+                              "the order is paid but could not be queued: " + error,
+                              {{"order_id", order_id}});
+    }
+    const std::string body = order_json(order_id, *user_id, *amount, "queued", r.request_id);
+    db_.put(order_id, body);
+    Response created = json_response(201, body);
+    created.headers.emplace_back("Location", "/orders/" + order_id);
+    return created;
+  }
+
+  static Response payment_problem(const Request& r, const ChargeResult& paid) {
+    const std::vector<std::pair<std::string, std::string>> extra = {
+        {"payment_attempts", std::to_string(paid.attempts)}};
+    const std::string tries = " after " + std::to_string(paid.attempts) + " attempt(s)";
+    switch (paid.kind) {
+      case ChargeResult::Kind::kTimeout:
+        return problem_response(r, 504, "payment-timeout", "Gateway Timeout",
+                                "payment did not answer in time" + tries, extra);
+      case ChargeResult::Kind::kUnreachable:
+        return problem_response(r, 502, "payment-unreachable", "Bad Gateway",
+                                "payment is unreachable (" + paid.detail + ")" + tries, extra);
+      case ChargeResult::Kind::kRejected:
+        return problem_response(r, 502, "payment-rejected", "Bad Gateway",
+                                "payment rejected the charge (" + paid.detail + ")", extra);
+      case ChargeResult::Kind::kInterrupted:
+        return shutting_down_response(r);
+      case ChargeResult::Kind::kFailed:
+      case ChargeResult::Kind::kCaptured:
+        break;
+    }
+    return problem_response(r, 502, "payment-failed", "Bad Gateway",
+                            "the charge failed (" + paid.detail + ")" + tries, extra);
+  }
+
+  Response get_order(const Request& r) {
+    if (auto held = s_.hold_if_forced(r)) return *held;
+    if (auto failed = db_call(r)) return *failed;
+    auto order = db_.get(r.param("id"));
+    if (!order)
+      return problem_response(r, 404, "no-such-order", "Not Found",
+                              "order '" + r.param("id") + "' does not exist here");
+    return json_response(200, *order);
+  }
+
+  Service& s_;
+  SimulatedDb db_;
+  PaymentClient payment_;
+  RedisAddress redis_address_;
+  RedisPool redis_;
+  RedisConnection probe_conn_;  // used only by the readiness thread
+  std::string nonce_;
+  std::atomic<uint64_t> order_counter_{0};
+};
+
+}  // namespace
+
+std::unique_ptr<RoleLogic> make_api_logic(Service& service) {
+  return std::make_unique<ApiLogic>(service);
+}
+
+}  // namespace faultline::demo
