@@ -1,7 +1,11 @@
 #include "dsl/check.h"
 
 #include <algorithm>
-#include <regex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <re2/re2.h>
 
 #include "common/text.h"
 #include "dsl/parser.h"
@@ -12,54 +16,127 @@ namespace faultline::dsl {
 
 namespace {
 
-// Regexes are compiled here only to validate them. Bounds keep std::regex's recursive
-// compiler away from deep recursion on hostile input.
-constexpr size_t kMaxRegexLength = 1024;
-constexpr int kMaxRegexNesting = 32;
-constexpr size_t kMaxRepeat = 1000;
+// A regex matcher's problem, located within the pattern (decoded text, not the source).
+struct RegexProblem {
+  size_t offset = 0;  // into the pattern
+  size_t length = 0;  // 0: the whole value, quotes included
+  std::string message;
+};
 
-std::optional<std::string> regex_problem(const std::string& pattern) {
-  if (pattern.size() > kMaxRegexLength) {
-    return "regex longer than " + std::to_string(kMaxRegexLength) + " characters";
-  }
-  int depth = 0;
-  bool in_class = false;  // inside [...], where ( { are literal
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    const char c = pattern[i];
-    // libstdc++ overflows (undefined behaviour) on huge numbers in a repetition count {n,m}
-    // or a backreference \n, and large counts explode its automaton: bound them first.
-    const bool numbered = c == '{' || (c == '\\' && i + 1 < pattern.size() &&
-                                       pattern[i + 1] >= '0' && pattern[i + 1] <= '9');
-    if (numbered && (c == '\\' || !in_class)) {
-      size_t count = 0;
-      for (size_t j = i + 1; j < pattern.size() && pattern[j] != '}'; ++j) {
-        if (pattern[j] < '0' || pattern[j] > '9') {
-          if (c == '\\') break;
-          count = 0;
-        } else if ((count = count * 10 + static_cast<size_t>(pattern[j] - '0')) > kMaxRepeat) {
-          return std::string("regex ") + (c == '{' ? "repetition count" : "backreference") +
-                 " above " + std::to_string(kMaxRepeat);
+// The options observe/label_matcher.cc matches with (dot_nl does not change what is valid).
+RE2::Options matcher_options() {
+  RE2::Options options;
+  options.set_dot_nl(true);
+  options.set_log_errors(false);
+  return options;
+}
+
+// RE2 names the whole pattern for an unbalanced parenthesis; this finds it: the first ')'
+// that closes nothing, else the innermost '(' left open. Escapes, \Q...\E and classes (where
+// parentheses are literal) are skipped.
+std::optional<size_t> unbalanced_paren(const std::string& p) {
+  std::vector<size_t> open;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '\\') {
+      if (i + 1 < p.size() && p[i + 1] == 'Q') {
+        const size_t quoted_end = p.find("\\E", i + 2);
+        if (quoted_end == std::string::npos) break;
+        i = quoted_end + 1;
+      } else {
+        ++i;
+      }
+    } else if (p[i] == '[') {
+      size_t j = i + 1;
+      if (j < p.size() && p[j] == '^') ++j;
+      if (j < p.size() && p[j] == ']') ++j;  // "[]a]": a leading ']' is literal
+      for (; j < p.size() && p[j] != ']'; ++j) {
+        if (p[j] == '\\') {
+          ++j;
+        } else if (p.compare(j, 2, "[:") == 0) {
+          if (const size_t e = p.find(":]", j + 2); e != std::string::npos) j = e + 1;
         }
       }
-    }
-    if (c == '\\') {
-      ++i;
-    } else if (in_class) {
-      in_class = c != ']';
-    } else if (c == '[') {
-      in_class = true;
-    } else if (c == '(' && ++depth > kMaxRegexNesting) {
-      return "regex nested more than " + std::to_string(kMaxRegexNesting) + " levels deep";
-    } else if (c == ')') {
-      --depth;
+      i = j;
+    } else if (p[i] == '(') {
+      open.push_back(i);
+    } else if (p[i] == ')') {
+      if (open.empty()) return i;
+      open.pop_back();
     }
   }
-  try {
-    std::regex re(pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    return std::string("invalid regex: ") + e.what();
+  if (open.empty()) return std::nullopt;
+  return open.back();
+}
+
+// Where RE2's error fragment ("{2,1001}", "\1", "**") sits in the pattern. RE2 parses left to
+// right and stops at the first error, so it is the first occurrence at which the pattern cut
+// just after it fails the same way: in `\\1(b)\1` the cut `\\1` is valid, so the error is the
+// second "\1". Tries are bounded; past them the first occurrence is taken.
+std::optional<size_t> fragment_offset(const std::string& pattern, const RE2& failed) {
+  const std::string& fragment = failed.error_arg();
+  if (fragment.empty()) return std::nullopt;
+  constexpr int kMaxTries = 64;
+  std::optional<size_t> first;
+  int tries = 0;
+  for (size_t at = pattern.find(fragment); at != std::string::npos && tries < kMaxTries;
+       at = pattern.find(fragment, at + 1), ++tries) {
+    if (!first) first = at;
+    const RE2 cut(re2::StringPiece(pattern.data(), at + fragment.size()), matcher_options());
+    if (cut.error_code() == failed.error_code() && cut.error_arg() == fragment) return at;
   }
-  return std::nullopt;
+  return first;
+}
+
+// Regexes are compiled here only to validate them, as the matcher will compile them. RE2
+// compiles in linear time and bounded memory (max_mem), so no length or nesting limits of our
+// own are needed: what RE2 refuses ("invalid repetition size", "pattern too large") is
+// reported in its words, at the place it names.
+std::optional<RegexProblem> regex_problem(const std::string& pattern) {
+  const RE2 re(pattern, matcher_options());
+  if (re.ok()) return std::nullopt;
+  // error() is "<what>: <fragment>" ("invalid repetition size: {2,1001}"), or "<what>" alone
+  // ("pattern too large - compile failed"). A fragment can be the whole pattern or run to its
+  // end ("missing ]: [a..."), so it is quoted short, or not at all when the span shows it.
+  const std::string& fragment = re.error_arg();
+  std::string what = re.error();
+  const std::string tail = ": " + fragment;
+  if (!fragment.empty() && what.size() > tail.size() &&
+      what.compare(what.size() - tail.size(), tail.size(), tail) == 0) {
+    what.resize(what.size() - tail.size());
+  }
+  constexpr size_t kMaxQuoted = 40;
+  const std::string quoted =
+      fragment.size() <= kMaxQuoted ? fragment : fragment.substr(0, kMaxQuoted - 3) + "...";
+  const std::string message = "invalid regex: " + what;
+  const RE2::ErrorCode code = re.error_code();
+  if (code == RE2::ErrorMissingParen || code == RE2::ErrorUnexpectedParen) {
+    if (const auto at = unbalanced_paren(pattern)) return RegexProblem{*at, 1, message};
+    return RegexProblem{0, 0, message};
+  }
+  if (code == RE2::ErrorTrailingBackslash && !pattern.empty()) {
+    return RegexProblem{pattern.size() - 1, 1, message};
+  }
+  if (fragment.empty()) return RegexProblem{0, 0, message};
+  if (const auto at = fragment_offset(pattern, re)) {
+    return RegexProblem{*at, fragment.size(), message + ": " + quoted};
+  }
+  return RegexProblem{0, 0, message + ": " + quoted};
+}
+
+// The source span of pattern[offset, offset + length) inside `value_span`, the quoted string
+// it was decoded from (dsl/lexer.cc: \\, \" and \n take two bytes). When the source cannot
+// be mapped (a raw newline inside the quotes), the whole quoted value.
+Span span_in_quoted(const std::string& value, Span value_span, size_t offset, size_t length) {
+  const auto source_bytes = [&](size_t from, size_t to) {
+    size_t n = 0;
+    for (size_t i = from; i < to; ++i) {
+      const char c = value[i];
+      n += c == '\\' || c == '"' || c == '\n' ? 2 : 1;
+    }
+    return n;
+  };
+  if (length == 0 || value_span.length != source_bytes(0, value.size()) + 2) return value_span;
+  return {value_span.offset + 1 + source_bytes(0, offset), source_bytes(offset, offset + length)};
 }
 
 class Checker {
@@ -170,8 +247,8 @@ class Checker {
       const bool regex = matcher.op == "=~" || matcher.op == "!~";
       if (regex) {
         if (auto p = regex_problem(matcher.value)) {
-          add(m.value_spans[i], *p,
-              "regexes use ECMAScript syntax and must match the whole label value");
+          add(span_in_quoted(matcher.value, m.value_spans[i], p->offset, p->length), p->message,
+              "regexes use RE2 syntax, as in Prometheus, and match the whole label value");
         }
       } else if (matcher.name == "job") {
         known_name(matcher.value, ctx_.services, "service", m.value_spans[i]);

@@ -55,7 +55,7 @@ struct Observed {
 // Server semantics: those of observe/scrape_store.h (histogram_quantile over the window's
 // bucket increase, gauges over the scrapes inside the window, counters between the scrapes
 // bounding it, resets handled). Matchers are observe/label_matcher.h's: PromQL semantics,
-// anchored ECMAScript regexes - the DSL checker validates regexes with the same engine. The
+// anchored RE2 regexes - the DSL checker validates regexes with the same engine. The
 // pseudo-label `job` matches the service name of the scrape target.
 class MetricSource {
  public:

@@ -1,6 +1,23 @@
 #include "observe/label_matcher.h"
 
+#include <re2/re2.h>
+
 namespace faultline::observe {
+
+namespace {
+
+// Prometheus' matcher semantics on top of RE2's defaults: `.` matches '\n' too (Prometheus 3
+// compiles `^(?s:<re>)$`), and errors go to the caller instead of RE2's log on stderr. The
+// anchoring comes from RE2::FullMatch rather than wrapping the text in ^(?:...)$, which a
+// value such as `a)|(b` could break out of.
+RE2::Options prometheus_options() {
+  RE2::Options options;
+  options.set_dot_nl(true);
+  options.set_log_errors(false);
+  return options;
+}
+
+}  // namespace
 
 std::string_view match_op_text(MatchOp op) {
   switch (op) {
@@ -27,13 +44,12 @@ std::optional<MatchOp> parse_match_op(std::string_view text) {
 LabelMatcher::LabelMatcher(std::string name, MatchOp op, std::string value)
     : name_(std::move(name)), op_(op), value_(std::move(value)) {
   if (op_ == MatchOp::kRegexMatch || op_ == MatchOp::kRegexNoMatch) {
-    try {
-      regex_ = std::make_shared<const std::regex>("^(?:" + value_ + ")$",
-                                                  std::regex::ECMAScript | std::regex::optimize);
-    } catch (const std::regex_error& e) {
+    auto regex = std::make_shared<const RE2>(value_, prometheus_options());
+    if (!regex->ok()) {
       throw std::invalid_argument("invalid regular expression in label matcher " + str() + ": " +
-                                  e.what());
+                                  regex->error());
     }
+    regex_ = std::move(regex);
   }
 }
 
@@ -44,11 +60,11 @@ bool LabelMatcher::matches(std::string_view v) const {
     case MatchOp::kNotEqual:
       return v != value_;
     case MatchOp::kRegexMatch:
-      return std::regex_match(v.begin(), v.end(), *regex_);
+      return RE2::FullMatch(v, *regex_);
     case MatchOp::kRegexNoMatch:
       break;
   }
-  return !std::regex_match(v.begin(), v.end(), *regex_);
+  return !RE2::FullMatch(v, *regex_);
 }
 
 bool LabelMatcher::matches(const Labels& labels) const {

@@ -3,22 +3,28 @@
 //
 // Semantics follow PromQL: a missing label has the value "" (so `a=""` matches series without
 // `a`, and `a!=""` requires it); regexes are anchored at both ends (`5..` does not match
-// "1500"). Regexes use std::regex ECMAScript syntax, which agrees with Prometheus' RE2 for the
-// usual alternations, classes and repetitions; RE2-only syntax ((?i), \pL) is rejected as
-// invalid here.
+// "1500", `a` does not match "ab"). Regexes are RE2 syntax, as in Prometheus (Go's regexp
+// implements it): (?i), \pL and [[:alpha:]] work, backreferences and lookarounds do not. `.` also
+// matches a newline, as Prometheus 3 does (it compiles `^(?s:<re>)$`). RE2 runs in time
+// linear in the label value and never recurses per character, so a label value of any length
+// is safe to match (libstdc++'s ECMAScript engine overflowed the stack near 20k characters).
 //
-// Thread-safety: const methods are safe to call concurrently.
+// Thread-safety: const methods are safe to call concurrently (RE2 is thread-safe for
+// matching). Copies share the compiled regex, so a copy costs a refcount and two strings.
 #pragma once
 
 #include <memory>
 #include <optional>
-#include <regex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "observe/metrics_text.h"
+
+namespace re2 {
+class RE2;
+}
 
 namespace faultline::observe {
 
@@ -31,7 +37,8 @@ std::optional<MatchOp> parse_match_op(std::string_view text);
 
 class LabelMatcher {
  public:
-  // Throws std::invalid_argument naming the matcher when a regex does not compile.
+  // Throws std::invalid_argument naming the matcher and RE2's reason ("missing ): (a") when a
+  // regex does not compile.
   LabelMatcher(std::string name, MatchOp op, std::string value);
 
   const std::string& name() const { return name_; }
@@ -49,7 +56,7 @@ class LabelMatcher {
   std::string name_;
   MatchOp op_;
   std::string value_;
-  std::shared_ptr<const std::regex> regex_;  // for =~ and !~; shared so copies stay cheap
+  std::shared_ptr<const re2::RE2> regex_;  // for =~ and !~; shared so copies stay cheap
 };
 
 using LabelMatchers = std::vector<LabelMatcher>;

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <map>
-#include <regex>
+#include <memory>
 #include <stdexcept>
 #include <vector>
+
+#include <re2/re2.h>
 
 #include <rapidjson/error/en.h>
 #include <rapidjson/pointer.h>
@@ -137,17 +139,32 @@ std::vector<std::string> strings_of(const Value* array) {
   return out;
 }
 
-void collect_patterns(const Value& v, std::map<std::string, std::regex>& out) {
+// The schemas' `pattern` and patternProperties regexes, compiled once by their text. JSON
+// Schema patterns are ECMAScript regexes; ours use only the part RE2 reads the same way
+// (classes, groups, alternation, repetition, \s \. \( escapes), and RE2 matches them in linear
+// time, so a 30k-character name or choice([...]) is checked without deep recursion.
+using Patterns = std::map<std::string, std::unique_ptr<const RE2>, std::less<>>;
+
+void collect_pattern(const std::string& p, Patterns& out) {
+  if (out.count(p) != 0) return;
+  RE2::Options options;
+  options.set_log_errors(false);
+  auto re = std::make_unique<const RE2>(p, options);
+  if (!re->ok()) {
+    throw std::logic_error("schema: pattern " + p + " does not compile: " + re->error());
+  }
+  out.emplace(p, std::move(re));
+}
+
+void collect_patterns(const Value& v, Patterns& out) {
   if (v.IsObject()) {
     for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
       const std::string_view key(m->name.GetString(), m->name.GetStringLength());
       if (key == "pattern" && m->value.IsString()) {
-        const std::string p = text_of(&m->value);
-        out.emplace(p, std::regex(p, std::regex::ECMAScript));
+        collect_pattern(text_of(&m->value), out);
       } else if (key == "patternProperties" && m->value.IsObject()) {
         for (auto pp = m->value.MemberBegin(); pp != m->value.MemberEnd(); ++pp) {
-          const std::string p = text_of(&pp->name);
-          out.emplace(p, std::regex(p, std::regex::ECMAScript));
+          collect_pattern(text_of(&pp->name), out);
           collect_patterns(pp->value, out);
         }
       } else {
@@ -157,6 +174,14 @@ void collect_patterns(const Value& v, std::map<std::string, std::regex>& out) {
   } else if (v.IsArray()) {
     for (const auto& e : v.GetArray()) collect_patterns(e, out);
   }
+}
+
+// JSON Schema's `pattern` is unanchored: it holds when the regex matches anywhere in the text.
+// REQUIRES: `pattern` was collected (every pattern of the schema is, at construction).
+bool pattern_matches(const Patterns& patterns, const std::string& pattern, std::string_view text) {
+  const auto it = patterns.find(pattern);
+  if (it == patterns.end()) throw std::logic_error("schema: pattern " + pattern + " not compiled");
+  return RE2::PartialMatch(text, *it->second);
 }
 
 }  // namespace
@@ -177,7 +202,7 @@ struct SchemaChecker::Impl {
 
   const rapidjson::Document& root;
   rapidjson::SchemaDocument reference;
-  std::map<std::string, std::regex> patterns;
+  Patterns patterns;
 };
 
 const Value& SchemaChecker::Impl::resolve(const Value& schema) const {
@@ -223,13 +248,10 @@ void SchemaChecker::Impl::walk(const Value& schema_in, const Value& value,
       const bool wants_text = std::find(types.begin(), types.end(), "string") != types.end();
       if (wants_text && (value.IsNumber() || value.IsBool())) {
         const Value* pattern = member(s, "pattern");
-        const auto it = pattern ? patterns.find(text_of(pattern)) : patterns.end();
         const std::string as_text = describe(value);
-        if (pattern == nullptr ||
-            (it != patterns.end() && std::regex_search(as_text, it->second))) {
+        if (pattern == nullptr || pattern_matches(patterns, text_of(pattern), as_text)) {
           h = "quote it to make it text: \"" + as_text + "\"";
-        } else if (value.IsNumber() && it != patterns.end() &&
-                   std::regex_search(as_text + "s", it->second)) {
+        } else if (value.IsNumber() && pattern_matches(patterns, text_of(pattern), as_text + "s")) {
           h = "add a unit, e.g. \"" + as_text + "s\"";
         }
       }
@@ -269,8 +291,7 @@ void SchemaChecker::Impl::walk(const Value& schema_in, const Value& value,
                          : "expected at least " + number_text(*min_length) + " characters",
                      hint});
     } else if (const Value* pattern = member(s, "pattern")) {
-      const auto it = patterns.find(text_of(pattern));
-      if (it != patterns.end() && !std::regex_search(str, it->second)) {
+      if (!pattern_matches(patterns, text_of(pattern), str)) {
         out.push_back({pointer, "", "expected " + expected(s) + ", got " + describe(value), hint});
       }
     }
@@ -347,8 +368,7 @@ void SchemaChecker::Impl::walk_object(const Value& s, const Value& value,
     const Value* by_pattern = nullptr;
     if (const Value* pp = member(s, "patternProperties"); pp && pp->IsObject()) {
       for (auto p = pp->MemberBegin(); p != pp->MemberEnd(); ++p) {
-        const auto it = patterns.find(text_of(&p->name));
-        if (it != patterns.end() && std::regex_search(name, it->second)) by_pattern = &p->value;
+        if (pattern_matches(patterns, text_of(&p->name), name)) by_pattern = &p->value;
       }
     }
     if (const Value* p = properties ? member(*properties, name.c_str()) : nullptr) {

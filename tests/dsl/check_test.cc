@@ -180,25 +180,12 @@ TEST_CASE("last D longer than its phase is an error when the length is known") {
 }
 
 TEST_CASE("regex matchers are validated") {
+  // RE2's reasons and columns, and what it accepts: check_regex_test.cc.
   DslProblem p = only_problem("overall: metric.max(q{route=~\"(a\"}) < 5");
-  CHECK(p.offset == 29);
-  CHECK(p.length == 4);
+  CHECK(p.offset == 30);
+  CHECK(p.length == 1);
   CHECK(p.message.find("invalid regex") == 0);
-  std::string deep = "overall: metric.max(q{route=~\"";
-  for (int i = 0; i < 40; ++i) deep += "(";
-  deep += "a";
-  for (int i = 0; i < 40; ++i) deep += ")";
-  deep += "\"}) < 5";
-  CHECK(only_problem(deep).message == "regex nested more than 32 levels deep");
-  CHECK(only_problem("overall: metric.max(q{route=~\"a{4444444444444444444444}\"}) < 5").message ==
-        "regex repetition count above 1000");
-  CHECK(only_problem("overall: metric.max(q{route=~\"a{2,1001}\"}) < 5").message ==
-        "regex repetition count above 1000");
-  CHECK(
-      only_problem("overall: metric.max(q{route=~\"(a)\\\\44444444444444444444\"}) < 5").message ==
-      "regex backreference above 1000");
   CHECK(check("overall: metric.max(q{route=~\"a{2,1000}[{(]9999\"}) < 5").empty());
-  CHECK(check("overall: metric.max(q{route=~\"(a)\\\\1x{3}\"}) < 5").empty());
 }
 
 TEST_CASE("all semantic problems are reported in text order, syntax errors stop at the first") {
