@@ -1,56 +1,14 @@
 #include "compare/comparison_json.h"
 
-#include <rapidjson/prettywriter.h>
-#include <rapidjson/stringbuffer.h>
-
 #include <cmath>
 
+#include "common/json_out.h"
 #include "common/version.h"
 #include "judge/value_format.h"
 
 namespace faultline::compare {
 
 namespace {
-
-// A PrettyWriter with one call per member, so the artifact's shape reads top to bottom.
-class JsonOut {
- public:
-  JsonOut() : w_(buf_) { w_.SetIndent(' ', 2); }
-
-  JsonOut& key(const char* k) {
-    w_.Key(k);
-    return *this;
-  }
-  void value(const std::string& s) {
-    w_.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
-  }
-  void value(const char* s) { w_.String(s); }
-  void value(bool b) { w_.Bool(b); }
-  void value(int64_t v) { w_.Int64(v); }
-  void value(uint64_t v) { w_.Uint64(v); }
-  void value(int v) { w_.Int(v); }
-  void value(double v) {
-    if (std::isfinite(v))
-      w_.Double(v);
-    else
-      w_.Null();
-  }
-  void value(const std::optional<double>& v) { value(v ? *v : NAN); }
-  template <typename T>
-  void member(const char* k, const T& v) {
-    key(k).value(v);
-  }
-  void null() { w_.Null(); }
-  void begin_object() { w_.StartObject(); }
-  void end_object() { w_.EndObject(); }
-  void begin_array() { w_.StartArray(); }
-  void end_array() { w_.EndArray(); }
-  std::string text() const { return {buf_.GetString(), buf_.GetSize()}; }
-
- private:
-  rapidjson::StringBuffer buf_;
-  rapidjson::PrettyWriter<rapidjson::StringBuffer> w_;
-};
 
 const char* type_name(dsl::ValueType t) {
   switch (t) {

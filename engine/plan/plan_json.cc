@@ -7,6 +7,7 @@
 #include <rapidjson/document.h>
 
 #include "common/error.h"
+#include "common/json_out.h"
 #include "common/sha256.h"
 #include "plan/compiler.h"
 
@@ -34,243 +35,192 @@ const char* var_kind_name(VarSpec::Kind k) {
 
 // Writes the canonical members of the plan into an already-open object. Key order here IS
 // the canonical order; never reorder without bumping Plan::kAlgorithm.
-template <typename Writer>
-void write_plan_members(Writer& w, const Plan& p) {
-  w.Key("algorithm");
-  w.String(Plan::kAlgorithm);
-  w.Key("scenario");
-  w.String(p.scenario_name);
-  w.Key("target");
-  w.String(p.target);
-  w.Key("seed");
-  w.Uint64(p.seed);
-  w.Key("base_rate");
-  w.Double(p.base_rate);
-  w.Key("total_us");
-  w.Int64(p.total.count());
+void write_plan_members(JsonOut& j, const Plan& p) {
+  j.member("algorithm", Plan::kAlgorithm);
+  j.member("scenario", p.scenario_name);
+  j.member("target", p.target);
+  j.member("seed", static_cast<uint64_t>(p.seed));
+  j.member("base_rate", static_cast<double>(p.base_rate));
+  j.member("total_us", static_cast<int64_t>(p.total.count()));
 
-  w.Key("phases");
-  w.StartArray();
+  j.key("phases");
+  j.begin_array();
   for (const auto& ph : p.phases) {
-    w.StartObject();
-    w.Key("name");
-    w.String(ph.name);
-    w.Key("start_us");
-    w.Int64(ph.start.count());
-    w.Key("end_us");
-    w.Int64(ph.end.count());
-    w.Key("rate_from");
-    w.Double(ph.rate_from);
-    w.Key("rate_to");
-    w.Double(ph.rate_to);
-    w.EndObject();
+    j.begin_object();
+    j.member("name", ph.name);
+    j.member("start_us", static_cast<int64_t>(ph.start.count()));
+    j.member("end_us", static_cast<int64_t>(ph.end.count()));
+    j.member("rate_from", static_cast<double>(ph.rate_from));
+    j.member("rate_to", static_cast<double>(ph.rate_to));
+    j.end_object();
   }
-  w.EndArray();
+  j.end_array();
 
-  w.Key("traffic");
-  w.StartObject();
-  w.Key("arrival");
-  w.String(arrival_name(p.arrival));
-  w.Key("timeout_us");
-  w.Int64(p.request_timeout.count());
-  w.Key("max_in_flight");
-  w.Int(p.max_in_flight);
-  w.Key("routes");
-  w.StartArray();
+  j.key("traffic");
+  j.begin_object();
+  j.member("arrival", arrival_name(p.arrival));
+  j.member("timeout_us", static_cast<int64_t>(p.request_timeout.count()));
+  j.member("max_in_flight", static_cast<int>(p.max_in_flight));
+  j.key("routes");
+  j.begin_array();
   for (const auto& r : p.routes) {
-    w.StartObject();
-    w.Key("name");
-    w.String(r.name);
-    w.Key("weight");
-    w.Double(r.weight);
-    w.Key("method");
-    w.String(r.method);
-    w.Key("path");
-    w.String(r.path_template);
-    w.Key("headers");
-    w.StartArray();
+    j.begin_object();
+    j.member("name", r.name);
+    j.member("weight", static_cast<double>(r.weight));
+    j.member("method", r.method);
+    j.member("path", r.path_template);
+    j.key("headers");
+    j.begin_array();
     for (const auto& [name, value] : r.header_templates) {
-      w.StartArray();
-      w.String(name);
-      w.String(value);
-      w.EndArray();
+      j.begin_array();
+      j.value(name);
+      j.value(value);
+      j.end_array();
     }
-    w.EndArray();
-    w.Key("body");
-    w.String(r.body_template);
-    w.Key("vars");
-    w.StartArray();
+    j.end_array();
+    j.member("body", r.body_template);
+    j.key("vars");
+    j.begin_array();
     for (const auto& v : r.vars) {
-      w.StartObject();
-      w.Key("name");
-      w.String(v.name);
-      w.Key("kind");
-      w.String(var_kind_name(v.kind));
+      j.begin_object();
+      j.member("name", v.name);
+      j.member("kind", var_kind_name(v.kind));
       switch (v.kind) {
         case VarSpec::Kind::kUniform:
-          w.Key("lo");
-          w.Int64(v.lo);
-          w.Key("hi");
-          w.Int64(v.hi);
+          j.member("lo", static_cast<int64_t>(v.lo));
+          j.member("hi", static_cast<int64_t>(v.hi));
           break;
         case VarSpec::Kind::kZipf:
-          w.Key("n");
-          w.Uint64(v.n);
-          w.Key("s");
-          w.Double(v.s);
+          j.member("n", static_cast<uint64_t>(v.n));
+          j.member("s", static_cast<double>(v.s));
           break;
         case VarSpec::Kind::kChoice:
-          w.Key("choices");
-          w.StartArray();
-          for (const auto& c : v.choices) w.String(c);
-          w.EndArray();
+          j.key("choices");
+          j.begin_array();
+          for (const auto& c : v.choices) j.value(c);
+          j.end_array();
           break;
         case VarSpec::Kind::kSequence:
-          w.Key("start");
-          w.Int64(v.start);
-          w.Key("step");
-          w.Int64(v.step);
+          j.member("start", static_cast<int64_t>(v.start));
+          j.member("step", static_cast<int64_t>(v.step));
           break;
       }
-      w.EndObject();
+      j.end_object();
     }
-    w.EndArray();
-    w.EndObject();
+    j.end_array();
+    j.end_object();
   }
-  w.EndArray();
-  w.EndObject();
+  j.end_array();
+  j.end_object();
 
-  w.Key("faults");
-  w.StartArray();
+  j.key("faults");
+  j.begin_array();
   for (const auto& f : p.fault_steps) {
-    w.StartObject();
-    w.Key("at_us");
-    w.Int64(f.at.count());
-    w.Key("phase");
-    w.String(f.phase);
-    w.Key("service");
-    w.String(f.service);
-    w.Key("knobs");
-    w.RawValue(f.knobs_json.data(), f.knobs_json.size(), rapidjson::kObjectType);
-    w.EndObject();
+    j.begin_object();
+    j.member("at_us", static_cast<int64_t>(f.at.count()));
+    j.member("phase", f.phase);
+    j.member("service", f.service);
+    j.key("knobs");
+    j.raw(f.knobs_json);
+    j.end_object();
   }
-  w.EndArray();
+  j.end_array();
 
-  w.Key("observe");
-  w.StartObject();
-  w.Key("interval_us");
-  w.Int64(p.scrape_interval.count());
-  w.Key("targets");
-  w.StartArray();
+  j.key("observe");
+  j.begin_object();
+  j.member("interval_us", static_cast<int64_t>(p.scrape_interval.count()));
+  j.key("targets");
+  j.begin_array();
   for (const auto& t : p.scrape_targets) {
-    w.StartArray();
-    w.String(t.service);
-    w.String(t.path);
-    w.EndArray();
+    j.begin_array();
+    j.value(t.service);
+    j.value(t.path);
+    j.end_array();
   }
-  w.EndArray();
-  w.Key("metrics");
-  w.StartArray();
-  for (const auto& m : p.metrics_of_interest) w.String(m);
-  w.EndArray();
-  w.Key("min_requests");
-  w.Int64(p.guard.min_requests);
-  w.Key("min_histogram_count");
-  w.Int64(p.guard.min_histogram_count);
-  w.EndObject();
+  j.end_array();
+  j.key("metrics");
+  j.begin_array();
+  for (const auto& m : p.metrics_of_interest) j.value(m);
+  j.end_array();
+  j.member("min_requests", static_cast<int64_t>(p.guard.min_requests));
+  j.member("min_histogram_count", static_cast<int64_t>(p.guard.min_histogram_count));
+  j.end_object();
 
-  w.Key("tolerance");
-  w.StartObject();
-  w.Key("relative");
-  w.Double(p.tolerance.relative);
-  w.Key("absolute");
-  w.Double(p.tolerance.absolute);
-  w.Key("baseline_phase");
-  w.String(p.tolerance.baseline_phase);
-  w.EndObject();
+  j.key("tolerance");
+  j.begin_object();
+  j.member("relative", static_cast<double>(p.tolerance.relative));
+  j.member("absolute", static_cast<double>(p.tolerance.absolute));
+  j.member("baseline_phase", p.tolerance.baseline_phase);
+  j.end_object();
 
   auto statements = [&](const char* key, const std::vector<PlannedStatement>& list) {
-    w.Key(key);
-    w.StartArray();
-    for (const auto& s : list) w.String(s.text);
-    w.EndArray();
+    j.key(key);
+    j.begin_array();
+    for (const auto& s : list) j.value(s.text);
+    j.end_array();
   };
   statements("assert", p.assertions);
   statements("abort_if", p.abort_if);
   statements("compare", p.compare_gates);
 }
 
-template <typename Writer>
-void write_arrival(Writer& w, const Arrival& a) {
-  w.StartObject();
-  w.Key("seq");
-  w.Uint64(a.seq);
-  w.Key("intended_us");
-  w.Int64(a.intended.count());
-  w.Key("phase");
-  w.Uint(a.phase);
-  w.Key("route");
-  w.Uint(a.route);
-  w.Key("method");
-  w.String(a.method);
-  w.Key("path");
-  w.String(a.path);
-  w.Key("headers");
-  w.StartArray();
+void write_arrival(JsonOut& j, const Arrival& a) {
+  j.begin_object();
+  j.member("seq", static_cast<uint64_t>(a.seq));
+  j.member("intended_us", static_cast<int64_t>(a.intended.count()));
+  j.member("phase", static_cast<uint64_t>(a.phase));
+  j.member("route", static_cast<uint64_t>(a.route));
+  j.member("method", a.method);
+  j.member("path", a.path);
+  j.key("headers");
+  j.begin_array();
   for (const auto& [name, value] : a.headers) {
-    w.StartArray();
-    w.String(name);
-    w.String(value);
-    w.EndArray();
+    j.begin_array();
+    j.value(name);
+    j.value(value);
+    j.end_array();
   }
-  w.EndArray();
-  w.Key("body");
-  w.String(a.body);
-  w.Key("request_id");
-  w.String(a.request_id);
-  w.Key("traceparent");
-  w.String(a.traceparent);
-  w.EndObject();
+  j.end_array();
+  j.member("body", a.body);
+  j.member("request_id", a.request_id);
+  j.member("traceparent", a.traceparent);
+  j.end_object();
 }
 
-template <typename Writer>
-void write_full_plan(Writer& w, const Plan& plan, size_t first_arrivals) {
-  w.StartObject();
-  w.Key("plan_hash");
-  w.String(plan.plan_hash);
-  w.Key("description");
-  w.String(plan.description);
-  write_plan_members(w, plan);
-  w.Key("expected_requests");
-  w.StartObject();
+void write_full_plan(JsonOut& j, const Plan& plan, size_t first_arrivals) {
+  j.begin_object();
+  j.member("plan_hash", plan.plan_hash);
+  j.member("description", plan.description);
+  write_plan_members(j, plan);
+  j.key("expected_requests");
+  j.begin_object();
   for (const auto& ph : plan.phases) {
-    w.Key(ph.name.data(), static_cast<rapidjson::SizeType>(ph.name.size()));
-    w.Double(ph.expected_requests());
+    j.key(ph.name);
+    j.value(static_cast<double>(ph.expected_requests()));
   }
-  w.EndObject();
+  j.end_object();
   if (first_arrivals > 0) {
-    w.Key("arrivals");
-    w.StartArray();
+    j.key("arrivals");
+    j.begin_array();
     ArrivalStream stream(plan);
     for (size_t i = 0; i < first_arrivals; ++i) {
       auto a = stream.next();
       if (!a) break;
-      write_arrival(w, *a);
+      write_arrival(j, *a);
     }
-    w.EndArray();
+    j.end_array();
   }
-  w.EndObject();
+  j.end_object();
 }
 
 }  // namespace
 
 std::string canonical_plan_json(const Plan& plan) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  w.StartObject();
-  write_plan_members(w, plan);
-  w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
+  JsonOut j(JsonOut::kCompact);
+  j.begin_object();
+  write_plan_members(j, plan);
+  j.end_object();
+  return j.text();
 }
 
 std::string compute_plan_hash(const Plan& plan) {
@@ -278,16 +228,9 @@ std::string compute_plan_hash(const Plan& plan) {
 }
 
 std::string plan_to_json(const Plan& plan, size_t first_arrivals, bool pretty) {
-  rapidjson::StringBuffer buf;
-  if (pretty) {
-    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
-    w.SetIndent(' ', 2);
-    write_full_plan(w, plan, first_arrivals);
-  } else {
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    write_full_plan(w, plan, first_arrivals);
-  }
-  return {buf.GetString(), buf.GetSize()};
+  JsonOut j(pretty ? JsonOut::kPretty : JsonOut::kCompact);
+  write_full_plan(j, plan, first_arrivals);
+  return j.text();
 }
 
 namespace {
@@ -466,10 +409,9 @@ Plan plan_from_json(const std::string& json) {
 }
 
 std::string arrival_to_json(const Arrival& arrival) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  write_arrival(w, arrival);
-  return {buf.GetString(), buf.GetSize()};
+  JsonOut j(JsonOut::kCompact);
+  write_arrival(j, arrival);
+  return j.text();
 }
 
 }  // namespace faultline
