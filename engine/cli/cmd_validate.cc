@@ -38,7 +38,9 @@ int run_validate(int argc, char** argv) {
                         cxxopts::value<std::string>()->default_value("text"), "FORMAT")(
       "set", "value of ${NAME} in the specs (repeatable); wins over the process environment",
       cxxopts::value<std::vector<std::string>>(),
-      "NAME=VALUE")("env", "environment file of specs that name none (default: envs/local.yaml)",
+      "NAME=VALUE")("env",
+                    "environment file to check the specs against; overrides their own "
+                    "environment: (default: each spec's, else envs/local.yaml)",
                     cxxopts::value<std::string>(), "FILE")(
       "color", "color the text output: auto, always or never",
       cxxopts::value<std::string>()->default_value("auto"), "WHEN")("h,help", "show this help")(

@@ -13,7 +13,9 @@ void add_plan_flags(cxxopts::Options& options) {
                                      cxxopts::value<std::string>())(
       "set", "NAME=VALUE for ${NAME} in the spec (wins over the environment); repeatable",
       cxxopts::value<std::vector<std::string>>())(
-      "env", "environment file for specs that name none (default envs/local.yaml)",
+      "env",
+      "environment file to run in; overrides the spec's own environment: (default: the "
+      "spec's, else envs/local.yaml)",
       cxxopts::value<std::string>());
 }
 

@@ -85,7 +85,7 @@ double Rng::exponential(double mean) {
 }
 
 ZipfTable::ZipfTable(uint64_t n, double s) {
-  if (n < 1 || n > 10'000'000) throw std::invalid_argument("zipf: n must be in [1, 10000000]");
+  if (n < 1 || n > kMaxN) throw std::invalid_argument("zipf: n must be in [1, 10000000]");
   if (!(s > 0)) throw std::invalid_argument("zipf: exponent must be > 0");
   cdf_.resize(n);
   double total = 0;
@@ -101,6 +101,75 @@ uint64_t ZipfTable::sample(Rng& rng) const {
   const double u = rng.uniform01();
   auto it = std::upper_bound(cdf_.begin(), cdf_.end(), u);
   return static_cast<uint64_t>(it - cdf_.begin()) + 1;
+}
+
+namespace {
+
+// log1p(x) / x and expm1(x) / x, continuous through x = 0 (where both are 1).
+double log1p_over_x(double x) {
+  if (std::fabs(x) > 1e-8) return std::log1p(x) / x;
+  return 1 - x * (0.5 - x * (1.0 / 3.0 - 0.25 * x));
+}
+
+double expm1_over_x(double x) {
+  if (std::fabs(x) > 1e-8) return std::expm1(x) / x;
+  return 1 + x * 0.5 * (1 + x / 3.0 * (1 + 0.25 * x));
+}
+
+}  // namespace
+
+ZipfSampler::ZipfSampler(uint64_t n, double s) : ZipfSampler(n, s, n <= ZipfTable::kMaxN) {}
+
+ZipfSampler ZipfSampler::rejection_inversion(uint64_t n, double s) {
+  return ZipfSampler(n, s, false);
+}
+
+ZipfSampler::ZipfSampler(uint64_t n, double s, bool use_table) : n_(n), s_(s) {
+  if (n < 1) throw std::invalid_argument("zipf: n must be at least 1");
+  if (!(s > 0) || !std::isfinite(s)) throw std::invalid_argument("zipf: exponent must be > 0");
+  if (use_table) {
+    table_ = std::make_unique<ZipfTable>(n, s);
+    return;
+  }
+  h_integral_x1_ = h_integral(1.5) - 1;
+  h_integral_n_ = h_integral(static_cast<double>(n) + 0.5);
+  accept_below_ = 2 - h_integral_inverse(h_integral(2.5) - h(2));
+}
+
+double ZipfSampler::h(double x) const {
+  return std::exp(-s_ * std::log(x));
+}
+
+double ZipfSampler::h_integral(double x) const {
+  const double log_x = std::log(x);
+  return expm1_over_x((1 - s_) * log_x) * log_x;
+}
+
+double ZipfSampler::h_integral_inverse(double y) const {
+  double t = y * (1 - s_);
+  if (t < -1) t = -1;  // rounding; the true value is >= -1
+  return std::exp(log1p_over_x(t) * y);
+}
+
+uint64_t ZipfSampler::sample(Rng& rng) const {
+  if (table_) return table_->sample(rng);
+  // Invert the integral of the hat function h over [0.5, n + 0.5], round to the nearest rank,
+  // and accept it when the point lies under the histogram of P(k) (up to a constant).
+  while (true) {
+    const double u = h_integral_n_ + rng.uniform01() * (h_integral_x1_ - h_integral_n_);
+    const double x = h_integral_inverse(u);
+    const double nearest = std::floor(x + 0.5);
+    uint64_t k;
+    if (nearest < 1) {
+      k = 1;
+    } else if (nearest >= static_cast<double>(n_)) {
+      k = n_;
+    } else {
+      k = static_cast<uint64_t>(nearest);
+    }
+    const double kd = static_cast<double>(k);
+    if (kd - x <= accept_below_ || u >= h_integral(kd + 0.5) - h(kd)) return k;
+  }
 }
 
 }  // namespace faultline

@@ -78,7 +78,7 @@ double inverse_intensity(double a, double c2, double y) {
 
 struct ArrivalStream::RouteState {
   std::vector<Rng> var_rngs;
-  std::vector<std::unique_ptr<ZipfTable>> zipf;
+  std::vector<std::unique_ptr<ZipfSampler>> zipf;
   std::vector<uint64_t> sequence_next;  // per var, count of draws so far
   Template path;
   Template body;
@@ -107,7 +107,7 @@ ArrivalStream::ArrivalStream(const Plan& plan)
     for (const auto& var : route.vars) {
       state->var_rngs.push_back(root.derive("var/" + route.name + "/" + var.name));
       state->zipf.push_back(
-          var.kind == VarSpec::Kind::kZipf ? std::make_unique<ZipfTable>(var.n, var.s) : nullptr);
+          var.kind == VarSpec::Kind::kZipf ? std::make_unique<ZipfSampler>(var.n, var.s) : nullptr);
       state->sequence_next.push_back(0);
     }
     state->path = Template::parse(route.path_template, route.vars);

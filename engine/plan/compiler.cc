@@ -154,6 +154,14 @@ Plan compile_plan(const Scenario& s, const PlanOverrides& o) {
 }
 
 std::vector<Duration> scrape_ticks_for(const Plan& plan) {
+  // validate reports a spec over the limit at its place; this catches --duration (and a
+  // plan.json read back) before the set below grows without bound.
+  if (plan.scrape_interval.count() > 0 &&
+      scrape_rounds(plan.total, plan.scrape_interval) > kMaxScrapeRounds)
+    throw UsageError("scraping every " + format_duration(plan.scrape_interval) + " over " +
+                     format_duration(plan.total) + " makes more than " +
+                     std::to_string(kMaxScrapeRounds) +
+                     " scrape rounds; raise observe.interval or give a shorter --duration");
   std::set<int64_t> ticks{0};
   if (plan.scrape_interval.count() > 0)
     for (int64_t t = 0; t <= plan.total.count(); t += plan.scrape_interval.count()) ticks.insert(t);

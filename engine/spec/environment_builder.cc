@@ -33,6 +33,8 @@ class Builder {
   void placeholders(std::string_view text, const std::string& pointer, size_t base,
                     const ServiceSpec& self, std::vector<std::string>& named);
   void check_references(Environment& env);
+  // A path faultline appends to the service's URL (readiness): as url_path_problem says.
+  void check_url_path(std::string_view path, const std::string& pointer);
 
   DiagnosticSink& sink_;
   std::vector<std::string> service_names_;
@@ -80,13 +82,24 @@ Environment Builder::build(const Value& doc, const std::string& source_path) {
   }
   for (const auto& svc : env.services) {
     if (svc.url.empty()) continue;
+    const std::string up = pointers_[svc.name] + "/url";
     UrlParts url;
-    const std::string host = parse_url(svc.url, &url) ? url.host : "";
-    if (!host.empty() && !host_allowed(host, env.allow)) {
+    UrlProblem problem;
+    // The launcher refuses the same URLs through the same parse_url (net/allowlist.h).
+    if (!parse_url(svc.url, &url, &problem)) {
+      if (!sink_.has_error_at(up)) {
+        sink_.error_at(sink_.map().locate_in_value(up, problem.offset), up, problem.message,
+                       "a service URL is scheme://host[:port][/base-path], e.g. "
+                       "http://127.0.0.1:8080; faultline appends every path to it",
+                       static_cast<int>(problem.length));
+      }
+      continue;
+    }
+    if (!host_allowed(url.host, env.allow)) {
       std::string allowed;
       for (const auto& a : env.allow) allowed += (allowed.empty() ? "" : ", ") + a;
-      sink_.error(pointers_[svc.name] + "/url",
-                  "host " + host + " is not in the environment's allow list (" + allowed + ")",
+      sink_.error(up,
+                  "host " + url.host + " is not in the environment's allow list (" + allowed + ")",
                   "faultline only sends traffic to allowed hosts; add it to allow: if this is "
                   "intended");
     }
@@ -106,7 +119,10 @@ ServiceSpec Builder::service(const std::string& name, const Value& v, const std:
   if (const Value* f = field(v, "faults"); f && f->IsBool()) s.faults = f->GetBool();
   if (auto t = string_value(field(v, "fault_token"))) s.fault_token = *t;
   if (const Value* ready = field(v, "ready"); ready && ready->IsObject()) {
-    if (auto p = string_value(field(*ready, "path"))) s.ready_path = *p;
+    if (auto p = string_value(field(*ready, "path"))) {
+      s.ready_path = *p;
+      check_url_path(*p, pointer + "/ready/path");
+    }
     if (auto d = read_duration(field(*ready, "timeout"), pointer + "/ready/timeout", sink_, true)) {
       s.ready_timeout = *d;
     }
@@ -210,6 +226,14 @@ void Builder::placeholders(std::string_view text, const std::string& pointer, si
       uses_[self.name].emplace_back(p.service, pointer);
       named.push_back(p.service);
     }
+  }
+}
+
+void Builder::check_url_path(std::string_view path, const std::string& pointer) {
+  if (sink_.has_error_at(pointer)) return;  // the schema said what is wrong with it
+  if (const auto problem = url_path_problem(path)) {
+    sink_.error_at(sink_.map().locate_in_value(pointer, problem->offset), pointer, problem->message,
+                   "e.g. /readyz", static_cast<int>(problem->length));
   }
 }
 

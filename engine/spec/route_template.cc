@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/text.h"
+#include "net/allowlist.h"
 
 namespace faultline {
 
@@ -136,6 +137,12 @@ std::optional<RequestLine> parse_request_line(std::string_view text, TextProblem
                "the target service comes from `target`; write only the path, e.g. /orders"};
     return std::nullopt;
   }
+  // What curl would refuse or cut off (net/allowlist.h); spaces were reported above.
+  if (const auto bad = url_path_problem(line.path)) {
+    problem = {space + 1 + bad->offset, bad->length, bad->message,
+               "percent-encode it (%23 for '#', %20 for a space) if the server should see it"};
+    return std::nullopt;
+  }
   return line;
 }
 
@@ -187,7 +194,10 @@ bool parse_var_expression(std::string_view text, VarSpec& out, TextProblem& prob
     const std::string_view a = c.token();
     const size_t a_at = c.token_start();
     const auto n = to_int(a);
-    if (!n || *n < 1) return fail(a_at, a.size(), "zipf(n, s): n must be a whole number >= 1");
+    if (!n || *n < 1) {
+      return fail(a_at, a.size(),
+                  "zipf(n, s): n must be a whole number from 1 to 9223372036854775807");
+    }
     if (!c.eat(',')) return fail(c.pos(), 1, "zipf takes two numbers: zipf(n, s)");
     const std::string_view b = c.token();
     const size_t b_at = c.token_start();

@@ -91,6 +91,19 @@ struct TrafficGuard {
   int64_t min_histogram_count = 20;  // server-side histogram count increase per window
 };
 
+// Most scrape rounds (one every observe.interval over the whole run) a plan may have. The plan
+// lists every round and the run keeps every scrape, so a 1us interval over ten minutes would
+// exhaust memory while the plan is still being compiled. 100 000 rounds are 27 hours at the
+// default 1 s interval. `validate` reports a spec over it at observe.interval; the plan compiler
+// refuses a --duration that goes over it.
+inline constexpr int64_t kMaxScrapeRounds = 100'000;
+
+// Scrape rounds of a run `total` long scraped every `interval`: one at 0, then one per interval.
+// REQUIRES: interval > 0.
+inline int64_t scrape_rounds(Duration total, Duration interval) {
+  return total.count() / interval.count() + 1;
+}
+
 struct ObserveSpec {
   std::vector<ScrapeTarget> targets;  // empty: the scenario's target only
   Duration interval{std::chrono::seconds(1)};

@@ -9,6 +9,7 @@
 #include <rapidjson/writer.h>
 
 #include "common/text.h"
+#include "net/allowlist.h"
 #include "spec/route_template.h"
 
 namespace faultline {
@@ -51,6 +52,8 @@ class Builder {
   RouteSpec route(const Value& r, const std::string& pointer);
   void check_template(std::string_view text, const std::string& pointer, size_t base,
                       const RouteSpec& route, std::set<std::string>& used);
+  // Choice values that would break the request path once substituted (url_path_problem).
+  void check_path_values(const RouteSpec& route, const std::string& pointer, size_t base);
   void write_body(rapidjson::Writer<rapidjson::StringBuffer>& w, const Value& v,
                   const std::string& pointer, const RouteSpec& route, std::set<std::string>& used);
   std::vector<KnobSetting> knobs(const Value* fault_set, const std::string& pointer);
@@ -188,6 +191,7 @@ RouteSpec Builder::route(const Value& r, const std::string& pointer) {
       out.method = line->method;
       out.path_template = line->path;
       check_template(out.path_template, rp, out.method.size() + 1, out, used);
+      check_path_values(out, rp, out.method.size() + 1);
     } else if (!sink_.has_error_at(rp)) {
       sink_.error_at(map().locate_in_value(rp, problem.offset), rp, problem.message, problem.hint,
                      static_cast<int>(problem.length));
@@ -248,6 +252,25 @@ void Builder::check_template(std::string_view text, const std::string& pointer, 
     }
     sink_.error_at(map().locate_in_value(pointer, base + p.offset), pointer,
                    "unknown placeholder {" + p.name + "}", hint, static_cast<int>(p.length));
+  }
+}
+
+void Builder::check_path_values(const RouteSpec& route, const std::string& pointer, size_t base) {
+  for (const auto& p : find_placeholders(route.path_template)) {
+    for (const auto& var : route.vars) {
+      if (var.name != p.name || var.kind != VarSpec::Kind::kChoice) continue;
+      for (const auto& c : var.choices) {
+        const auto bad = std::find_if(c.begin(), c.end(), breaks_url_path);
+        if (bad == c.end()) continue;
+        sink_.error_at(map().locate_in_value(pointer, base + p.offset), pointer,
+                       "choice value \"" + c + "\" of {" + p.name + "} cannot go in the path: " +
+                           (*bad == '#' ? "'#' starts a fragment, which curl never sends"
+                                        : "curl refuses a space or control character in a URL"),
+                       "percent-encode it in the list of choices (%20 for a space, %23 for '#')",
+                       static_cast<int>(p.length));
+        break;
+      }
+    }
   }
 }
 
@@ -385,7 +408,15 @@ void Builder::observe(const Value& o, const std::string& pointer, ObserveSpec& o
         refs_.observe_services.push_back({target.service, tp});
       } else if (auto service = string_value(field(t, "service"))) {
         target.service = *service;
-        if (auto path = string_value(field(t, "path"))) target.path = *path;
+        if (auto path = string_value(field(t, "path"))) {
+          target.path = *path;
+          const std::string pp = tp + "/path";
+          const auto problem = url_path_problem(*path);
+          if (problem && !sink_.has_error_at(pp)) {
+            sink_.error_at(map().locate_in_value(pp, problem->offset), pp, problem->message,
+                           "e.g. /metrics", static_cast<int>(problem->length));
+          }
+        }
         refs_.observe_services.push_back({target.service, tp + "/service"});
       } else {
         continue;

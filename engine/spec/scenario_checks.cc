@@ -53,17 +53,49 @@ void check_capacity(const Scenario& s, const ScenarioReferences& refs, Diagnosti
     if (needed <= s.traffic.max_in_flight || !reported.insert(pointer).second) continue;
     // Largest timeout that fits, rounded down to whole milliseconds.
     const int64_t fit_ms = static_cast<int64_t>(s.traffic.max_in_flight / peak * 1000.0);
-    sink.error(pointer,
-               number_words(peak) + "/s with a " + format_duration(s.traffic.timeout) +
-                   " timeout can keep up to " + number_words(needed) +
-                   " requests in flight, more than traffic.max_in_flight (" +
-                   std::to_string(s.traffic.max_in_flight) + ")",
-               "raise traffic.max_in_flight to at least " + number_words(needed) +
-                   ", lower the rate to at most " +
-                   number_words(s.traffic.max_in_flight / timeout_s) +
-                   "/s, or shorten traffic.timeout to at most " +
-                   format_duration(Duration{fit_ms * 1000}));
+    // A warning, not an error: a healthy target answers long before the timeout, so far fewer
+    // requests are in flight than this bound. The risk is a stalled target, where the requests
+    // over the limit are dropped (counted as dropped, never sent) instead of queued.
+    const std::string limit = std::to_string(s.traffic.max_in_flight);
+    sink.warning(pointer,
+                 number_words(peak) + "/s with a " + format_duration(s.traffic.timeout) +
+                     " timeout can keep up to " + number_words(needed) +
+                     " requests in flight, more than traffic.max_in_flight (" + limit +
+                     "): if the target stalls, requests beyond " + limit +
+                     " in flight are dropped (counted as dropped, never sent)",
+                 "if drops are not what the scenario is about, raise traffic.max_in_flight to at "
+                 "least " +
+                     number_words(needed) + ", lower the rate to at most " +
+                     number_words(s.traffic.max_in_flight / timeout_s) +
+                     "/s, or shorten traffic.timeout to at most " +
+                     format_duration(Duration{fit_ms * 1000}));
   }
+}
+
+void check_scrape_rounds(const Scenario& s, const ScenarioReferences& refs, DiagnosticSink& sink) {
+  const Duration interval = s.observe.interval;
+  if (interval.count() <= 0 || s.phases.empty()) return;
+  Duration total{0};
+  size_t longest = 0;
+  for (size_t i = 0; i < s.phases.size(); ++i) {
+    total += s.phases[i].duration;
+    if (s.phases[i].duration > s.phases[longest].duration) longest = i;
+  }
+  const int64_t rounds = scrape_rounds(total, interval);
+  if (rounds <= kMaxScrapeRounds) return;
+  // The shortest interval that fits (total / interval <= kMaxScrapeRounds - 1), rounded up to
+  // whole milliseconds.
+  const int64_t fit_us = (total.count() + kMaxScrapeRounds - 2) / (kMaxScrapeRounds - 1);
+  const Duration fit{(fit_us + 999) / 1000 * 1000};
+  std::string pointer = "/observe/interval";
+  if (sink.map().find(pointer) == nullptr && longest < refs.phase_pointers.size())
+    pointer = refs.phase_pointers[longest] + "/duration";
+  sink.error(
+      pointer,
+      "scraping every " + format_duration(interval) + " over " + format_duration(total) +
+          " of phases makes " + std::to_string(rounds) + " scrape rounds, more than a run keeps (" +
+          std::to_string(kMaxScrapeRounds) + ")",
+      "raise observe.interval to at least " + format_duration(fit) + ", or shorten the phases");
 }
 
 void check_environment_names(const ScenarioReferences& refs, const Environment& env,
@@ -132,6 +164,7 @@ void check_scenario(const Scenario& scenario, const ScenarioReferences& refs,
                         names_of(scenario.phases), "phases");
   }
   check_capacity(scenario, refs, sink);
+  check_scrape_rounds(scenario, refs, sink);
   if (environment != nullptr) {
     check_environment_names(refs, *environment, environment_path, sink);
   }

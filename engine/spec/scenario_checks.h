@@ -1,6 +1,7 @@
 // Cross-reference checks of a built scenario: names used where they are not defined (fault
 // profiles, phases, services of the environment), capacity (peak rate x timeout against
-// max_in_flight), and every DSL statement (assert, abort_if, compare) through the DSL checker.
+// max_in_flight: a warning, since only a stalled target reaches it), the number of scrape rounds
+// (kMaxScrapeRounds), and every DSL statement (assert, abort_if, compare) through the DSL checker.
 // Problems inside a statement are placed at their column in the file.
 #pragma once
 
