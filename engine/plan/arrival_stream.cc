@@ -9,6 +9,17 @@ namespace faultline {
 
 namespace {
 
+// start + step * n with two's-complement wrap-around instead of signed overflow (undefined):
+// sequence(INT64_MAX, 1) wraps to INT64_MIN rather than invoking UB; every value a
+// realistic spec produces is unchanged.
+int64_t sequence_value(int64_t start, int64_t step, uint64_t n) {
+  return static_cast<int64_t>(static_cast<uint64_t>(start) + static_cast<uint64_t>(step) * n);
+}
+
+}  // namespace
+
+namespace {
+
 // A template split once into literal text and variable references, so rendering an
 // arrival is appends only.
 struct Template {
@@ -180,8 +191,7 @@ std::optional<Arrival> ArrivalStream::next() {
         values[v] = var.choices.empty() ? "" : var.choices[rng.uniform_below(var.choices.size())];
         break;
       case VarSpec::Kind::kSequence:
-        values[v] =
-            std::to_string(var.start + var.step * static_cast<int64_t>(st.sequence_next[v]++));
+        values[v] = std::to_string(sequence_value(var.start, var.step, st.sequence_next[v]++));
         break;
     }
   }

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "net/allowlist.h"
 #include "net/http_call.h"
+#include "spec/service_placeholders.h"
 
 namespace faultline {
 
@@ -30,23 +31,20 @@ bool tcp_connects(const std::string& host, int port) {
   return ok;
 }
 
-// Placeholders look like {port} or {<service>.<field>}; calls `on` for each with the text
-// between the braces and returns the text with replacements.
+// Fills the service placeholders of `text` (spec/service_placeholders.h, the loader's own
+// scanner, so run fills exactly what validate checked): `on` gets the text between the braces
+// ("port", "redis.url") and returns its value. Other braces, as in `awk '{print $1}'` or a
+// JSON argument, stay as written.
 std::string substitute(const std::string& text,
                        const std::function<std::string(const std::string&)>& on) {
   std::string out;
-  size_t i = 0;
-  while (i < text.size()) {
-    if (text[i] == '{') {
-      const size_t close = text.find('}', i + 1);
-      if (close != std::string::npos) {
-        out += on(text.substr(i + 1, close - i - 1));
-        i = close + 1;
-        continue;
-      }
-    }
-    out.push_back(text[i++]);
+  size_t at = 0;
+  for (const auto& p : find_service_placeholders(text)) {
+    out.append(text, at, p.offset - at);
+    out += on(text.substr(p.offset + 1, p.length - 2));
+    at = p.offset + p.length;
   }
+  out.append(text, at, std::string::npos);
   return out;
 }
 
@@ -142,9 +140,10 @@ void ServiceLauncher::start_one(const ServiceSpec& spec) {
   service->name = spec.name;
   if (!spec.url.empty()) {
     UrlParts parts;
-    if (!parse_url(spec.url, &parts))
+    UrlProblem why;
+    if (!parse_url(spec.url, &parts, &why))
       throw EnvironmentError(spec.loc.str() + ": service '" + spec.name + "' has URL '" + spec.url +
-                             "', expected http://host:port");
+                             "': " + why.message);
     if (!host_allowed(parts.host, env_.allow))
       throw EnvironmentError(spec.loc.str() + ": service '" + spec.name + "' at " + spec.url +
                              " is outside the target allowlist of " + env_.source_path +
