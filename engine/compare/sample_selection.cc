@@ -26,7 +26,9 @@ void offer(const SampleSelection& sel, const observe::SampleRecord& s, RunSample
       std::find(sel.routes.begin(), sel.routes.end(), s.route) == sel.routes.end())
     return;
   using P = SampleSelection::Population;
-  if (s.dropped()) {
+  // Aborted by faultline's own stop: like a dropped one, planned but no outcome of the target
+  // (the judge's ClientStats counts it apart too).
+  if (s.dropped() || s.aborted()) {
     if (sel.population == P::kPlanned) out.add(0, false);
     return;
   }

@@ -205,20 +205,27 @@ class Judging {
       op.observed.note += op.observed.note.empty() ? "NaN" : " (NaN)";
     }
     const std::string prefix = run_.empty() ? "" : run_ + ": ";
-    if (!op.observed.value) {
+    const Observed& o = op.observed;
+    if (!o.value) {
       op.value_text = "no value";
+      std::string why = o.note;
+      if (!o.failures.empty() && why.find(o.failures) == std::string::npos)
+        why += (why.empty() ? "" : "; ") + o.failures;
       r.reasons.push_back(prefix + "no value for " + op.what + " in " + format_window(w) +
-                          (op.observed.note.empty() ? "" : ": " + op.observed.note));
+                          (why.empty() ? "" : ": " + why));
     } else {
-      op.value_text = format_value(*op.observed.value, op.type);
+      op.value_text = format_value(*o.value, op.type);
       if (op.below_guard()) {
-        r.reasons.push_back(prefix + "only " + std::to_string(op.observed.sample_count) + " " +
-                            op.sample_noun + of + " in " + format_window(w) +
-                            ", need >= " + std::to_string(op.required_samples) +
-                            ": raise the rate or lengthen the phase");
+        // Failed scrapes, not too little traffic, are then why the value rests on so little.
+        r.reasons.push_back(
+            prefix + "only " + std::to_string(o.sample_count) + " " + op.sample_noun + of + " in " +
+            format_window(w) + ", need >= " + std::to_string(op.required_samples) + ": " +
+            (o.failures.empty() ? "raise the rate or lengthen the phase" : o.failures));
       } else {
-        r.value = op.observed.value;
+        r.value = o.value;
+        if (!o.failures.empty()) append_unique(&notes_, {prefix + op.what + ": " + o.failures});
       }
+      if (!o.note.empty()) append_unique(&notes_, {prefix + op.what + ": " + o.note});
     }
     verdict_->operands.push_back(std::move(op));
     return r;

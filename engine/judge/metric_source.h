@@ -40,7 +40,14 @@ struct Observed {
   // - server quantiles: the increase of the histogram's _count over the window.
   // - server gauges and counters: the scrapes inside the window.
   int64_t sample_count = 0;
+  // Without a value: why there is none. With one: a remark judging repeats in the verdict
+  // ("buckets were not monotonic; fixed up as Prometheus does").
   std::string note;
+  // Set when part of what the value rests on could not be read, with the first reason:
+  // "3 scrape(s) failed in the window; the first, api at 12s: HTTP 503". Judging names it
+  // instead of advising more traffic when the value falls below the traffic guard. (Has an
+  // initializer so that {value, count, note} stays a complete aggregate initialisation.)
+  std::string failures = {};
 };
 
 // Client metric semantics (for implementers):

@@ -12,8 +12,9 @@ namespace {
 constexpr std::string_view kTransportClasses[] = {"timeout", "refused", "reset", "dns", "other"};
 
 // Error classes outside the known set are counted as "other", keeping the outcome set small.
+// "dropped" and "aborted" are kept: they are faultline's doing, counted apart from outcomes.
 std::string_view normalized_error_class(std::string_view c) {
-  if (c.empty() || c == "dropped") return c;
+  if (c.empty() || c == "dropped" || c == "aborted") return c;
   for (std::string_view known : kTransportClasses) {
     if (c == known) return known;
   }
@@ -77,6 +78,7 @@ OutcomeSelector OutcomeSelector::parse(std::string_view text) {
 }
 
 bool OutcomeSelector::matches(int status, std::string_view error_class) const {
+  if (error_class == "dropped" || error_class == "aborted") return false;
   const bool response = error_class.empty() && status != 0;
   const int status_class = status > 0 ? status / 100 : -status;
   switch (kind_) {
@@ -105,6 +107,7 @@ void ClientStats::record(const SampleRecord& sample) {
     signatures_.add(sample.route + " dropped", sample.request_id);
     return;
   }
+  if (sample.aborted()) return;  // faultline's stop, not the target: no signature, no latency
   slowest_.offer(sample);
   const auto [status, error_class] = outcome_of(sample);
   if (!error_class.empty()) {
@@ -128,6 +131,11 @@ void ClientStats::add(std::string_view phase, const SampleRecord& sample) {
     ++k.dropped;
     return;
   }
+  k.lateness.record(sample.send_lateness_us());
+  if (sample.aborted()) {
+    ++k.aborted;
+    return;
+  }
   auto [status, error_class] = outcome_of(sample);
   auto it = k.outcomes.find(std::pair<int, std::string_view>(status, error_class));
   if (it == k.outcomes.end()) {
@@ -147,6 +155,8 @@ void ClientStats::merge(const ClientStats& other) {
   for (const auto& [key, theirs] : other.keys_) {
     KeyStats& mine = keys_[key];
     mine.dropped += theirs.dropped;
+    mine.aborted += theirs.aborted;
+    mine.lateness.merge(theirs.lateness);
     for (const auto& [outcome, h] : theirs.outcomes) mine.outcomes[outcome].merge(h);
   }
   slowest_.merge(other.slowest_);
@@ -173,6 +183,12 @@ uint64_t ClientStats::count(const ClientSelection& selection) const {
 uint64_t ClientStats::dropped(const ClientSelection& selection) const {
   uint64_t n = 0;
   for_each_selected(selection, [&](const KeyStats& k) { n += k.dropped; });
+  return n;
+}
+
+uint64_t ClientStats::aborted(const ClientSelection& selection) const {
+  uint64_t n = 0;
+  for_each_selected(selection, [&](const KeyStats& k) { n += k.aborted; });
   return n;
 }
 
@@ -206,6 +222,12 @@ LatencyHistogram ClientStats::latency(const ClientSelection& selection) const {
       if (outcome_selected(selection.outcomes, outcome.first, outcome.second)) merged.merge(h);
     }
   });
+  return merged;
+}
+
+LatencyHistogram ClientStats::send_lateness(const ClientSelection& selection) const {
+  LatencyHistogram merged;
+  for_each_selected(selection, [&](const KeyStats& k) { merged.merge(k.lateness); });
   return merged;
 }
 

@@ -4,6 +4,12 @@
 // rates and latency quantiles for any selection (phases x routes x outcomes) are exact sums
 // and merges, computed on demand.
 //
+// Two kinds of arrival have no outcome and are counted apart, outside count(), error_rate() and
+// latency(): dropped ones (never sent) and aborted ones (in flight when faultline itself stopped
+// the run: their "latency" is the stop, and their failure is not the target's). Each key also
+// keeps a histogram of send lateness (sent_us - intended_us) of the requests that were sent
+// (aborted ones included), which tells when the client, not the target, was slow.
+//
 // Windows other than whole phases ("during(trigger, last 30s)") are known when the plan is
 // made: the runner records a sample a second time with record_in("<window name>", sample) for
 // each such window containing its intended time, and selects that name as the phase.
@@ -58,7 +64,8 @@ class OutcomeSelector {
 
 // (status, error class) of a sample as ClientStats stores it: a response has its status and
 // no class; a failure has status 0 and a known class ("other" when none or an unknown one was
-// given); a dropped arrival has class "dropped".
+// given); a dropped arrival has class "dropped", an aborted one "aborted". No selector matches
+// "dropped" or "aborted": neither is an outcome of the target.
 std::pair<int, std::string_view> outcome_of(const SampleRecord& s);
 
 // Which requests a query reads. Empty lists select everything; within a list, any entry.
@@ -77,7 +84,8 @@ class ClientStats {
 
   // Records a sample under (sample.phase, sample.route); offers it to the slowest requests and
   // counts its error signature (any non-2xx/3xx outcome, e.g. "orders 503", "orders timeout",
-  // "orders dropped"). Dropped requests are counted apart and have no latency.
+  // "orders dropped"). Dropped and aborted requests are counted apart and have no latency;
+  // aborted ones have no error signature and are not among the slowest either.
   void record(const SampleRecord& sample);
   // Records counts and latency only, under (window, sample.route).
   void record_in(std::string_view window, const SampleRecord& sample);
@@ -88,6 +96,9 @@ class ClientStats {
   uint64_t count(const ClientSelection& selection) const;
   // Requests of the selection's phases and routes that were never sent (outcomes ignored).
   uint64_t dropped(const ClientSelection& selection) const;
+  // Requests of the selection's phases and routes that faultline's stop aborted in flight
+  // (outcomes ignored). They were sent, but are in neither count() nor latency().
+  uint64_t aborted(const ClientSelection& selection) const;
   // count(selection restricted to `errors`) / count(selection); `errors` empty means
   // {"error"}. NaN when the selection is empty.
   double error_rate(const ClientSelection& selection,
@@ -96,6 +107,9 @@ class ClientStats {
   double rps(const ClientSelection& selection, TimeWindow window) const;
   // The merged latency histogram of the selection: quantile_us(0.99), max_us(), mean_us().
   LatencyHistogram latency(const ClientSelection& selection) const;
+  // Send lateness (sent_us - intended_us, at least 0) of the requests of the selection's
+  // phases and routes that were sent, aborted ones included (outcomes ignored).
+  LatencyHistogram send_lateness(const ClientSelection& selection) const;
 
   // (phase, route) pairs recorded, sorted.
   std::vector<std::pair<std::string, std::string>> keys() const;
@@ -118,6 +132,8 @@ class ClientStats {
     // lumped statuses -class (see OutcomeSelector::matches).
     std::map<std::pair<int, std::string>, LatencyHistogram, PairLess> outcomes;
     uint64_t dropped = 0;
+    uint64_t aborted = 0;
+    LatencyHistogram lateness;  // of sent requests (not dropped), aborted ones included
   };
   using Key = std::pair<std::string, std::string>;  // (phase, route)
 

@@ -31,7 +31,10 @@ size_t go_sort_search(size_t n, Pred pred) {
 
 }  // namespace
 
-double histogram_quantile(double q, std::vector<HistogramBucket> buckets) {
+double histogram_quantile(double q, std::vector<HistogramBucket> buckets, bool* forced_monotonic) {
+  bool forced_storage = false;
+  bool& forced = forced_monotonic ? *forced_monotonic : forced_storage;
+  forced = false;
   if (std::isnan(q)) return kNaN;
   if (q < 0) return -kInf;
   if (q > 1) return kInf;
@@ -53,19 +56,23 @@ double histogram_quantile(double q, std::vector<HistogramBucket> buckets) {
   }
   buckets.resize(n + 1);
 
-  // ensureMonotonic
+  // ensureMonotonic. Prometheus 2.42 starts from the lowest bucket's count (a NaN there
+  // disables the fix-up), and so does this; tests/observe checks it against promtool.
   double max = buckets[0].count;
   for (size_t i = 1; i < buckets.size(); ++i) {
     if (buckets[i].count > max) {
       max = buckets[i].count;
     } else if (buckets[i].count < max) {
       buckets[i].count = max;
+      forced = true;
     }
   }
 
-  if (buckets.size() < 2) return kNaN;
+  if (buckets.size() < 2 || buckets.back().count == 0) {
+    forced = false;  // no quantile came out of the fixed buckets
+    return kNaN;
+  }
   const double observations = buckets.back().count;
-  if (observations == 0) return kNaN;
   double rank = q * observations;
   const size_t b =
       go_sort_search(buckets.size() - 1, [&](size_t i) { return buckets[i].count >= rank; });

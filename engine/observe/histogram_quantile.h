@@ -3,7 +3,8 @@
 //  - q is NaN -> NaN; q < 0 -> -Inf; q > 1 -> +Inf (checked first, so even with no buckets).
 //  - Buckets are sorted by upper bound; buckets with the same upper bound are added together.
 //  - The highest bucket is not +Inf -> NaN. Fewer than 2 buckets -> NaN.
-//  - Non-monotonic cumulative counts are fixed by taking the running maximum (ensureMonotonic).
+//  - Non-monotonic cumulative counts are fixed by taking the running maximum from the lowest
+//    bucket up (ensureMonotonic); `forced_monotonic` says so, as Prometheus' annotation does.
 //  - Zero observations (the +Inf bucket's count) -> NaN.
 //  - rank = q * observations; the first bucket (excluding +Inf) whose count >= rank holds it,
 //    found with Go's sort.Search. In the +Inf bucket: the upper bound of the second-highest
@@ -23,7 +24,10 @@ struct HistogramBucket {
   double count;        // cumulative count (or its increase over a window)
 };
 
-// Takes the buckets by value: they are sorted and merged in place.
-double histogram_quantile(double q, std::vector<HistogramBucket> buckets);
+// Takes the buckets by value: they are sorted and merged in place. When `forced_monotonic` is
+// given, it is set to whether a count had to be raised to make the buckets monotonic for the
+// result (false when the result is NaN or infinite from a special case above).
+double histogram_quantile(double q, std::vector<HistogramBucket> buckets,
+                          bool* forced_monotonic = nullptr);
 
 }  // namespace faultline::observe

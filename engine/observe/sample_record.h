@@ -23,13 +23,18 @@ struct SampleRecord {
   int64_t latency_us = 0;   // completion minus intended time (0 when dropped)
   int status = 0;           // HTTP status; 0 when no response arrived
   // "" (a response arrived), or why none did: "timeout", "refused", "reset", "dns", "other"
-  // (http_call.h's classes), or "dropped" (never sent: max_in_flight was reached).
+  // (http_call.h's classes), "dropped" (never sent: max_in_flight was reached), or "aborted"
+  // (in flight when faultline's own stop ended the run: not the target's doing).
   std::string error_class;
   int64_t bytes_in = 0;   // response bytes received
   int64_t bytes_out = 0;  // request bytes sent
   std::string phase;
 
   bool dropped() const { return error_class == "dropped"; }
+  bool aborted() const { return error_class == "aborted"; }
+  // How late the client was in sending it (0 when on time; see RequestSample in
+  // run/load_engine.h for what "sent" means).
+  int64_t send_lateness_us() const { return sent_us > intended_us ? sent_us - intended_us : 0; }
   friend bool operator==(const SampleRecord&, const SampleRecord&) = default;
 };
 

@@ -90,9 +90,14 @@ struct ScrapeStore::Target {
     last_at = at;
   }
 
-  size_t failures_in(TimeWindow w) const {
+  // Failures in the window, and the earliest of them (null when none).
+  size_t failures_in(TimeWindow w, const ScrapeFailure** first) const {
     size_t n = 0;
-    for (const ScrapeFailure& f : failures) n += (f.at >= w.start && f.at <= w.end) ? 1 : 0;
+    *first = nullptr;
+    for (const ScrapeFailure& f : failures) {
+      if (f.at < w.start || f.at > w.end) continue;
+      if (n++ == 0) *first = &f;
+    }
     return n;
   }
 };
@@ -160,20 +165,70 @@ void for_each_series(const Targets& targets, std::string_view name, const LabelM
   }
 }
 
+// Fills out.failed_scrapes and out.first_failure from the selected targets' failures.
 template <typename Targets>
-size_t failures_of_selected(const Targets& targets, const LabelMatchers& matchers, TimeWindow w) {
-  size_t n = 0;
+void note_failures(const Targets& targets, const LabelMatchers& matchers, TimeWindow w,
+                   WindowValue& out) {
+  out.failed_scrapes = 0;
+  out.first_failure.clear();
+  const ScrapeFailure* earliest = nullptr;
+  std::string_view earliest_job;
   for (const auto& t : targets) {
     bool job_ok = true;
     for (const LabelMatcher& m : matchers) {
       if (m.name() == "job" && !m.matches(t->job)) job_ok = false;
     }
-    if (job_ok) n += t->failures_in(w);
+    if (!job_ok) continue;
+    const ScrapeFailure* first = nullptr;
+    out.failed_scrapes += t->failures_in(w, &first);
+    if (first && (!earliest || first->at < earliest->at)) {
+      earliest = first;
+      earliest_job = t->job;
+    }
   }
-  return n;
+  if (earliest) {
+    out.first_failure = std::string(earliest_job) + " at " + format_duration(earliest->at) + ": " +
+                        (earliest->error.empty() ? "no reason given" : earliest->error);
+  }
+}
+
+bool printable(char c) {
+  return c >= 0x20 && c < 0x7f;
 }
 
 }  // namespace
+
+std::string WindowValue::failure_note() const {
+  if (failed_scrapes == 0) return "";
+  return std::to_string(failed_scrapes) + " scrape(s) failed in the window; the first, " +
+         first_failure;
+}
+
+std::string describe_scrape_failure(int http_status, std::string_view error_class,
+                                    std::string_view error, std::string_view body,
+                                    Duration timeout) {
+  auto with_detail = [&](std::string what) {
+    if (!error.empty()) what += " (" + std::string(error) + ")";
+    return what;
+  };
+  if (error_class == "timeout") return with_detail("timeout after " + format_duration(timeout));
+  if (error_class == "refused") return with_detail("connection refused");
+  if (error_class == "reset") return with_detail("connection reset");
+  if (error_class == "dns") return with_detail("host name not resolved");
+  if (!error.empty()) return std::string(error);  // too_large, aborted, other: their own words
+  if (!error_class.empty()) return "failed (" + std::string(error_class) + ")";
+  if (http_status <= 0) return "no response and no reason given";
+  std::string why = "HTTP " + std::to_string(http_status);
+  if (body.empty()) return why;
+  why += ": ";
+  const size_t n = std::min(body.size(), kMaxBodyExcerpt);
+  for (size_t i = 0; i < n; ++i) {
+    const char c = body[i];
+    why += (c == '\n' || c == '\r' || c == '\t') ? ' ' : printable(c) ? c : '?';
+  }
+  if (body.size() > n) why += "...";
+  return why;
+}
 
 ScrapeStore::ScrapeStore(Options options)
     : options_(std::move(options)),
@@ -288,7 +343,7 @@ WindowValue ScrapeStore::increase(const SeriesSelector& selector, TimeWindow win
                     }
                   });
   if (out.series > 0) out.value = sum;
-  out.failed_scrapes = failures_of_selected(targets_, selector.matchers, window);
+  note_failures(targets_, selector.matchers, window, out);
   return out;
 }
 
@@ -330,7 +385,7 @@ WindowValue ScrapeStore::gauge(GaugeFunction function, const SeriesSelector& sel
                       last = &t;
                     }
                   });
-  out.failed_scrapes = failures_of_selected(targets_, selector.matchers, window);
+  note_failures(targets_, selector.matchers, window, out);
   if (by_time.empty()) return out;
   double max = -std::numeric_limits<double>::infinity();
   double min = std::numeric_limits<double>::infinity();
@@ -392,7 +447,7 @@ QuantileValue ScrapeStore::histogram_quantile(double q, const SeriesSelector& se
       last = &t;
     }
   });
-  out.failed_scrapes = failures_of_selected(targets_, selector.matchers, window);
+  note_failures(targets_, selector.matchers, window, out);
   if (by_le.empty()) return out;
   std::vector<HistogramBucket> buckets;
   buckets.reserve(by_le.size());
@@ -402,7 +457,7 @@ QuantileValue ScrapeStore::histogram_quantile(double q, const SeriesSelector& se
     if (count > running_max) running_max = count;
   }
   out.observations = std::isinf(by_le.rbegin()->first) ? running_max : 0;
-  out.value = observe::histogram_quantile(q, std::move(buckets));
+  out.value = observe::histogram_quantile(q, std::move(buckets), &out.forced_monotonic);
   return out;
 }
 

@@ -64,12 +64,28 @@ struct WindowValue {
   size_t series = 0;          // series that had data in the window
   size_t scrapes = 0;         // successful scrapes read, summed over targets
   size_t failed_scrapes = 0;  // failed scrapes of the selected targets in the window
+  // The earliest of them, as "<job> at <time>: <reason>"; empty when none failed.
+  std::string first_failure;
   bool has_data() const { return series > 0; }
+  // "3 scrape(s) failed in the window; the first, api at 12s: HTTP 503"; empty when none did.
+  std::string failure_note() const;
 };
 
 struct QuantileValue : WindowValue {
   double observations = 0;  // increase of the +Inf bucket (after the monotonicity fix)
+  // The summed bucket increases were not monotonic and were fixed up as Prometheus does.
+  bool forced_monotonic = false;
 };
+
+// Why a scrape failed, in words for verdicts and reports, from what the HTTP call gave:
+// "HTTP 503: <start of the body>", "timeout after 2s (<curl's message>)", "connection
+// refused (...)", or the call's own message (a body over the size cap, a cancelled call). Bytes
+// of the body that are not printable ASCII are shown as '?', and at most kMaxBodyExcerpt of
+// them are kept, so the reason is always short, valid text.
+inline constexpr size_t kMaxBodyExcerpt = 200;
+std::string describe_scrape_failure(int http_status, std::string_view error_class,
+                                    std::string_view error, std::string_view body,
+                                    Duration timeout);
 
 enum class GaugeFunction { kMax, kMin, kAvg, kLast };
 

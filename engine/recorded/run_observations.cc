@@ -235,17 +235,21 @@ judge::Observed RunObservations::server(const judge::TimeWindow& window,
   judge::Observed out;
   std::lock_guard lock(mutex_);
   const std::string& f = query.function;
+  // Failed scrapes are named with their reason whether or not a value came out: without one
+  // they are why; with one, the value rests on fewer scrapes than planned.
   auto describe_missing = [&](const observe::WindowValue& v) {
-    if (v.failed_scrapes > 0)
-      return std::to_string(v.failed_scrapes) + " scrape(s) failed in the window";
+    if (v.failed_scrapes > 0) return v.failure_note();
     return "no matching series '" + query.metric_name + "' in the window";
   };
   if (const auto level = dsl::quantile_level(f)) {
     const observe::QuantileValue v = scrapes_.histogram_quantile(*level, sel, w);
     out.sample_count = static_cast<int64_t>(std::llround(v.observations));
     out.value = finite(v.value);
+    out.failures = v.failure_note();
     if (!out.value)
       out.note = v.has_data() ? "histogram has no observations in the window" : describe_missing(v);
+    else if (v.forced_monotonic)
+      out.note = "buckets were not monotonic; fixed up as Prometheus does";
     return out;
   }
   observe::WindowValue v;
@@ -267,6 +271,7 @@ judge::Observed RunObservations::server(const judge::TimeWindow& window,
   }
   out.sample_count = static_cast<int64_t>(v.scrapes);
   out.value = finite(v.value);
+  out.failures = v.failure_note();
   if (!out.value) out.note = describe_missing(v);
   return out;
 }

@@ -34,14 +34,29 @@ struct LatencySummary {
 };
 
 struct TrafficSummary {
-  int64_t sent = 0;       // requests that went out
+  int64_t sent = 0;       // requests that went out (aborted ones included)
   int64_t completed = 0;  // got a response (any status)
   int64_t dropped = 0;    // never sent: max_in_flight was reached at their intended time
   std::map<std::string, int64_t> by_status_class;  // "2xx" -> n
-  std::map<std::string, int64_t> by_error_class;   // "timeout" -> n (transport errors)
-  double error_rate = 0;    // (5xx + transport errors) / sent; 0 when nothing was sent
+  // "timeout" -> n: transport errors, and faultline's own "aborted" (in flight when its stop
+  // ended the run) and "dropped", which are not the target's errors.
+  std::map<std::string, int64_t> by_error_class;
+  // (5xx + transport errors) / (sent - aborted); 0 when that is 0.
+  double error_rate = 0;
   double achieved_rps = 0;  // sent / phase seconds
-  LatencySummary latency;   // of completed and failed requests, from the intended send time
+  // Of requests that got a response or a transport error, from the intended send time
+  // (aborted ones excluded: their latency is faultline's stop).
+  LatencySummary latency;
+};
+
+// How late the client sent the phase's requests (sent_us - intended_us), in milliseconds.
+// Latency is measured from the intended time, so lateness is part of every latency figure:
+// when it is large, the client (faultline, or the machine it runs on), not the target, was
+// slow. client_lagging: see is_client_lagging (report/summary.h).
+struct SendLateness {
+  int64_t count = 0;                             // requests sent
+  std::optional<double> p50_ms, p99_ms, max_ms;  // absent when count == 0
+  bool client_lagging = false;
 };
 
 struct ServerSummary {
@@ -57,6 +72,7 @@ struct PhaseReport {
   double planned_requests = 0;
   std::map<std::string, std::string> faults;  // service -> knobs JSON held in this phase
   TrafficSummary client;
+  SendLateness send_lateness;
   std::map<std::string, TrafficSummary> routes;
   std::vector<ServerSummary> server;
 };
@@ -106,6 +122,19 @@ struct ErrorSignature {
   std::string example_request_id;
 };
 
+// The scrapes of one target that failed, with why: "HTTP 503: ...", "timeout after 2s",
+// "metrics text: line 3:5: expected ...", "response body larger than ... bytes".
+struct ScrapeFailureReport {
+  static constexpr size_t kMaxListed = 20;
+  std::string service;
+  int64_t count = 0;  // every failure; only the first kMaxListed are listed
+  struct Failure {
+    Duration at{0};
+    std::string reason;
+  };
+  std::vector<Failure> first;
+};
+
 struct ServiceRecord {
   std::string name, url;
   bool started_here = false;
@@ -138,7 +167,8 @@ struct RunReport {
   Duration aborted_at{0};
   std::vector<SlowRequest> slowest;  // at most 50, slowest first
   std::vector<ErrorSignature> error_signatures;
-  std::vector<std::string> hint_request_ids;  // slowest and failed, to grep in logs
+  std::vector<ScrapeFailureReport> scrape_failures;  // targets with at least one failure
+  std::vector<std::string> hint_request_ids;         // slowest and failed, to grep in logs
   std::vector<std::string> hint_trace_ids;
   // Replays: the source artifact, its schedule checksum, and whether ours matched it.
   std::string replay_of;

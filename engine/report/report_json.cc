@@ -184,6 +184,14 @@ void phases(Writer& w, const RunReport& r) {
     w.EndObject();
     key(w, "client");
     traffic(w, p.client);
+    key(w, "send_lateness_ms");
+    w.StartObject();
+    i64(w, "count", p.send_lateness.count);
+    opt(w, "p50", p.send_lateness.p50_ms);
+    opt(w, "p99", p.send_lateness.p99_ms);
+    opt(w, "max", p.send_lateness.max_ms);
+    w.EndObject();
+    boolean(w, "client_lagging", p.send_lateness.client_lagging);
     key(w, "routes");
     w.StartObject();
     for (const auto& [name, t] : p.routes) {
@@ -223,6 +231,27 @@ void faults(Writer& w, const RunReport& r) {
   }
   w.EndArray();
   boolean(w, "faults_undone", r.faults_undone);
+}
+
+void scrape_failures(Writer& w, const RunReport& r) {
+  key(w, "scrape_failures");
+  w.StartArray();
+  for (const auto& f : r.scrape_failures) {
+    w.StartObject();
+    str(w, "service", f.service);
+    i64(w, "count", f.count);
+    key(w, "first");
+    w.StartArray();
+    for (const auto& e : f.first) {
+      w.StartObject();
+      us(w, "at_us", e.at);
+      str(w, "reason", e.reason);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
 }
 
 void assertions(Writer& w, const RunReport& r) {
@@ -311,6 +340,7 @@ std::string report_to_json(const RunReport& r) {
   meta(w, r);
   phases(w, r);
   faults(w, r);
+  scrape_failures(w, r);
   assertions(w, r);
   key(w, "replay");
   w.StartObject();

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "judge/evaluator.h"
+#include "observe/utf8.h"
 #include "plan/arrival_stream.h"
 #include "report/redact.h"
 
@@ -52,10 +53,41 @@ LatencySummary latency_summary(const observe::LatencyHistogram& h) {
   return l;
 }
 
+SendLateness send_lateness_summary(const observe::LatencyHistogram& h,
+                                   const LatencySummary& latency) {
+  SendLateness l;
+  l.count = static_cast<int64_t>(h.count());
+  if (h.count() == 0) return l;
+  l.p50_ms = ms(h.quantile_us(0.5));
+  l.p99_ms = ms(h.quantile_us(0.99));
+  l.max_ms = ms(static_cast<double>(h.max_us()));
+  l.client_lagging = is_client_lagging(l, latency);
+  return l;
+}
+
+// Reasons come from the target's bytes (an HTTP body excerpt) and go into JSON and terminals:
+// kept short and valid UTF-8, secrets redacted.
+std::string safe_reason(std::string_view reason) {
+  constexpr size_t kMaxBytes = 300;
+  std::string out = redact_secrets(reason);
+  if (!observe::is_valid_utf8(out)) {
+    for (char& c : out)
+      if (static_cast<unsigned char>(c) >= 0x80) c = '?';
+  }
+  if (out.size() > kMaxBytes) {
+    size_t cut = kMaxBytes;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xc0) == 0x80) --cut;
+    out.resize(cut);
+    out += "...";
+  }
+  return out;
+}
+
 TrafficSummary traffic_summary(const observe::ClientStats& stats, observe::ClientSelection sel,
                                double seconds) {
   TrafficSummary t;
-  t.sent = static_cast<int64_t>(stats.count(sel));
+  const int64_t aborted = static_cast<int64_t>(stats.aborted(sel));
+  t.sent = static_cast<int64_t>(stats.count(sel)) + aborted;
   t.dropped = static_cast<int64_t>(stats.dropped(sel));
   auto count_of = [&](const char* outcome) {
     observe::ClientSelection s = sel;
@@ -69,17 +101,15 @@ TrafficSummary traffic_summary(const observe::ClientStats& stats, observe::Clien
     if (n) t.by_status_class[cls] = n;
   }
   t.completed = responses;
-  int64_t classified = 0;
   for (const char* cls : {"timeout", "refused", "reset", "dns", "other"}) {
     const int64_t n = count_of(cls);
-    classified += n;
     if (n) t.by_error_class[cls] = n;
   }
-  // The load engine's "aborted" (in flight when a stop ended the run) has no selector.
-  const int64_t transport = count_of("transport");
-  if (transport > classified) t.by_error_class["aborted"] = transport - classified;
+  // Aborted (in flight when faultline's stop ended the run) and dropped are faultline's doing:
+  // listed, but in neither the error rate nor the latency.
+  if (aborted) t.by_error_class["aborted"] = aborted;
   if (t.dropped) t.by_error_class["dropped"] = t.dropped;
-  t.error_rate = t.sent > 0 ? stats.error_rate(sel) : 0.0;
+  t.error_rate = t.sent > aborted ? stats.error_rate(sel) : 0.0;
   t.achieved_rps = seconds > 0 ? static_cast<double>(t.sent) / seconds : 0;
   t.latency = latency_summary(stats.latency(sel));
   return t;
@@ -110,16 +140,50 @@ AssertionReport to_assertion_report(const PlannedStatement& stmt, const judge::V
     o.value = op.observed.value;
     o.display = op.value_text;
     o.samples = op.observed.sample_count;
-    o.note = op.observed.note;
-    if (op.below_guard())
-      o.note = "below the traffic guard (" + std::to_string(op.observed.sample_count) + " < " +
-               std::to_string(op.required_samples) + " " + op.sample_noun + ")";
+    // Without a value the source's note says why (failed scrapes, no series): the traffic
+    // guard is beside the point then. With one: the guard if it applied, the source's remark
+    // (buckets fixed up) and the failed scrapes the value had to do without.
+    std::vector<std::string> notes;
+    if (op.observed.value && op.below_guard())
+      notes.push_back("below the traffic guard (" + std::to_string(op.observed.sample_count) +
+                      " < " + std::to_string(op.required_samples) + " " + op.sample_noun + ")");
+    if (!op.observed.note.empty()) notes.push_back(op.observed.note);
+    if (!op.observed.failures.empty() &&
+        op.observed.note.find(op.observed.failures) == std::string::npos)
+      notes.push_back(op.observed.failures);
+    for (const auto& n : notes) o.note += (o.note.empty() ? "" : "; ") + n;
     a.observed.push_back(std::move(o));
   }
   return a;
 }
 
 }  // namespace
+
+bool is_client_lagging(const SendLateness& lateness, const LatencySummary& latency) {
+  if (lateness.count == 0 || !lateness.p99_ms) return false;
+  const double share = latency.p99_ms ? kClientLagShare * *latency.p99_ms : 0.0;
+  return *lateness.p99_ms > std::max(kClientLagFloorMs, share);
+}
+
+void summarize_scrape_failures(RunReport& report, const Plan& plan,
+                               const observe::ScrapeStore& scrapes) {
+  std::vector<std::string> jobs;
+  for (const auto& target : plan.scrape_targets)
+    if (std::find(jobs.begin(), jobs.end(), target.service) == jobs.end())
+      jobs.push_back(target.service);
+  for (const auto& job : scrapes.jobs())
+    if (std::find(jobs.begin(), jobs.end(), job) == jobs.end()) jobs.push_back(job);
+  for (const auto& job : jobs) {
+    const auto& failures = scrapes.failures(job);
+    if (failures.empty()) continue;
+    ScrapeFailureReport r;
+    r.service = job;
+    r.count = static_cast<int64_t>(failures.size());
+    for (size_t i = 0; i < failures.size() && i < ScrapeFailureReport::kMaxListed; ++i)
+      r.first.push_back({failures[i].at, safe_reason(failures[i].error)});
+    report.scrape_failures.push_back(std::move(r));
+  }
+}
 
 std::vector<AssertionReport> judge_assertions(const Plan& plan, const judge::MetricSource& source) {
   const judge::JudgeOptions options{plan.tolerance, plan.guard};
@@ -189,6 +253,7 @@ void summarize_run(RunReport& report, const Plan& plan, const judge::MetricSourc
     observe::ClientSelection sel;
     sel.phases = {p.name};
     pr.client = traffic_summary(stats, sel, seconds);
+    pr.send_lateness = send_lateness_summary(stats.send_lateness(sel), pr.client.latency);
     for (const auto& r : plan.routes) {
       observe::ClientSelection rs = sel;
       rs.routes = {r.name};
@@ -253,8 +318,21 @@ void print_summary(std::FILE* out, const RunReport& r, const std::string& artifa
     std::snprintf(buf, sizeof buf, *v < 10 ? "%.1fms" : "%.0fms", *v);
     return std::string(buf);
   };
-  std::fprintf(out, "\n%-10s %-13s %9s %9s %7s %7s %8s %8s %8s %7s\n", "phase", "window",
-               "planned/s", "sent/s", "sent", "dropped", "p50", "p95", "p99", "errors");
+  // "0.1/0.9/12ms": send lateness p50/p99/max, one unit for the three.
+  auto cell_lateness = [](const SendLateness& l) {
+    if (l.count == 0 || !l.p50_ms || !l.p99_ms || !l.max_ms) return std::string("-");
+    std::string cell;
+    for (double v : {*l.p50_ms, *l.p99_ms, *l.max_ms}) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, v < 10 ? "%.1f" : "%.0f", v);
+      cell += (cell.empty() ? "" : "/") + std::string(buf);
+    }
+    return cell + "ms";
+  };
+  std::fprintf(out, "\n%-10s %-13s %9s %9s %7s %7s %8s %8s %8s %7s  %-s\n", "phase", "window",
+               "planned/s", "sent/s", "sent", "dropped", "p50", "p95", "p99", "errors",
+               "send late p50/p99/max");
+  std::vector<std::string> lagging;
   for (const auto& p : r.phases) {
     char window[32], planned[32], achieved[32], err[32];
     std::snprintf(window, sizeof window, "%s-%s", format_duration(p.start).c_str(),
@@ -265,11 +343,28 @@ void print_summary(std::FILE* out, const RunReport& r, const std::string& artifa
       std::snprintf(planned, sizeof planned, "%.0f->%.0f", p.planned_rate_from, p.planned_rate_to);
     std::snprintf(achieved, sizeof achieved, "%.1f", p.client.achieved_rps);
     std::snprintf(err, sizeof err, "%.1f%%", p.client.error_rate * 100);
-    std::fprintf(out, "%-10s %-13s %9s %9s %7lld %7lld %8s %8s %8s %7s\n", p.name.c_str(), window,
-                 planned, achieved, static_cast<long long>(p.client.sent),
+    std::fprintf(out, "%-10s %-13s %9s %9s %7lld %7lld %8s %8s %8s %7s  %s%s\n", p.name.c_str(),
+                 window, planned, achieved, static_cast<long long>(p.client.sent),
                  static_cast<long long>(p.client.dropped), cell_ms(p.client.latency.p50_ms).c_str(),
                  cell_ms(p.client.latency.p95_ms).c_str(), cell_ms(p.client.latency.p99_ms).c_str(),
-                 err);
+                 err, cell_lateness(p.send_lateness).c_str(),
+                 p.send_lateness.client_lagging ? " (client lagging)" : "");
+    if (p.send_lateness.client_lagging) lagging.push_back(p.name);
+  }
+  if (!lagging.empty()) {
+    std::string names;
+    for (const auto& n : lagging) names += (names.empty() ? "" : ", ") + n;
+    std::fprintf(out,
+                 "client lagging in %s: p99 send lateness above max(%.0fms, %.0f%% of p99 "
+                 "latency), so these latencies include faultline's own delay, not only the "
+                 "target's\n",
+                 names.c_str(), kClientLagFloorMs, kClientLagShare * 100);
+  }
+  for (const auto& f : r.scrape_failures) {
+    if (f.first.empty()) continue;
+    std::fprintf(out, "scrapes of %s failed %lld time(s); first at %s: %s\n", f.service.c_str(),
+                 static_cast<long long>(f.count), format_duration(f.first.front().at).c_str(),
+                 f.first.front().reason.c_str());
   }
   print_assertions(out, r.assertions);
   if (!r.status_detail.empty()) std::fprintf(out, "\n%s\n", r.status_detail.c_str());

@@ -10,10 +10,21 @@
 
 #include "judge/metric_source.h"
 #include "observe/client_stats.h"
+#include "observe/scrape_store.h"
 #include "plan/plan.h"
 #include "report/report.h"
 
 namespace faultline {
+
+// The rule that flags a phase whose figures show the client, not the target, was slow: its
+// p99 send lateness is above kClientLagFloorMs and above kClientLagShare of its p99 latency.
+// The floor keeps scheduler noise (a few ms on a busy machine) from raising the flag; the share
+// keeps a lag that is small next to what the target took from raising it, since then the
+// latencies still describe the target. Latency counts from the intended send time, so lateness
+// is part of it: a flagged phase's latencies include faultline's own delay.
+inline constexpr double kClientLagFloorMs = 10;
+inline constexpr double kClientLagShare = 0.1;
+bool is_client_lagging(const SendLateness& lateness, const LatencySummary& latency);
 
 // Judges every assertion of the plan against `source`, in the plan's order.
 std::vector<AssertionReport> judge_assertions(const Plan& plan, const judge::MetricSource& source);
@@ -29,7 +40,13 @@ void print_assertions(std::FILE* out, const std::vector<AssertionReport>& assert
 void summarize_run(RunReport& report, const Plan& plan, const judge::MetricSource& source,
                    const observe::ClientStats& stats, bool judge);
 
-// The human summary: phases table, assertion verdicts, result and artifact path.
+// Lists each target's failed scrapes (first ScrapeFailureReport::kMaxListed, with the count)
+// in report.scrape_failures, in the plan's target order; secrets in reasons are redacted.
+void summarize_scrape_failures(RunReport& report, const Plan& plan,
+                               const observe::ScrapeStore& scrapes);
+
+// The human summary: phases table (with send lateness), a line naming phases where the client
+// lagged, failed scrapes per target, assertion verdicts, result and artifact path.
 void print_summary(std::FILE* out, const RunReport& report, const std::string& artifact);
 
 }  // namespace faultline

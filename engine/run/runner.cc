@@ -136,10 +136,8 @@ class EngineTraffic : public SessionTraffic {
 
  private:
   static std::string scrape_error(const HttpResponse& r) {
-    if (!r.error.empty()) return r.error;
-    std::string why = "HTTP " + std::to_string(r.status);
-    if (!r.body.empty()) why += ": " + r.body.substr(0, 200);
-    return why;
+    return observe::describe_scrape_failure(static_cast<int>(r.status), r.error_class, r.error,
+                                            r.body, kScrapeTimeout);
   }
 
   const Plan& plan_;
@@ -259,6 +257,7 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
   const RunStatus ended = report.status;
   report.status = RunStatus::kPassed;
   summarize_run(report, plan, obs, obs.client_stats(), outcome.traffic_started);
+  summarize_scrape_failures(report, plan, obs.scrapes_unlocked());  // recording has finished
   if (ended != RunStatus::kPassed) report.status = ended;
   report.exit_code = exit_code_of(report.status);
   report.bundle_files = list_bundle_files(files.bundle);
