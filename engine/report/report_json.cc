@@ -1,16 +1,12 @@
 #include "report/report_json.h"
 
-#include <fcntl.h>
-#include <rapidjson/prettywriter.h>
-#include <rapidjson/stringbuffer.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 
 #include "common/error.h"
+#include "common/json_out.h"
 
 namespace faultline {
 
@@ -50,71 +46,71 @@ const char* run_status_name(RunStatus s) {
 
 namespace {
 
-using Writer = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
+using Writer = JsonOut;
 
 void key(Writer& w, std::string_view k) {
-  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+  w.key(k);
 }
 void str(Writer& w, std::string_view k, const std::string& v) {
   key(w, k);
-  w.String(v);
+  w.value(v);
 }
 void num(Writer& w, std::string_view k, double v) {
   key(w, k);
   if (std::isfinite(v))
-    w.Double(v);
+    w.value(static_cast<double>(v));
   else
-    w.Null();  // JSON has no NaN/Inf; absent values are null
+    w.null();  // JSON has no NaN/Inf; absent values are null
 }
 void opt(Writer& w, std::string_view k, const std::optional<double>& v) {
   key(w, k);
   if (v && std::isfinite(*v))
-    w.Double(*v);
+    w.value(static_cast<double>(*v));
   else
-    w.Null();
+    w.null();
 }
 void i64(Writer& w, std::string_view k, int64_t v) {
   key(w, k);
-  w.Int64(v);
+  w.value(static_cast<int64_t>(v));
 }
 void us(Writer& w, std::string_view k, Duration d) {
   i64(w, k, d.count());
 }
 void boolean(Writer& w, std::string_view k, bool v) {
   key(w, k);
-  w.Bool(v);
+  w.value(static_cast<bool>(v));
 }
 void counts(Writer& w, std::string_view k, const std::map<std::string, int64_t>& m) {
   key(w, k);
-  w.StartObject();
+  w.begin_object();
   for (const auto& [name, n] : m) i64(w, name, n);
-  w.EndObject();
+  w.end_object();
 }
 void strings(Writer& w, std::string_view k, const std::vector<std::string>& v) {
   key(w, k);
-  w.StartArray();
-  for (const auto& s : v) w.String(s);
-  w.EndArray();
+  w.begin_array();
+  for (const auto& s : v) w.value(s);
+  w.end_array();
 }
 void raw_json(Writer& w, std::string_view k, const std::string& json) {
   key(w, k);
-  w.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+  w.raw(json);
 }
 
 void latency(Writer& w, const LatencySummary& l) {
   key(w, "latency_ms");
-  w.StartObject();
+  w.begin_object();
   i64(w, "count", l.count);
   opt(w, "p50", l.p50_ms);
   opt(w, "p95", l.p95_ms);
   opt(w, "p99", l.p99_ms);
   opt(w, "max", l.max_ms);
   opt(w, "mean", l.mean_ms);
-  w.EndObject();
+  w.end_object();
 }
 
 void traffic(Writer& w, const TrafficSummary& t) {
-  w.StartObject();
+  w.begin_object();
   i64(w, "sent", t.sent);
   i64(w, "completed", t.completed);
   i64(w, "dropped", t.dropped);
@@ -123,22 +119,22 @@ void traffic(Writer& w, const TrafficSummary& t) {
   counts(w, "by_status_class", t.by_status_class);
   counts(w, "by_error_class", t.by_error_class);
   latency(w, t.latency);
-  w.EndObject();
+  w.end_object();
 }
 
 void meta(Writer& w, const RunReport& r) {
   key(w, "meta");
-  w.StartObject();
+  w.begin_object();
   str(w, "scenario", r.scenario);
   str(w, "description", r.description);
   str(w, "spec_path", r.spec_path);
   str(w, "environment_path", r.environment_path);
   key(w, "seed");
-  w.Uint64(r.seed);
+  w.value(static_cast<uint64_t>(r.seed));
   str(w, "plan_hash", r.plan_hash);
   str(w, "schedule_sha256", r.schedule_sha256);
   key(w, "arrivals");
-  w.Uint64(r.arrivals);
+  w.value(static_cast<uint64_t>(r.arrivals));
   str(w, "tag", r.tag);
   num(w, "base_rate", r.base_rate);
   us(w, "planned_duration_us", r.planned_duration);
@@ -149,29 +145,29 @@ void meta(Writer& w, const RunReport& r) {
   str(w, "command_line", r.command_line);
   str(w, "host", r.host);
   key(w, "overrides");
-  w.StartObject();
+  w.begin_object();
   for (const auto& [k, v] : r.overrides) str(w, k, v);
-  w.EndObject();
+  w.end_object();
   key(w, "services");
-  w.StartArray();
+  w.begin_array();
   for (const auto& s : r.services) {
-    w.StartObject();
+    w.begin_object();
     str(w, "name", s.name);
     str(w, "url", s.url);
     boolean(w, "started_here", s.started_here);
     i64(w, "pid", s.pid);
     str(w, "log", s.log);
-    w.EndObject();
+    w.end_object();
   }
-  w.EndArray();
-  w.EndObject();
+  w.end_array();
+  w.end_object();
 }
 
 void phases(Writer& w, const RunReport& r) {
   key(w, "phases");
-  w.StartArray();
+  w.begin_array();
   for (const auto& p : r.phases) {
-    w.StartObject();
+    w.begin_object();
     str(w, "name", p.name);
     us(w, "start_us", p.start);
     us(w, "end_us", p.end);
@@ -179,45 +175,45 @@ void phases(Writer& w, const RunReport& r) {
     num(w, "planned_rate_to", p.planned_rate_to);
     num(w, "planned_requests", p.planned_requests);
     key(w, "faults");
-    w.StartObject();
+    w.begin_object();
     for (const auto& [svc, knobs] : p.faults) raw_json(w, svc, knobs);
-    w.EndObject();
+    w.end_object();
     key(w, "client");
     traffic(w, p.client);
     key(w, "send_lateness_ms");
-    w.StartObject();
+    w.begin_object();
     i64(w, "count", p.send_lateness.count);
     opt(w, "p50", p.send_lateness.p50_ms);
     opt(w, "p99", p.send_lateness.p99_ms);
     opt(w, "max", p.send_lateness.max_ms);
-    w.EndObject();
+    w.end_object();
     boolean(w, "client_lagging", p.send_lateness.client_lagging);
     key(w, "routes");
-    w.StartObject();
+    w.begin_object();
     for (const auto& [name, t] : p.routes) {
       key(w, name);
       traffic(w, t);
     }
-    w.EndObject();
+    w.end_object();
     key(w, "server");
-    w.StartObject();
+    w.begin_object();
     for (const auto& s : p.server) {
       key(w, s.service);
-      w.StartObject();
+      w.begin_object();
       for (const auto& [name, v] : s.values) num(w, name, v);
-      w.EndObject();
+      w.end_object();
     }
-    w.EndObject();
-    w.EndObject();
+    w.end_object();
+    w.end_object();
   }
-  w.EndArray();
+  w.end_array();
 }
 
 void faults(Writer& w, const RunReport& r) {
   key(w, "fault_events");
-  w.StartArray();
+  w.begin_array();
   for (const auto& e : r.fault_events) {
-    w.StartObject();
+    w.begin_object();
     us(w, "at_us", e.at);
     str(w, "phase", e.phase);
     str(w, "service", e.service);
@@ -227,38 +223,38 @@ void faults(Writer& w, const RunReport& r) {
     i64(w, "status", e.status);
     str(w, "error", e.error);
     us(w, "call_latency_us", e.call_latency);
-    w.EndObject();
+    w.end_object();
   }
-  w.EndArray();
+  w.end_array();
   boolean(w, "faults_undone", r.faults_undone);
 }
 
 void scrape_failures(Writer& w, const RunReport& r) {
   key(w, "scrape_failures");
-  w.StartArray();
+  w.begin_array();
   for (const auto& f : r.scrape_failures) {
-    w.StartObject();
+    w.begin_object();
     str(w, "service", f.service);
     i64(w, "count", f.count);
     key(w, "first");
-    w.StartArray();
+    w.begin_array();
     for (const auto& e : f.first) {
-      w.StartObject();
+      w.begin_object();
       us(w, "at_us", e.at);
       str(w, "reason", e.reason);
-      w.EndObject();
+      w.end_object();
     }
-    w.EndArray();
-    w.EndObject();
+    w.end_array();
+    w.end_object();
   }
-  w.EndArray();
+  w.end_array();
 }
 
 void assertions(Writer& w, const RunReport& r) {
   key(w, "assertions");
-  w.StartArray();
+  w.begin_array();
   for (const auto& a : r.assertions) {
-    w.StartObject();
+    w.begin_object();
     str(w, "text", a.text);
     str(w, "canonical", a.canonical);
     str(w, "status", judge::to_string(a.status));
@@ -269,30 +265,30 @@ void assertions(Writer& w, const RunReport& r) {
     str(w, "message", a.message);
     str(w, "source", a.source);
     key(w, "observed");
-    w.StartArray();
+    w.begin_array();
     for (const auto& o : a.observed) {
-      w.StartObject();
+      w.begin_object();
       str(w, "what", o.what);
       str(w, "window", o.window);
       opt(w, "value", o.value);
       str(w, "display", o.display);
       i64(w, "samples", o.samples);
       str(w, "note", o.note);
-      w.EndObject();
+      w.end_object();
     }
-    w.EndArray();
-    w.EndObject();
+    w.end_array();
+    w.end_object();
   }
-  w.EndArray();
+  w.end_array();
 }
 
 void requests(Writer& w, const RunReport& r) {
   key(w, "slowest_requests");
-  w.StartArray();
+  w.begin_array();
   for (const auto& s : r.slowest) {
-    w.StartObject();
+    w.begin_object();
     key(w, "seq");
-    w.Uint64(s.seq);
+    w.value(static_cast<uint64_t>(s.seq));
     str(w, "request_id", s.request_id);
     str(w, "trace_id", s.trace_id);
     str(w, "route", s.route);
@@ -303,36 +299,34 @@ void requests(Writer& w, const RunReport& r) {
     str(w, "error_class", s.error_class);
     us(w, "intended_us", s.intended);
     us(w, "latency_us", s.latency);
-    w.EndObject();
+    w.end_object();
   }
-  w.EndArray();
+  w.end_array();
   key(w, "error_signatures");
-  w.StartArray();
+  w.begin_array();
   for (const auto& e : r.error_signatures) {
-    w.StartObject();
+    w.begin_object();
     str(w, "signature", e.signature);
     i64(w, "count", e.count);
     str(w, "example_request_id", e.example_request_id);
-    w.EndObject();
+    w.end_object();
   }
-  w.EndArray();
+  w.end_array();
   key(w, "hints");
-  w.StartObject();
+  w.begin_object();
   strings(w, "request_ids", r.hint_request_ids);
   strings(w, "trace_ids", r.hint_trace_ids);
   str(w, "how",
       "grep a request id in the bundle's service logs and samples; the trace ids are "
       "the W3C traceparent trace ids the requests carried");
-  w.EndObject();
+  w.end_object();
 }
 
 }  // namespace
 
 std::string report_to_json(const RunReport& r) {
-  rapidjson::StringBuffer buf;
-  Writer w(buf);
-  w.SetIndent(' ', 2);
-  w.StartObject();
+  JsonOut w;
+  w.begin_object();
   i64(w, "schema_version", kReportSchemaVersion);
   str(w, "status", run_status_name(r.status));
   i64(w, "exit_code", r.exit_code);
@@ -343,26 +337,26 @@ std::string report_to_json(const RunReport& r) {
   scrape_failures(w, r);
   assertions(w, r);
   key(w, "replay");
-  w.StartObject();
+  w.begin_object();
   boolean(w, "is_replay", !r.replay_of.empty());
   str(w, "source_artifact", r.replay_of);
   str(w, "source_schedule_sha256", r.replay_source_schedule_sha256);
   boolean(w, "schedule_matched", r.replay_schedule_matched);
-  w.EndObject();
+  w.end_object();
   key(w, "abort");
-  w.StartObject();
+  w.begin_object();
   boolean(w, "triggered", !r.abort_condition.empty());
   str(w, "condition", r.abort_condition);
   us(w, "at_us", r.aborted_at);
-  w.EndObject();
+  w.end_object();
   requests(w, r);
   key(w, "bundle");
-  w.StartObject();
+  w.begin_object();
   str(w, "dir", r.bundle_dir);
   strings(w, "files", r.bundle_files);
-  w.EndObject();
-  w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize()) + "\n";
+  w.end_object();
+  w.end_object();
+  return w.text() + "\n";
 }
 
 }  // namespace faultline
