@@ -369,7 +369,9 @@ void print_summary(std::FILE* out, const RunReport& r, const std::string& artifa
   print_assertions(out, r.assertions);
   if (!r.status_detail.empty()) std::fprintf(out, "\n%s\n", r.status_detail.c_str());
   if (!r.faults_undone)
-    std::fprintf(out, "warning: a fault reset failed; the service's lease reverts it\n");
+    std::fprintf(out,
+                 "warning: the undo of faults was not confirmed (above): check those services; "
+                 "knobs revert on their own when their lease runs out\n");
   std::fprintf(out, "\nresult: %s (exit %d)\nartifact: %s\n", run_status_name(r.status),
                r.exit_code, artifact.c_str());
   std::fflush(out);

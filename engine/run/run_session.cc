@@ -160,6 +160,7 @@ void RunSession::cleanup() {
                              : out_.environment_failed              ? "undo after error"
                                                                     : "undo at end";
   out_.undo_reasons.push_back(reason);
+  if (on_cleanup_) on_cleanup_(reason, options_.undo_budget);
   const Duration now = std::max(clock_.now(), Duration{0});
   for (FaultDriver* d : drivers_) {
     bool undone = false;

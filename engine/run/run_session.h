@@ -108,6 +108,12 @@ class RunSession {
 
   SessionOutcome run();
 
+  // Called once when the cleanup starts, with the undo's reason and budget (so a user who
+  // pressed Ctrl-C learns why faultline has not exited yet).
+  void on_cleanup(std::function<void(const std::string&, Duration)> f) {
+    on_cleanup_ = std::move(f);
+  }
+
  private:
   bool apply_initial_faults();
   bool loop();
@@ -125,6 +131,7 @@ class RunSession {
   const judge::MetricSource& observations_;
   std::function<int()> stop_signal_;
   std::function<void(const SessionProgress&)> progress_;
+  std::function<void(const std::string&, Duration)> on_cleanup_;
   SessionOutcome out_;
   size_t next_step_ = 0;
 };

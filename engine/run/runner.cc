@@ -223,6 +223,12 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
         snap.sent = p.counters.sent;
         progress.update(snap);
       });
+  session.on_cleanup([&](const std::string& reason, Duration budget) {
+    if (reason == "undo at end") return;
+    progress.finish();
+    std::fprintf(err, "faultline run: %s: undoing faults (up to %s), then stopping services\n",
+                 reason.c_str(), format_duration(budget).c_str());
+  });
   const SessionOutcome outcome = session.run();
   progress.finish();
 
