@@ -12,7 +12,7 @@ ENVFILE ?=
 TAG ?=
 CHAOS_FLAGS ?=
 
-.PHONY: all deps configure build test test-sanitize chaos clean format
+.PHONY: all deps configure build test test-sanitize fuzz chaos clean format
 
 all: build
 
@@ -45,6 +45,13 @@ test-sanitize: deps
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$(abspath tests/fuzz/ubsan.supp) \
 	  FAULTLINE_DEMO_BIN=$(abspath $(SANITIZE_DIR)/demo-services/faultline-demo) \
 	  ctest --output-on-failure -j $(JOBS) --timeout 900 -L 'unit|integration|lint'
+
+# Every libFuzzer target for FUZZ_SECONDS each (default 10 minutes), two at a time, in the
+# nested clang build that make test uses (CI runs them for 15 s each). Findings land in
+# build/fuzz-corpus/<target>/artifacts/.
+FUZZ_SECONDS ?= 600
+fuzz: build
+	cd $(BUILD_DIR) && FAULTLINE_FUZZ_SECONDS=$(FUZZ_SECONDS) ctest -L fuzz -j $(JOBS) --output-on-failure
 
 chaos: build
 	@if [ -z "$(SCENARIO)" ]; then \

@@ -1,5 +1,9 @@
 # Runs one libFuzzer target for a bounded time on a fresh copy of its seed corpus.
 # Fails when the fuzzer finds a crash, leak, timeout or out-of-memory input.
+# FAULTLINE_FUZZ_SECONDS in the environment overrides the configured time (make fuzz).
+if(DEFINED ENV{FAULTLINE_FUZZ_SECONDS})
+  set(SECONDS $ENV{FAULTLINE_FUZZ_SECONDS})
+endif()
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK}/corpus ${WORK}/artifacts)
 if(EXISTS ${SEEDS})
