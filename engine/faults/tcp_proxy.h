@@ -1,23 +1,27 @@
 // TcpProxy: a TCP forwarder on 127.0.0.1 in front of one loopback service, which applies
 // toxics (toxic.h) to the connections it carries. It is the mechanism behind the `proxy` fault
-// kind: a FaultDriver adds a toxic when a phase applies the fault and removes it on undo.
+// kind: a FaultDriver calls set_toxic() when a phase applies the fault and remove_toxic() on
+// undo; neither blocks, and wait_applied(0ms) in a later tick() says whether the change is in
+// effect on every connection (the confirmation the fault contract asks for).
 //
 //   client --> 127.0.0.1:port() [TcpProxy] --> upstream host:port (loopback only)
 //              "upstream" bytes go right, "downstream" bytes go left.
 //
-// Event loop: epoll, written out here, on one thread per proxy. Chosen over libuv (and
-// libevent) because what the toxics need is precise timers and direct control of reading:
+// Event loop: epoll, written out here, on one thread per proxy. Chosen over libuv because
+// what the toxics need is precise timers and direct control of reading:
 //   - latency and bandwidth are timer problems. The proxy arms one timerfd at the earliest
 //     deadline of any connection, with nanosecond resolution, so a +100 ms latency toxic adds
-//     100 ms and not 100 ms plus up to a millisecond: libuv's timers and loop clock count
-//     whole milliseconds (uv_now), and libevent adds its own timer heap on top of the same
-//     epoll_wait;
+//     100 ms, not 100 ms plus up to a millisecond: libuv 1.44 takes timer timeouts in whole
+//     milliseconds against a loop clock cached in milliseconds (uv_now). libevent 2.1 can use
+//     a timerfd too (EVENT_BASE_FLAG_PRECISE_TIMER), but then it is the same epoll and timerfd
+//     behind a callback API and one more dependency;
 //   - backpressure, timeouts and blackholes are "stop reading this socket" (so the kernel
-//     buffers fill as they would behind a dead link) and "close with RST" (SO_LINGER 0).
-//     Both are one syscall with epoll; with libuv they are uv_read_stop/uv_tcp_close_reset
-//     around callbacks and per-write request objects that allocate;
-//   - the loop is about 150 lines: one listener, one eventfd to wake it, one timerfd, two
-//     sockets per connection, level-triggered. A dependency would not make it shorter.
+//     buffers fill as they would behind a dead link) and "close with RST" (SO_LINGER 0),
+//     one syscall each with epoll; libuv wraps them in uv_read_stop/uv_tcp_close_reset and
+//     callbacks, with a uv_write_t per write in flight;
+//   - the loop itself is small: one listener, one eventfd to wake it, one timerfd, two
+//     sockets per connection, level-triggered (run, update and arm_timer in tcp_proxy.cc).
+//     Most of the code is the toxics, which a library would not write for us.
 // Linux only, as faultline is.
 //
 // Semantics (docs/fault-proxy.md has the user-facing version):

@@ -459,6 +459,8 @@ TEST_CASE("toxic changes are validated and names are unique") {
   Toxic slow = toxic("slow", ToxicType::kLatency, ToxicDirection::kDownstream);
   slow.latency_ms = 10;
   proxy.add_toxic(slow);
+  REQUIRE(proxy.wait_applied(2s));
+  CHECK(proxy.wait_applied(0ms));  // the non-blocking check a driver's tick() makes
   CHECK_THROWS_AS(proxy.add_toxic(slow), std::invalid_argument);
   Toxic missing = slow;
   missing.name = "missing";
