@@ -7,6 +7,7 @@
 #include <rapidjson/document.h>
 
 #include "common/error.h"
+#include "common/json_parse.h"
 #include "common/sha256.h"
 #include "plan/compiler.h"
 
@@ -396,8 +397,9 @@ std::vector<PlannedStatement> statements(const Reader& r, const char* key,
 
 Plan plan_from_json(const std::string& json) {
   rapidjson::Document doc;
-  doc.Parse(json.c_str(), json.size());
-  if (doc.HasParseError()) throw UsageError("plan JSON does not parse");
+  JsonParseError error;
+  if (!parse_json(json, &doc, &error))
+    throw UsageError("plan JSON does not parse: " + error.describe());
   const Reader root(doc, "plan");
   if (root.str("algorithm") != Plan::kAlgorithm)
     throw UsageError("plan JSON was made by " + root.str("algorithm") + "; this faultline reads " +
