@@ -143,6 +143,13 @@ TEST_CASE("a damaged bundle is a usage error that names the file and what is wro
          std::ofstream(r.bundle + "/plan.json", std::ios::trunc) << text;
        },
        "plan.json", "does not hash to its plan_hash"},
+      {"plan.json asks for two million scrape ticks",
+       [](const WrittenRun& r) {
+         std::string text = read_test_file(r.bundle + "/plan.json");
+         text.replace(text.find("\"total_us\": 20000000"), 20, "\"total_us\": 10000000000000");
+         std::ofstream(r.bundle + "/plan.json", std::ios::trunc) << text;
+       },
+       "plan.json", "makes more than 1000000 scrape ticks"},
       {"the bundle directory is gone", [](const WrittenRun& r) { fs::remove_all(r.bundle); },
        "incident-recorded-20261122T000000Z", "is missing"},
       {"the artifact is not JSON",
@@ -174,7 +181,7 @@ TEST_CASE("a sample log cut at any byte is judged on what it holds, with a note"
     CHECK(note.find("the run was cut short: samples.csv.gz ends after ") == 0);
     CHECK(note.find("scrapes.txt.gz") == std::string::npos);
     const uint64_t records = number_after(note, "ends after ");
-    CHECK(records >= last);  // a longer prefix never gives fewer records
+    CHECK(records >= last);         // a longer prefix never gives fewer records
     CHECK(records <= run.samples);  // the last flush holds every record, not the end
     last = records;
   }
