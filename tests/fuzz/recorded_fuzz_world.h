@@ -68,10 +68,11 @@ inline const World& world() {
     World made;
     made.plan = world_plan();
     made.windows = faultline::judging_windows(made.plan);
-    char dir[] = "/tmp/faultline-fuzz-bundle-XXXXXX";
+    // Static storage: the exit handler runs after the World itself is destroyed.
+    static char dir[] = "/tmp/faultline-fuzz-bundle-XXXXXX";
     check(::mkdtemp(dir) != nullptr);
     made.bundle.dir = dir;
-    std::atexit([] { std::filesystem::remove_all(world().bundle.dir); });
+    std::atexit([] { std::filesystem::remove_all(dir); });
     faultline::write_bundle_plan(made.bundle, made.plan);
     faultline::observe::SampleLogWriter samples(made.bundle.samples());
     for (int i = 0; i < 40; ++i) {
