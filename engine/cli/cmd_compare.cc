@@ -32,8 +32,10 @@ constexpr const char* kDescription =
     "the regression gate that proves a fix works (or that a change did not make things worse).\n"
     "\n"
     "Runs are recorded artifacts. Give a scenario name to take the newest run of each tag from\n"
-    "the artifacts directory, or two artifact paths (baseline first). Runs of different plans\n"
-    "(another seed, rate, duration, spec edit) are refused, naming what differs.\n"
+    "the artifacts directory, or two artifact paths (baseline first; a bundle directory stands\n"
+    "for a run killed before it wrote its artifact). Runs of different plans (another seed,\n"
+    "rate, duration, spec edit) are refused, naming what differs. A run cut short is compared\n"
+    "on what it recorded, with a note.\n"
     "\n"
     "Gates come from the spec's compare: list (recorded in the plan) and from --gate, e.g.\n"
     "  during(trigger): p95(route=orders) improves by >= 30%\n"
@@ -54,7 +56,8 @@ constexpr const char* kDescription =
 
 constexpr const char* kEpilog =
     "\nExit codes: 0 every gate passed, 1 a gate failed or was inconclusive, 2 usage error\n"
-    "(runs not found, plans differ, invalid --gate, no gate at all).\n"
+    "(runs not found, an artifact or bundle missing or damaged, plans differ, invalid --gate,\n"
+    "no gate at all).\n"
     "\n"
     "Example: prove a fix (same spec and seed before and after):\n"
     "  faultline run specs/latency-tail.yaml --tag before                       # the incident\n"

@@ -2,6 +2,7 @@
 // network (after changing an assertion's threshold, or to check what a run really showed).
 #include <cstdio>
 #include <cxxopts.hpp>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -16,9 +17,12 @@ namespace {
 int judge_command(int argc, char** argv) {
   cxxopts::Options opts("faultline judge",
                         "Judge the assertions of a recorded run again, from its artifact's "
-                        "bundle (raw samples and\nscrapes): no services, no network. Exit 0 "
-                        "when every assertion passes, 1 otherwise.\n");
-  opts.custom_help("ARTIFACT.json | SCENARIO [--tag T]");
+                        "bundle (raw samples and\nscrapes): no services, no network. A run cut "
+                        "short (aborted, interrupted, killed) is\njudged on what it recorded, "
+                        "with a note; give the bundle directory of a run killed before\nit "
+                        "wrote its artifact. Exit 0 when every assertion passes, 1 otherwise, 2 "
+                        "when the\nartifact or its bundle is missing or damaged.\n");
+  opts.custom_help("ARTIFACT.json | BUNDLE_DIR | SCENARIO [--tag T]");
   opts.add_options()("tag", "with a scenario name: the newest run with this tag",
                      cxxopts::value<std::string>()->default_value(""))(
       "artifacts", "where to look for runs by scenario name",
@@ -32,7 +36,10 @@ int judge_command(int argc, char** argv) {
   }
   if (!result.count("what")) throw UsageError("judge needs an artifact or a scenario name");
   std::string path = result["what"].as<std::string>();
-  if (path.size() < 5 || path.substr(path.size() - 5) != ".json") {
+  std::error_code ec;
+  const bool is_file_or_bundle =
+      std::filesystem::is_directory(path, ec) || (path.size() > 5 && path.ends_with(".json"));
+  if (!is_file_or_bundle) {
     const auto found = find_artifacts(result["artifacts"].as<std::string>(), path,
                                       result["tag"].as<std::string>());
     if (found.empty())

@@ -46,6 +46,10 @@ int replay_command(int argc, char** argv) {
   if (!result.count("artifact"))
     throw UsageError("replay needs an artifact: faultline replay A.json");
   const RecordedRun run = load_recorded_run(result["artifact"].as<std::string>());
+  if (!run.has_artifact)
+    throw UsageError(run.artifact_path +
+                     " is a bundle without its artifact (its run was killed): replay needs the "
+                     "artifact, whose schedule checksum the replay is checked against");
   const std::string env_path = result.count("against")        ? result["against"].as<std::string>()
                                : run.environment_path.empty() ? kDefaultEnvironmentFile
                                                               : run.environment_path;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "common/json_parse.h"
 #include "plan/plan_json.h"
 
 namespace faultline::compare {
@@ -57,8 +58,8 @@ std::vector<PlanDifference> diff_plans(const Plan& baseline, const Plan& candida
   if (baseline.plan_hash == candidate.plan_hash && !baseline.plan_hash.empty()) return out;
   rapidjson::Document a, b;
   const std::string ja = canonical_plan_json(baseline), jb = canonical_plan_json(candidate);
-  a.Parse(ja.c_str(), ja.size());
-  b.Parse(jb.c_str(), jb.size());
+  parse_json(ja, &a);
+  parse_json(jb, &b);
   diff("", &a, &b, out);
   return out;
 }

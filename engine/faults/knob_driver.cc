@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/json_parse.h"
 
 namespace faultline {
 
@@ -23,9 +24,8 @@ std::string excerpt(const std::string& body) {
 // (docs/fault-contract.md); an object keyed by knob name is accepted too.
 std::set<std::string> catalog_names(const std::string& body) {
   rapidjson::Document doc;
-  doc.Parse(body.c_str(), body.size());
   std::set<std::string> names;
-  if (doc.HasParseError() || !doc.IsObject()) return names;
+  if (!parse_json(body, &doc) || !doc.IsObject()) return names;
   auto it = doc.FindMember("catalog");
   if (it == doc.MemberEnd()) return names;
   if (it->value.IsArray()) {
@@ -51,9 +51,8 @@ std::string with_ttl(const std::string& knobs_json, Duration lease) {
 
 std::set<std::string> knob_keys(const std::string& knobs_json) {
   rapidjson::Document doc;
-  doc.Parse(knobs_json.c_str(), knobs_json.size());
   std::set<std::string> keys;
-  if (doc.IsObject())
+  if (parse_json(knobs_json, &doc) && doc.IsObject())
     for (auto m = doc.MemberBegin(); m != doc.MemberEnd(); ++m) keys.insert(m->name.GetString());
   return keys;
 }

@@ -110,10 +110,25 @@ int GzReadFile::refill() {
     eof_ = true;
     int code = Z_OK;
     gzerror(gz(file_), &code);
-    if (n < 0 || code != Z_OK) truncated_ = true;  // Z_BUF_ERROR: the stream was cut short
+    // zlib says Z_BUF_ERROR ("unexpected end of file") when the stream stops before its end:
+    // a log cut short, as a killed run leaves it, which reads back up to the cut. Anything
+    // else (bad compressed data, a bad checksum, a read error) is damage.
+    if (code == Z_BUF_ERROR) {
+      truncated_ = true;
+    } else if (n < 0 || code != Z_OK) {
+      throw LogFileError(what_ + " " + path_ + " is damaged: " + gz_message(file_));
+    }
     return -1;
   }
   buffer_.resize(static_cast<size_t>(n));
+  if (first_fill_ && n == 1 && buffer_[0] == '\x1f' && gzdirect(gz(file_))) {
+    // zlib reads a file that is not gzip as it is, and needs both magic bytes to tell: a
+    // file holding only the first one is a gzip file cut after its first byte.
+    buffer_.clear();
+    eof_ = truncated_ = true;
+    return -1;
+  }
+  first_fill_ = false;
   return static_cast<unsigned char>(buffer_[pos_++]);
 }
 

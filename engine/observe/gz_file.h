@@ -2,7 +2,7 @@
 // log and the scrape log), over zlib's gz* API. Writes are buffered (256 KB) and handed to
 // zlib at compression level 1; reads come back byte by byte from a 256 KB buffer. Failures are
 // LogFileError exceptions naming the file. A file cut short (a killed run) reads back up to
-// the cut and then reports truncated().
+// the cut and then reports truncated(); damaged compressed data (anything but a cut) throws.
 //
 // Thread-safety: one thread per file object.
 #pragma once
@@ -50,7 +50,8 @@ class GzReadFile {
   GzReadFile(const GzReadFile&) = delete;
   GzReadFile& operator=(const GzReadFile&) = delete;
 
-  // The next byte, or -1 at the end.
+  // The next byte, or -1 at the end. Throws LogFileError when the compressed data is damaged
+  // (a cut is not damage: see truncated()).
   int get() {
     if (pos_ < buffer_.size()) return static_cast<unsigned char>(buffer_[pos_++]);
     return refill();
@@ -72,6 +73,7 @@ class GzReadFile {
   size_t pos_ = 0;
   bool eof_ = false;
   bool truncated_ = false;
+  bool first_fill_ = true;
 };
 
 }  // namespace faultline::observe

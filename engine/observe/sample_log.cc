@@ -108,7 +108,20 @@ void SampleLogWriter::close() {
 }
 
 SampleLogReader::SampleLogReader(const std::string& path) : file_(path, "sample log") {
-  if (!next_row() || fields_.size() != 1 || fields_[0].rfind("# faultline-samples ", 0) != 0) {
+  // A log that ends before its header is complete (the run was killed before the first flush)
+  // holds no records: it reads as cut short. Text that is not a start of the format line is a
+  // foreign file.
+  if (!next_row()) {
+    std::string partial;
+    for (size_t i = 0; i < fields_.size(); ++i) partial += (i ? "," : "") + fields_[i];
+    if (kFormatLine.substr(0, partial.size()) != partial) {
+      throw SampleLogError(path + " is not a faultline sample log (its first line is not \"" +
+                           std::string(kFormatLine) + "\")");
+    }
+    cut_before_header_ = true;
+    return;
+  }
+  if (fields_.size() != 1 || fields_[0].rfind("# faultline-samples ", 0) != 0) {
     throw SampleLogError(path + " is not a faultline sample log (its first line is not \"" +
                          std::string(kFormatLine) + "\")");
   }
@@ -117,12 +130,14 @@ SampleLogReader::SampleLogReader(const std::string& path) : file_(path, "sample 
                          "\" is not supported by this faultline (it reads \"" +
                          std::string(kFormatLine) + "\"); use the faultline that wrote it");
   }
+  if (!next_row()) {  // the writer writes both lines at once: only a cut separates them
+    cut_before_header_ = true;
+    return;
+  }
   column_of_.assign(kColumnCount, -1);
-  if (next_row()) {
-    for (size_t i = 0; i < fields_.size(); ++i) {
-      for (size_t c = 0; c < kColumnNames.size(); ++c) {
-        if (fields_[i] == kColumnNames[c]) column_of_[c] = static_cast<int>(i);
-      }
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    for (size_t c = 0; c < kColumnNames.size(); ++c) {
+      if (fields_[i] == kColumnNames[c]) column_of_[c] = static_cast<int>(i);
     }
   }
   for (size_t c = 0; c < kColumnNames.size(); ++c) {
@@ -154,6 +169,7 @@ bool SampleLogReader::next_row() {
         c = file_.get();
         if (c < 0) {
           cut_mid_record_ = true;  // cut inside a quoted field
+          fields_.resize(n);
           return false;
         }
         if (c == '"') {
@@ -166,6 +182,7 @@ bool SampleLogReader::next_row() {
     }
     if (c < 0) {
       cut_mid_record_ = true;  // the writer ends every row with '\n'
+      fields_.resize(n);
       return false;
     }
     if (c == '\n') break;
@@ -181,7 +198,7 @@ bool SampleLogReader::next_row() {
 }
 
 bool SampleLogReader::next(SampleRecord& r) {
-  if (!next_row()) return false;
+  if (cut_before_header_ || !next_row()) return false;
   auto text = [&](int column) -> const std::string& { return fields_[column_of_[column]]; };
   if (fields_.size() < fields_needed_) {
     throw SampleLogError(file_.path() + ":" + std::to_string(line_) + ": expected " +

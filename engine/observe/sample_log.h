@@ -17,7 +17,8 @@
 // level 1 when it fills; flush() pushes everything to the file so a crash loses at most what
 // followed.
 // A log cut short (the run was killed) reads back every complete record, then reports
-// truncated() instead of failing.
+// truncated() instead of failing; so does one cut before its header was complete (an empty
+// file included: a run killed before its first flush), with no records.
 //
 // Thread-safety: a writer or reader is used by one thread.
 #pragma once
@@ -56,13 +57,14 @@ class SampleLogWriter {
 
 class SampleLogReader {
  public:
-  // Opens `path` and checks the format line and header. Throws SampleLogError.
+  // Opens `path` and checks the format line and header. Throws SampleLogError when the file
+  // cannot be opened, is not a sample log, or its data is damaged (not when it is cut short).
   explicit SampleLogReader(const std::string& path);
 
   // The next record, or false at the end. Throws SampleLogError on a malformed record.
   bool next(SampleRecord& record);
   // True once next() returned false because the file ended mid-stream or mid-record.
-  bool truncated() const { return file_.truncated() || cut_mid_record_; }
+  bool truncated() const { return file_.truncated() || cut_mid_record_ || cut_before_header_; }
   uint64_t records() const { return records_; }
 
  private:
@@ -70,7 +72,8 @@ class SampleLogReader {
 
   GzReadFile file_;
   bool cut_mid_record_ = false;
-  uint64_t line_ = 0;  // line of the row last read
+  bool cut_before_header_ = false;  // no header to read records by: next() returns false
+  uint64_t line_ = 0;               // line of the row last read
   uint64_t records_ = 0;
   std::vector<std::string> fields_;
   std::vector<int> column_of_;  // SampleRecord field -> column in the file

@@ -58,10 +58,14 @@ void ScrapeLogWriter::close() {
 }
 
 ScrapeLogReader::ScrapeLogReader(const std::string& path) : file_(path, "scrape log") {
-  if (!read_line(&line_) || line_ != kFormatLine) {
-    throw LogFileError(path + " is not a faultline scrape log (its first line is not \"" +
-                       std::string(kFormatLine) + "\")");
+  if (read_line(&line_) ? line_ == kFormatLine : kFormatLine.substr(0, line_.size()) == line_) {
+    // A log that ends inside its format line (an empty file included: the run was killed
+    // before the first flush) holds no entries: it reads as cut short.
+    cut_ = line_ != kFormatLine;
+    return;
   }
+  throw LogFileError(path + " is not a faultline scrape log (its first line is not \"" +
+                     std::string(kFormatLine) + "\")");
 }
 
 bool ScrapeLogReader::read_line(std::string* line) {
@@ -74,8 +78,12 @@ bool ScrapeLogReader::read_line(std::string* line) {
 }
 
 bool ScrapeLogReader::next(ScrapeLogEntry& entry) {
+  if (cut_) return false;
   ++line_number_;
-  if (!read_line(&line_)) return false;
+  if (!read_line(&line_)) {
+    cut_ = !line_.empty();  // the writer ends every header line with '\n'
+    return false;
+  }
   auto bad = [&](const std::string& what) {
     return LogFileError(file_.path() + ":" + std::to_string(line_number_) + ": " + what);
   };
@@ -96,13 +104,18 @@ bool ScrapeLogReader::next(ScrapeLogEntry& entry) {
   entry.at = Duration{at_us};
   entry.job.assign(view.substr(c + 1));
   entry.text.clear();
-  if (!file_.read(bytes, &entry.text) || file_.get() != '\n') return false;  // cut short
+  const int end = file_.read(bytes, &entry.text) ? file_.get() : -1;
+  if (end < 0) {
+    cut_ = true;
+    return false;
+  }
+  if (end != '\n') throw bad("the entry goes on past its " + std::to_string(bytes) + " bytes");
   for (char ch : entry.text) line_number_ += ch == '\n' ? 1 : 0;
   ++line_number_;
   return true;
 }
 
-size_t load_scrape_log(const std::string& path, ScrapeStore& store) {
+size_t load_scrape_log(const std::string& path, ScrapeStore& store, bool* cut_short) {
   ScrapeLogReader reader(path);
   ScrapeLogEntry e;
   size_t n = 0;
@@ -114,6 +127,7 @@ size_t load_scrape_log(const std::string& path, ScrapeStore& store) {
     }
     ++n;
   }
+  if (cut_short) *cut_short = reader.truncated();
   return n;
 }
 

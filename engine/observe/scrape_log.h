@@ -50,13 +50,16 @@ class ScrapeLogWriter {
 
 class ScrapeLogReader {
  public:
-  // Opens `path` and checks the format line. Throws LogFileError.
+  // Opens `path` and checks the format line. Throws LogFileError when the file cannot be
+  // opened or is not a scrape log. A file that ends inside its format line (an empty one
+  // included: a run killed before its first flush) is a log cut short with no entries.
   explicit ScrapeLogReader(const std::string& path);
 
-  // The next entry, or false at the end. Throws LogFileError on a malformed entry.
+  // The next entry, or false at the end. Throws LogFileError on a malformed entry or damaged
+  // compressed data; an entry cut short ends the log (truncated()).
   bool next(ScrapeLogEntry& entry);
   // True once next() returned false because the file was cut short.
-  bool truncated() const { return file_.truncated(); }
+  bool truncated() const { return cut_ || file_.truncated(); }
 
  private:
   bool read_line(std::string* line);  // false at the end
@@ -64,11 +67,13 @@ class ScrapeLogReader {
   GzReadFile file_;
   std::string line_;
   size_t line_number_ = 1;
+  bool cut_ = false;  // the file ends inside an entry (or inside the format line)
 };
 
 // Replays a whole scrape log into `store`: successful scrapes are parsed again (one that no
 // longer parses is recorded as failed), failures are recorded as failures. Returns the number
-// of entries read. Throws LogFileError.
-size_t load_scrape_log(const std::string& path, ScrapeStore& store);
+// of entries read; *cut_short (when given) says whether the log was cut short after them.
+// Throws LogFileError.
+size_t load_scrape_log(const std::string& path, ScrapeStore& store, bool* cut_short = nullptr);
 
 }  // namespace faultline::observe

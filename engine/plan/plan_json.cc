@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/json_out.h"
+#include "common/json_parse.h"
 #include "common/sha256.h"
 #include "plan/compiler.h"
 
@@ -339,8 +340,9 @@ std::vector<PlannedStatement> statements(const Reader& r, const char* key,
 
 Plan plan_from_json(const std::string& json) {
   rapidjson::Document doc;
-  doc.Parse(json.c_str(), json.size());
-  if (doc.HasParseError()) throw UsageError("plan JSON does not parse");
+  JsonParseError error;
+  if (!parse_json(json, &doc, &error))
+    throw UsageError("plan JSON does not parse: " + error.describe());
   const Reader root(doc, "plan");
   if (root.str("algorithm") != Plan::kAlgorithm)
     throw UsageError("plan JSON was made by " + root.str("algorithm") + "; this faultline reads " +
@@ -398,6 +400,19 @@ Plan plan_from_json(const std::string& json) {
   p.assertions = statements(root, "assert", dsl::StatementKind::kAssertion);
   p.abort_if = statements(root, "abort_if", dsl::StatementKind::kAbortIf);
   p.compare_gates = statements(root, "compare", dsl::StatementKind::kCompareGate);
+  // plan.json comes from disk and its hash is no defence (anyone can compute one): bound what
+  // scrape_ticks_for loops over, one tick per interval, before it runs.
+  constexpr int64_t kMaxTotalUs = int64_t{1} << 52;  // about 140 years
+  constexpr int64_t kMaxScrapeTicks = 1'000'000;
+  if (p.total.count() < 0 || p.total.count() > kMaxTotalUs)
+    throw UsageError("plan JSON: total_us " + std::to_string(p.total.count()) +
+                     " is out of range (0 to " + std::to_string(kMaxTotalUs) + ")");
+  if (p.scrape_interval.count() > 0 &&
+      (p.scrape_interval.count() > kMaxTotalUs ||
+       p.total.count() / p.scrape_interval.count() > kMaxScrapeTicks))
+    throw UsageError("plan JSON: observe.interval_us " + std::to_string(p.scrape_interval.count()) +
+                     " over total_us " + std::to_string(p.total.count()) + " makes more than " +
+                     std::to_string(kMaxScrapeTicks) + " scrape ticks");
   p.scrape_ticks = scrape_ticks_for(p);
   p.plan_hash = compute_plan_hash(p);
   const std::string recorded = root.str("plan_hash");

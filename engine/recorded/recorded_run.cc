@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "common/json_parse.h"
 #include "plan/plan_json.h"
 #include "recorded/bundle.h"
 
@@ -20,7 +21,32 @@ std::string member(const rapidjson::Value& obj, const char* key) {
   if (!obj.IsObject()) return "";
   auto it = obj.FindMember(key);
   if (it == obj.MemberEnd() || !it->value.IsString()) return "";
-  return it->value.GetString();
+  return {it->value.GetString(), it->value.GetStringLength()};
+}
+
+std::optional<Duration> duration_member(const rapidjson::Value& obj, const char* key) {
+  if (!obj.IsObject()) return std::nullopt;
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd() || !it->value.IsInt64()) return std::nullopt;
+  return Duration{it->value.GetInt64()};
+}
+
+// The plan of the bundle in `bundle_dir`, or a UsageError that names plan.json and says why.
+Plan read_bundle_plan(const std::string& bundle_dir, const std::string& whose) {
+  const std::string path = BundleLayout{bundle_dir}.plan_json();
+  const auto text = read_whole_file(path);
+  if (!text)
+    throw UsageError(whose + ": its bundle " + bundle_dir +
+                     " (with plan.json) is missing; artifacts are judged from their bundle");
+  try {
+    return plan_from_json(*text);
+  } catch (const UsageError& e) {
+    throw UsageError(path + ": " + e.what() + "; the run's bundle is damaged");
+  }
+}
+
+bool ran_to_its_end(const std::string& status) {
+  return status == "passed" || status == "failed" || status == "inconclusive";
 }
 
 }  // namespace
@@ -29,40 +55,90 @@ void write_bundle_plan(const BundleLayout& bundle, const Plan& plan) {
   write_file_atomically(bundle.plan_json(), plan_to_json(plan, 0, true) + "\n");
 }
 
-RecordedRun load_recorded_run(const std::string& artifact_path) {
-  const auto text = read_whole_file(artifact_path);
-  if (!text) throw UsageError("cannot read artifact " + artifact_path);
+RecordedRun parse_artifact(std::string_view text, const std::string& artifact_path) {
   rapidjson::Document doc;
-  doc.Parse(text->c_str(), text->size());
-  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("meta") || !doc.HasMember("bundle"))
-    throw UsageError(artifact_path + " is not a faultline run artifact");
+  JsonParseError error;
+  if (!parse_json(text, &doc, &error))
+    throw UsageError(artifact_path + " is not a faultline run artifact: " + error.describe());
+  if (!doc.IsObject() || !doc.HasMember("meta") || !doc.HasMember("bundle"))
+    throw UsageError(artifact_path + " is not a faultline run artifact (no meta and bundle)");
   RecordedRun run;
   run.artifact_path = artifact_path;
   const auto& meta = doc["meta"];
   run.scenario = member(meta, "scenario");
   run.tag = member(meta, "tag");
   run.started_at = member(meta, "started_at");
+  run.ended_at = member(meta, "ended_at");
   run.spec_path = member(meta, "spec_path");
   run.environment_path = member(meta, "environment_path");
   run.schedule_sha256 = member(meta, "schedule_sha256");
-  if (meta.HasMember("arrivals") && meta["arrivals"].IsUint64())
+  run.planned_duration = duration_member(meta, "planned_duration_us");
+  run.actual_duration = duration_member(meta, "actual_duration_us");
+  if (meta.IsObject() && meta.HasMember("arrivals") && meta["arrivals"].IsUint64())
     run.arrivals = meta["arrivals"].GetUint64();
   run.status = member(doc, "status");
   const std::string dir = member(doc["bundle"], "dir");
+  if (dir.empty())
+    throw UsageError(artifact_path + " names no bundle (bundle.dir); artifacts are judged " +
+                     "from their bundle");
   run.bundle_dir = (fs::path(artifact_path).parent_path() / dir).string();
-  const auto plan_json = read_whole_file(BundleLayout{run.bundle_dir}.plan_json());
-  if (dir.empty() || !plan_json)
-    throw UsageError(artifact_path + ": its bundle " + run.bundle_dir +
-                     " (with plan.json) is missing; artifacts are judged from their bundle");
-  run.plan = plan_from_json(*plan_json);
   return run;
+}
+
+RecordedRun load_recorded_run(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    // A bundle whose run never got to write its artifact: everything but the plan and the
+    // logs is unknown.
+    RecordedRun run;
+    run.artifact_path = path;
+    run.has_artifact = false;
+    run.bundle_dir = path;
+    run.status = kUnfinishedStatus;
+    run.plan = read_bundle_plan(path, path);
+    run.scenario = run.plan.scenario_name;
+    return run;
+  }
+  const auto text = read_whole_file(path);
+  if (!text) throw UsageError("cannot read artifact " + path);
+  RecordedRun run = parse_artifact(*text, path);
+  run.plan = read_bundle_plan(run.bundle_dir, path);
+  return run;
+}
+
+std::string cut_short_reason(const RecordedRun& run) {
+  if (!run.has_artifact) return "no artifact was written: the run was killed before its end";
+  std::string after;
+  if (run.actual_duration) {
+    after = " after " + format_duration(*run.actual_duration);
+    if (run.planned_duration) after += " of " + format_duration(*run.planned_duration);
+  }
+  if (run.status == "aborted") return "an abort_if condition stopped it" + after;
+  if (run.status == "interrupted") return "it was interrupted" + after;
+  if (run.status == "environment-error") return "it ended with an environment error" + after;
+  // The artifact is written whole at the end (write_file_atomically), so its status is what
+  // says whether the run got there; one without a final status was not written by a run that
+  // ended.
+  if (run.status.empty()) return "its artifact has no status";
+  if (!ran_to_its_end(run.status))
+    return "its artifact says status '" + run.status + "', not the end of a run";
+  return "";
 }
 
 std::unique_ptr<RunObservations> recorded_observations(const RecordedRun& run, std::string* note) {
   auto obs = std::make_unique<RunObservations>(run.plan, judging_windows(run.plan),
                                                run.plan.metrics_of_interest);
-  const std::string remark = obs->load_recorded(run.bundle_dir);
-  if (note) *note = remark;
+  const RecordedLogs logs = obs->load_recorded_logs(run.bundle_dir);
+  const std::string reason = cut_short_reason(run);
+  if (note) {
+    note->clear();
+    if (!reason.empty() || logs.cut()) {
+      *note = "the run was cut short";
+      if (!reason.empty()) *note += " (" + reason + ")";
+      if (logs.cut()) *note += ": " + logs.describe_cut();
+      *note += "; judged on what was recorded";
+    }
+  }
   return obs;
 }
 
@@ -77,8 +153,7 @@ std::vector<std::string> find_artifacts(const std::string& dir, const std::strin
     const auto text = read_whole_file(e.path().string());
     if (!text) continue;
     rapidjson::Document doc;
-    doc.Parse(text->c_str(), text->size());
-    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("meta")) continue;
+    if (!parse_json(*text, &doc) || !doc.IsObject() || !doc.HasMember("meta")) continue;
     if (member(doc["meta"], "scenario") != scenario || member(doc["meta"], "tag") != tag) continue;
     found.emplace_back(member(doc["meta"], "started_at") + name, e.path().string());
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "common/error.h"
 #include "dsl/parser.h"
 #include "dsl/vocabulary.h"
 #include "judge/evaluator.h"
@@ -105,18 +106,39 @@ void RunObservations::record_scrapes_to(observe::ScrapeLogWriter* log) {
   scrape_log_ = log;
 }
 
-std::string RunObservations::load_recorded(const std::string& bundle_dir) {
-  std::string note;
+std::string RecordedLogs::describe_cut() const {
+  std::string out;
+  if (samples_cut)
+    out = "samples.csv.gz ends after " + std::to_string(samples) + " record" +
+          (samples == 1 ? "" : "s");
+  if (scrapes_cut)
+    out += (out.empty() ? "scrapes.txt.gz ends after " : ", scrapes.txt.gz after ") +
+           std::to_string(scrapes) + " scrape" + (scrapes == 1 ? "" : "s");
+  return out;
+}
+
+RecordedLogs RunObservations::load_recorded_logs(const std::string& bundle_dir) {
   const BundleLayout bundle{bundle_dir};
-  observe::SampleLogReader samples(bundle.samples());
-  observe::SampleRecord record;
-  while (samples.next(record)) this->record(record);
-  if (samples.truncated())
-    note = "samples.csv.gz was cut short after " + std::to_string(samples.records()) +
-           " records (the run was killed?)";
-  std::lock_guard lock(mutex_);
-  observe::load_scrape_log(bundle.scrape_log(), scrapes_);
-  return note;
+  RecordedLogs logs;
+  try {
+    observe::SampleLogReader samples(bundle.samples());
+    observe::SampleRecord record;
+    while (samples.next(record)) this->record(record);
+    logs.samples = samples.records();
+    logs.samples_cut = samples.truncated();
+    std::lock_guard lock(mutex_);
+    logs.scrapes = observe::load_scrape_log(bundle.scrape_log(), scrapes_, &logs.scrapes_cut);
+  } catch (const observe::LogFileError& e) {
+    // A damaged bundle is bad input, as a damaged artifact is: exit 2 (common/error.h).
+    throw UsageError(std::string(e.what()) + ": the run's bundle is damaged");
+  }
+  return logs;
+}
+
+std::string RunObservations::load_recorded(const std::string& bundle_dir) {
+  const RecordedLogs logs = load_recorded_logs(bundle_dir);
+  if (!logs.cut()) return "";
+  return "the run was cut short: " + logs.describe_cut() + "; judged on what was recorded";
 }
 
 observe::ClientSelection select_by_query(const judge::ClientQuery& query, const Plan& plan) {

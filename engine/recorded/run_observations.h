@@ -35,6 +35,19 @@ std::vector<judge::TimeWindow> judging_windows(const Plan& plan);
 // the judge measured.
 observe::ClientSelection select_by_query(const judge::ClientQuery& query, const Plan& plan);
 
+// What RunObservations::load_recorded_logs read back from a bundle's two logs.
+struct RecordedLogs {
+  uint64_t samples = 0;      // records read from samples.csv.gz
+  size_t scrapes = 0;        // entries (scrapes and failed scrapes) read from scrapes.txt.gz
+  bool samples_cut = false;  // the log ends before the run did (the run was killed)
+  bool scrapes_cut = false;
+
+  bool cut() const { return samples_cut || scrapes_cut; }
+  // "samples.csv.gz ends after 12 records, scrapes.txt.gz after 3 scrapes" for the logs that
+  // were cut; "" when neither was.
+  std::string describe_cut() const;
+};
+
 class RunObservations : public judge::MetricSource {
  public:
   RunObservations(const Plan& plan, std::vector<judge::TimeWindow> extra_windows,
@@ -47,8 +60,12 @@ class RunObservations : public judge::MetricSource {
   void record_scrapes_to(observe::ScrapeLogWriter* log);
 
   // Rebuilds the observations of a recorded run from its bundle (samples.csv.gz and
-  // scrapes.txt.gz), so it can be judged again with no services. Throws LogFileError /
-  // SampleLogError naming the file. Returns a note when a log was cut short (killed run).
+  // scrapes.txt.gz), so it can be judged again with no services. A log cut short (a killed
+  // run) gives what it holds. Throws UsageError naming the file when a log is missing, not a
+  // log, malformed or damaged.
+  RecordedLogs load_recorded_logs(const std::string& bundle_dir);
+  // load_recorded_logs, with a note for people: "" when both logs are complete, else one that
+  // says the run was cut short and names each log cut with how many records it gave.
   std::string load_recorded(const std::string& bundle_dir);
 
   // A scrape result for `job` at tick `tick_index` (index into ticks given at construction
