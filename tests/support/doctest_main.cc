@@ -4,12 +4,25 @@
 //   nothing, so a CTest entry whose name does not match its case (a name CTest split at ';',
 //   a renamed case with a stale filter) would pass while testing nothing.
 // - A listener records failures, so TempDir (temp_dir.h) keeps a failed test's files.
+// It also defines how messages print C strings (doctest_strings.h).
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
 #include <cstdio>
 
 #include "temp_dir.h"
+
+namespace doctest {
+
+String StringMaker<const char*>::convert(const char* text) {
+  return text != nullptr ? String(text) : String("(null)");
+}
+
+String StringMaker<char*>::convert(const char* text) {
+  return text != nullptr ? String(text) : String("(null)");
+}
+
+}  // namespace doctest
 
 namespace {
 
