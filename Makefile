@@ -12,7 +12,7 @@ ENVFILE ?=
 TAG ?=
 CHAOS_FLAGS ?=
 
-.PHONY: all deps configure build test chaos clean format
+.PHONY: all deps configure build test chaos clean format mutation
 
 all: build
 
@@ -30,6 +30,12 @@ build: configure
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# Mutation testing of the pure stages (plan, dsl, observe, judge, compare): applies a fixed list
+# of mutants, rebuilds and runs the stage's unit tests in build-mutation/, restores the source,
+# and lists the survivors. Not part of `make test` or CI: it takes a while.
+mutation: deps
+	scripts/mutation
 
 chaos: build
 	@if [ -z "$(SCENARIO)" ]; then \
