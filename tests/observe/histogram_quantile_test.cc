@@ -43,6 +43,20 @@ TEST_CASE("histogram_quantile: hand-computed values") {
   CHECK(histogram_quantile(1, h) == 0.2);
 }
 
+TEST_CASE("histogram_quantile: a flat histogram at q=1 ends in its first full bucket") {
+  // Every observation is in the lowest bucket: rank 4 of 4 is reached at le=1 (the bucket
+  // search asks for count >= rank), and the +Inf bucket holds nothing more. A search for
+  // count > rank would find no bucket and answer the highest finite bound, 3.
+  const std::vector<HistogramBucket> flat = {{1, 4}, {2, 4}, {3, 4}, {kInf, 4}};
+  CHECK(histogram_quantile(1, flat) == 1);
+  CHECK(histogram_quantile(0.5, flat) == 0.5);
+  CHECK(histogram_quantile(0, flat) == 0);
+  // The same past an empty first bucket: full at le=0.2, not at the last finite bound 0.4.
+  const std::vector<HistogramBucket> late = {{0.1, 0}, {0.2, 4}, {0.4, 4}, {kInf, 4}};
+  CHECK(histogram_quantile(1, late) == doctest::Approx(0.2).scale(0));
+  CHECK(histogram_quantile(0.5, late) == doctest::Approx(0.15).scale(0));
+}
+
 TEST_CASE("histogram_quantile: degenerate inputs give NaN") {
   CHECK(std::isnan(histogram_quantile(0.5, {})));
   CHECK(std::isnan(histogram_quantile(0.5, {{kInf, 10}})));                     // fewer than 2
@@ -99,25 +113,27 @@ TEST_CASE("histogram_quantile: the cases of Prometheus' promql/testdata/histogra
   CHECK(histogram_quantile(0, negative) == -0.2);
   CHECK(histogram_quantile(1, positive) == 1);
   CHECK(histogram_quantile(1, negative) == 0.3);
-  CHECK(histogram_quantile(0.2, positive) == doctest::Approx(0.048).epsilon(1e-12));
+  CHECK(histogram_quantile(0.2, positive) == doctest::Approx(0.048).epsilon(1e-12).scale(0));
   CHECK(histogram_quantile(0.2, negative) == -0.2);
-  CHECK(histogram_quantile(0.5, positive) == doctest::Approx(0.15).epsilon(1e-12));
-  CHECK(histogram_quantile(0.5, negative) == doctest::Approx(-0.15).epsilon(1e-12));
-  CHECK(histogram_quantile(0.8, positive) == doctest::Approx(0.72).epsilon(1e-12));
+  CHECK(histogram_quantile(0.5, positive) == doctest::Approx(0.15).epsilon(1e-12).scale(0));
+  CHECK(histogram_quantile(0.5, negative) == doctest::Approx(-0.15).epsilon(1e-12).scale(0));
+  CHECK(histogram_quantile(0.8, positive) == doctest::Approx(0.72).epsilon(1e-12).scale(0));
   CHECK(histogram_quantile(0.8, negative) == 0.3);
   // request_duration_seconds summed over jobs and instances, by le.
   const auto summed = parsed({{"0.1", 100}, {"0.2", 190}, {"+Inf", 250}});
-  CHECK(histogram_quantile(0.3, summed) == doctest::Approx(0.075).epsilon(1e-12));
-  CHECK(histogram_quantile(0.5, summed) == doctest::Approx(0.1277777777777778).epsilon(1e-12));
+  CHECK(histogram_quantile(0.3, summed) == doctest::Approx(0.075).epsilon(1e-12).scale(0));
+  CHECK(histogram_quantile(0.5, summed) ==
+        doctest::Approx(0.1277777777777778).epsilon(1e-12).scale(0));
   // Non-monotonic counts: 0.99 must land near 1, not near 1000.
   const auto nonmonotonic =
       parsed({{"0.1", 10}, {"1", 90}, {"10", 80}, {"100", 80}, {"1000", 90}, {"+Inf", 90}});
-  CHECK(histogram_quantile(0.99, nonmonotonic) == doctest::Approx(0.989875).epsilon(1e-12));
+  CHECK(histogram_quantile(0.99, nonmonotonic) ==
+        doctest::Approx(0.989875).epsilon(1e-12).scale(0));
   // One upper bound written four ways, and +inf next to +Inf.
   const auto mixed = parsed({{"0.1", 10}, {"0.2", 10}, {"2e-1", 10}, {"2.0e-1", 10}, {"+Inf", 40}});
-  CHECK(histogram_quantile(0.5, mixed) == doctest::Approx(0.15).epsilon(1e-12));
-  CHECK(histogram_quantile(0.75, mixed) == doctest::Approx(0.2).epsilon(1e-12));
-  CHECK(histogram_quantile(1, mixed) == doctest::Approx(0.2).epsilon(1e-12));
+  CHECK(histogram_quantile(0.5, mixed) == doctest::Approx(0.15).epsilon(1e-12).scale(0));
+  CHECK(histogram_quantile(0.75, mixed) == doctest::Approx(0.2).epsilon(1e-12).scale(0));
+  CHECK(histogram_quantile(1, mixed) == doctest::Approx(0.2).epsilon(1e-12).scale(0));
   CHECK(std::isnan(histogram_quantile(0.5, parsed({{"+inf", 0}, {"+Inf", 0}}))));
 }
 
@@ -192,5 +208,5 @@ TEST_CASE("histogram_quantile agrees with Prometheus' own (promtool test rules)"
     for (double q : c.qs) oracle.expect(expr_of(c, q), 0, histogram_quantile(q, c.buckets));
   }
   CHECK(oracle.size() > 500);
-  oracle.run("histogram_quantile");
+  REQUIRE(oracle.run("histogram_quantile"));
 }
