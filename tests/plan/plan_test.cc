@@ -272,6 +272,66 @@ TEST_CASE("--duration keeps phase bounds on whole milliseconds") {
   CHECK(q.total == 7s);
 }
 
+TEST_CASE("--duration rounds every phase but the last down to whole milliseconds") {
+  // 1.001 s over 10 s + 20 s + 10 s: 250.25 ms and 500.5 ms round down to 250 ms and 500 ms;
+  // the last phase takes the rest, 251 ms.
+  const Plan p = compile_plan(demo_scenario(), PlanOverrides{std::nullopt, std::nullopt, 1001ms});
+  CHECK(p.phases[0].end == 250ms);
+  CHECK(p.phases[1].end == 750ms);
+  CHECK(p.phases[2].end == 1001ms);
+}
+
+TEST_CASE("--duration refuses to leave any phase, the last included, shorter than 1 ms") {
+  Scenario s = demo_scenario();
+  s.phases = {PhaseSpec{"long", 10s, std::nullopt, std::nullopt, {}, {}, {}},
+              PhaseSpec{"short", 1s, std::nullopt, std::nullopt, {}, {}, {}}};
+  // 10.5 ms: 9 ms and 1.5 ms. 9.9 ms: 9 ms and 0.9 ms, too short.
+  const Plan ok = compile_plan(s, PlanOverrides{std::nullopt, std::nullopt, 10500us});
+  CHECK(ok.phases[1].length() == 1500us);
+  CHECK_THROWS_WITH_AS(compile_plan(s, PlanOverrides{std::nullopt, std::nullopt, 9900us}),
+                       doctest::Contains("leaves phase 'short' shorter than 1ms"), UsageError);
+}
+
+TEST_CASE("--qps scales both ends of a ramp") {
+  const Plan p = compile_plan(demo_scenario(), PlanOverrides{std::nullopt, 100.0, std::nullopt});
+  CHECK(p.phases[2].rate_from == 160);  // 80 -> 20 at a base of 50, now 100
+  CHECK(p.phases[2].rate_to == 40);
+}
+
+TEST_CASE("phase_at: a phase holds its start and not its end") {
+  const Plan p = compile_plan(demo_scenario(), {});
+  REQUIRE(p.phase_at(0s));
+  CHECK(p.phase_at(0s)->name == "warmup");
+  REQUIRE(p.phase_at(10s - 1us));
+  CHECK(p.phase_at(10s - 1us)->name == "warmup");
+  REQUIRE(p.phase_at(10s));
+  CHECK(p.phase_at(10s)->name == "trigger");
+  CHECK(p.phase_at(40s) == nullptr);  // the end of the last phase
+}
+
+TEST_CASE("arrival times are rounded down to whole microseconds") {
+  Scenario s = demo_scenario();
+  s.phases = {PhaseSpec{"only", 2s, 3.0, std::nullopt, {}, {}, {}}};
+  const auto arrivals = all_arrivals(compile_plan(s, {}));
+  REQUIRE(arrivals.size() == 6);
+  CHECK(arrivals[1].intended == 333333us);  // 1/3 s
+  CHECK(arrivals[2].intended == 666666us);  // 2/3 s
+  CHECK(arrivals[3].intended == 1s);
+}
+
+TEST_CASE("the fault timeline has a step only where a service's knobs change") {
+  Scenario s = demo_scenario();
+  // The trigger's profile held over two phases: one apply when it starts, one reset after.
+  s.phases.insert(s.phases.begin() + 2,
+                  PhaseSpec{"trigger2", 5s, std::nullopt, std::nullopt, {"slow-payment"}, {}, {}});
+  const Plan p = compile_plan(s, {});
+  REQUIRE(p.fault_steps.size() == 2);
+  CHECK(p.fault_steps[0].at == 10s);
+  CHECK_FALSE(p.fault_steps[0].is_reset());
+  CHECK(p.fault_steps[1].at == 35s);
+  CHECK(p.fault_steps[1].is_reset());
+}
+
 TEST_CASE("plan_from_json rebuilds the plan: same hash, same arrivals") {
   Scenario s = demo_scenario();
   s.traffic.arrival = ArrivalProcess::kPoisson;
