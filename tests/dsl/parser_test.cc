@@ -162,7 +162,8 @@ TEST_CASE("a quantile is p and the digits after \"0.\" of its level") {
     CHECK(client_metric_type(name) == ValueType::kDuration);
     CHECK(server_function_kind(name) == ServerFunctionKind::kQuantile);
   }
-  for (const std::string name : {"p", "p5", "p00", "p100", "p500", "p99990", "px5", "P95", "max"})
+  for (const std::string name :
+       {"p", "p5", "p00", "p100", "p500", "p99990", "p99999", "px5", "P95", "max"})
     CHECK_MESSAGE(!quantile_level(name), name);
 }
 
@@ -298,6 +299,7 @@ TEST_CASE("syntax errors carry the exact place, message and hint") {
       {"during(trigger): p95(rout=orders) > 1s", 21, 4, "unknown selector 'rout'",
        "did you mean 'route'?"},
       {"during(trigger): p95(status=6xx) > 1s", 28, 3, "unknown status '6xx'", "5xx"},
+      {"during(trigger): p95(status=1xx) > 1s", 28, 3, "unknown status '1xx'", "5xx"},
       {"during(trigger): p95(method=get) > 1s", 28, 3, "unknown method 'get'", "method=GET"},
       {"during(trigger): p95(error=timout) > 1s", 27, 6, "unknown error class 'timout'",
        "did you mean 'timeout'?"},

@@ -79,6 +79,8 @@ TEST_CASE("histogram_quantile: lowest bucket with a non-positive upper bound") {
   const std::vector<HistogramBucket> h = {{-1, 5}, {0, 8}, {kInf, 10}};
   CHECK(histogram_quantile(0.3, h) == -1);                         // its upper bound
   CHECK(histogram_quantile(0.6, h) == doctest::Approx(-2.0 / 3));  // -1 + 1 * (1/3)
+  // An empty lowest bucket at le=0, q=0: its bound, not an interpolation over 0 of 0 (NaN).
+  CHECK(histogram_quantile(0, {{0, 0}, {1, 5}, {kInf, 5}}) == 0);
 }
 
 TEST_CASE("histogram_quantile: non-monotonic counts are fixed by the running maximum") {
@@ -167,6 +169,7 @@ std::vector<OracleCase> oracle_cases() {
       {"negative", {{-1, 5}, {0, 8}, {kInf, 10}}, qs},
       {"negative_first", {{-5, 2}, {-1, 5}, {2, 9}, {kInf, 10}}, qs},
       {"zero_first", {{0, 3}, {1, 6}, {kInf, 6}}, qs},
+      {"zero_first_empty", {{0, 0}, {1, 5}, {kInf, 5}}, qs},
       {"fractional", {{0.025, 0.5}, {0.05, 1.25}, {0.1, 2.75}, {0.25, 3.5}, {kInf, 3.75}}, qs},
       {"nan_first", {{0.1, std::nan("")}, {0.2, 3}, {0.4, 5}, {kInf, 4}}, qs},
       {"flat", {{1, 4}, {2, 4}, {3, 4}, {kInf, 4}}, qs},

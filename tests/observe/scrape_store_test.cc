@@ -103,6 +103,18 @@ TEST_CASE("scrape store: failed scrapes are skipped and counted") {
   CHECK_THROWS_AS(store.add_failed_scrape("api", s(2.5), "late"), std::invalid_argument);
 }
 
+TEST_CASE("scrape store: a failed scrape counts in a window that ends at its time") {
+  // Counter windows read scrapes up to and including their end, so a scrape that failed
+  // there is one the window missed.
+  ScrapeStore store;
+  scrape(store, "api", 0, "c_total 10\n");
+  scrape(store, "api", 1, "c_total 12\n");
+  store.add_failed_scrape("api", s(2), "timeout");
+  CHECK(store.increase(sel("c_total"), window(0, 2)).failed_scrapes == 1);
+  CHECK(store.increase(sel("c_total"), window(0, 1.5)).failed_scrapes == 0);
+  CHECK(store.increase(sel("c_total"), window(2, 3)).failed_scrapes == 1);
+}
+
 TEST_CASE("scrape store: label matchers and the job pseudo-label") {
   ScrapeStore store;
   for (int t = 0; t < 2; ++t) {
