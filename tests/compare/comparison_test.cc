@@ -135,6 +135,54 @@ TEST_CASE("regresses by <= X passes when even the interval's worst end is within
   INFO(c.gates[1].message);
   CHECK(c.gates[1].status == VerdictStatus::kFail);
   CHECK(c.gates[1].change.significance == Significance::kNoChange);
+  // The bootstrap resampled exactly the warmup's requests, as the judge counted them: the one
+  // sent at 10 s, when the trigger starts, is not the warmup's.
+  CHECK(c.gates[0].change.baseline.samples == 500);
+  CHECK(c.notes.empty());
+}
+
+TEST_CASE("regresses by >= X needs the regression to be significant, like improves by") {
+  // The mirror of the cliff case above: the candidate's p95 sits on the cliff. Its point value
+  // is a large regression, but a resample often misses the slow orders.
+  auto cliff = [](int every) {
+    return [every, n = 0](const std::string& phase, const std::string& route, Rng&) mutable {
+      if (phase == "trigger" && route == "orders" && ++n % every == 0) return answered(1'500'000);
+      return answered(10'000);
+    };
+  };
+  const Runs r = write_runs("regresses-noise", cliff(1000), cliff(16));
+  const Comparison c = compare_runs(
+      r.baseline, r.candidate, gates({"during(trigger): p95(route=orders) regresses by >= 30%"}));
+  const GateResult& g = c.gates[0];
+  INFO(g.message);
+  CHECK(*g.change.improvement < -0.9);  // the point value says far worse
+  REQUIRE(g.change.interval);
+  CHECK(g.change.interval->high >= 0);  // a regression of 0 is in the interval
+  CHECK(g.status == VerdictStatus::kFail);
+  CHECK(g.message.find("not significant") != std::string::npos);
+}
+
+TEST_CASE("regresses by < X fails when the interval reaches X exactly") {
+  // Every baseline request fails; the candidate fails all but one of 1000. The point is a
+  // regression of -0.1% (below 0%), but in more than 2.5% of the resamples the candidate's
+  // one success is not drawn, a regression of exactly 0: the interval's worst end is 0, and
+  // "< 0%" does not hold there.
+  const auto all_fail = [](const std::string&, const std::string&, Rng&) {
+    return answered(10'000, 500);
+  };
+  const auto one_success = [n = 0](const std::string&, const std::string&, Rng&) mutable {
+    return answered(10'000, n++ == 0 ? 200 : 500);
+  };
+  const Runs r = write_runs("regresses-at-bound", all_fail, one_success);
+  const Comparison c =
+      compare_runs(r.baseline, r.candidate, gates({"overall: error_rate regresses by < 0%"}));
+  const GateResult& g = c.gates[0];
+  INFO(g.message);
+  REQUIRE(g.change.interval);
+  CHECK(*g.change.improvement > 0);
+  CHECK(g.change.interval->low == 0);  // no improvement at all, in the worst resamples
+  CHECK(g.status == VerdictStatus::kFail);
+  CHECK(g.message.find("the interval allows a regression of up to 0%") != std::string::npos);
 }
 
 TEST_CASE("regresses by <= X fails when the interval allows more than X") {
