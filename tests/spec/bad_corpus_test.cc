@@ -136,5 +136,5 @@ TEST_CASE("the schema walk and RapidJSON's validator agree on every corpus file"
   }
   // Most corpus files are plain documents; a reader that skipped them all would compare
   // nothing and pass.
-  CHECK(compared >= 30);
+  CHECK(compared >= 40);  // 45 of the 58 when this was written
 }
