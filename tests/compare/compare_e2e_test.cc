@@ -106,9 +106,13 @@ TEST_CASE("two runs of the same build show no significant change") {
   check_gate(improves, "fail", "no significant change", Interval::kAroundZero);
   CHECK(improves.doc["plans"]["same"].IsTrue());
 
-  // Not worse either: a regression gate with room passes, its interval around 0.
-  const Comparison regresses = compare_in(
-      dir, {"latency-tail", "--no-spec-gates", "--gate", "overall: p50 regresses by <= 50%"});
+  // Not worse either: a regression gate with room passes, its interval around 0. It reads the
+  // same statistic as the spec's gate: the trigger's mean of orders rests on the orders the
+  // fault slows (the same ones in both runs), so two runs agree on it even when the machine
+  // is loaded, which shifts the fast majority (a p50 moved 4%, "significantly", that way).
+  const Comparison regresses =
+      compare_in(dir, {"latency-tail", "--no-spec-gates", "--gate",
+                       "during(trigger): mean(route=orders) regresses by <= 300%"});
   INFO(regresses.run.output);
   CHECK(regresses.run.exit_code == 0);
   REQUIRE(regresses.doc.IsObject());
