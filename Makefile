@@ -32,8 +32,9 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 # Mutation testing of the pure stages (plan, dsl, observe, judge, compare): applies a fixed list
-# of mutants, rebuilds and runs the stage's unit tests in build-mutation/, restores the source,
-# and lists the survivors. Not part of `make test` or CI: it takes a while.
+# of mutants to a copy of the tree in build-mutation/, rebuilds and runs the stage's unit tests
+# there, restores the copy, and lists the survivors. Not part of `make test` or CI: it takes a
+# while (the first run builds the copy).
 mutation: deps
 	scripts/mutation
 
