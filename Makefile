@@ -12,7 +12,7 @@ ENVFILE ?=
 TAG ?=
 CHAOS_FLAGS ?=
 
-.PHONY: all deps configure build test test-sanitize fuzz chaos clean format
+.PHONY: all deps configure build test test-sanitize fuzz chaos clean format mutation
 
 all: build
 
@@ -52,6 +52,13 @@ test-sanitize: deps
 FUZZ_SECONDS ?= 600
 fuzz: build
 	cd $(BUILD_DIR) && FAULTLINE_FUZZ_SECONDS=$(FUZZ_SECONDS) ctest -L fuzz -j $(JOBS) --output-on-failure
+
+# Mutation testing of the pure stages (plan, dsl, observe, judge, compare): applies a fixed list
+# of mutants to a copy of the tree in build-mutation/, rebuilds and runs the stage's unit tests
+# there, restores the copy, and lists the survivors. Not part of `make test` or CI: it takes a
+# while (the first run builds the copy).
+mutation: deps
+	scripts/mutation
 
 chaos: build
 	@if [ -z "$(SCENARIO)" ]; then \

@@ -37,11 +37,11 @@ TEST_CASE("targeting hash: documented golden values") {
   CHECK(faultline::fnv1a64("payment_fail_rate\nt-0") == 0x28d14f5cee3ec4b6ULL);
   CHECK(faultline::mix64(0x28d14f5cee3ec4b6ULL) == 0xca4ee1899d41b3bbULL);
   CHECK(faultline::targeting_fraction("payment_fail_rate", "t-0") ==
-        doctest::Approx(0.79026612863277168).epsilon(1e-15));
+        doctest::Approx(0.79026612863277168).epsilon(1e-15).scale(0));
   CHECK(faultline::targeting_fraction("payment_fail_rate", "t-1") ==
-        doctest::Approx(0.83642643607026956).epsilon(1e-15));
+        doctest::Approx(0.83642643607026956).epsilon(1e-15).scale(0));
   CHECK(faultline::targeting_fraction("db_latency_tail_pct", "req-42") ==
-        doctest::Approx(0.81870034265085401).epsilon(1e-15));
+        doctest::Approx(0.81870034265085401).epsilon(1e-15).scale(0));
 }
 
 TEST_CASE("targeting hash hits about the requested fraction, deterministically") {

@@ -101,6 +101,33 @@ TEST_CASE("clearly different distributions give an interval that excludes 0") {
   }
 }
 
+TEST_CASE("the interval holds the central 95% of the replicates, no more and no less") {
+  // The baseline fails every request, the candidate 400 of 2000. Each replicate's improvement
+  // is then 1 - X / 2000 with X ~ Binomial(2000, 0.2): the interval should lie 1.96 standard
+  // errors (se = sqrt(0.2 * 0.8 / 2000) = 0.0089) either side of the point 0.8. With 10000
+  // resamples each end is found within about 0.03 se (plus steps of 0.056 se); a 97.5%
+  // interval would reach 2.24 se, and the largest replicate about 3.9 se.
+  RunSample baseline, candidate;
+  for (int i = 0; i < 100; ++i) baseline.add(1000, true);
+  for (int i = 0; i < 2000; ++i) candidate.add(1000, i < 400);
+  baseline.finish();
+  candidate.finish();
+  BootstrapOptions o;
+  o.resamples = 10000;
+  const ChangeEstimate e =
+      bootstrap_improvements(baseline, candidate, {kErrorRate}, o, "c").front();
+  CHECK(e.point == doctest::Approx(0.8).scale(0));
+  const double se = std::sqrt(0.2 * 0.8 / 2000);
+  const double below = (e.point - e.low) / se;
+  const double above = (e.high - e.point) / se;
+  INFO("interval " << e.low << " .. " << e.high << ": " << below << " se below, " << above
+                   << " se above");
+  CHECK(below > 1.85);
+  CHECK(below < 2.08);
+  CHECK(above > 1.85);
+  CHECK(above < 2.08);
+}
+
 TEST_CASE("one draw serves several statistics, each as if bootstrapped alone") {
   Rng rng(3);
   const RunSample a = exponential_sample(rng, 200, 20);

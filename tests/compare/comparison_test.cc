@@ -12,6 +12,7 @@
 #include "plan/compiler.h"
 #include "recorded_bundles.h"
 #include "report_schema.h"
+#include "temp_dir.h"
 
 using namespace faultline;
 using namespace faultline::compare;
@@ -38,15 +39,17 @@ OutcomeFn trigger_orders(double order_ms) {
   };
 }
 
+// Two recorded runs and the directory holding them.
 struct Runs {
+  TempDir dir;
   RecordedRun baseline, candidate;
 };
 
 Runs write_runs(const std::string& name, const Plan& base_plan, const Plan& cand_plan,
                 const OutcomeFn& base, const OutcomeFn& cand, int base_counter = 50,
                 int cand_counter = 50, uint64_t cand_rng_seed = 2) {
-  const std::string dir = fresh_test_dir(name);
-  Runs r;
+  Runs r{TempDir("compare-" + name), {}, {}};
+  const std::string& dir = r.dir.path();
   r.baseline = load_recorded_run(
       write_recorded_run(dir, base_plan, "before", "20261122T000000Z", base, 1, base_counter));
   r.candidate = load_recorded_run(write_recorded_run(dir, cand_plan, "after", "20261122T000100Z",
@@ -78,7 +81,7 @@ TEST_CASE("improves by passes when the point change meets it and the interval li
   CHECK(c.passed());
   REQUIRE(g.change.interval);
   CHECK(g.change.interval->low > 0.5);
-  CHECK(*g.change.improvement == doctest::Approx(0.75).epsilon(0.05));
+  CHECK(*g.change.improvement == doctest::Approx(0.75).epsilon(0.05).scale(0));
   CHECK(g.change.significance == Significance::kImprovement);
   CHECK(g.change.baseline.samples == 150);  // 10 s x 50/s x 3 in 10
   CHECK(g.change.candidate.samples == 150);
@@ -132,6 +135,54 @@ TEST_CASE("regresses by <= X passes when even the interval's worst end is within
   INFO(c.gates[1].message);
   CHECK(c.gates[1].status == VerdictStatus::kFail);
   CHECK(c.gates[1].change.significance == Significance::kNoChange);
+  // The bootstrap resampled exactly the warmup's requests, as the judge counted them: the one
+  // sent at 10 s, when the trigger starts, is not the warmup's.
+  CHECK(c.gates[0].change.baseline.samples == 500);
+  CHECK(c.notes.empty());
+}
+
+TEST_CASE("regresses by >= X needs the regression to be significant, like improves by") {
+  // The mirror of the cliff case above: the candidate's p95 sits on the cliff. Its point value
+  // is a large regression, but a resample often misses the slow orders.
+  auto cliff = [](int every) {
+    return [every, n = 0](const std::string& phase, const std::string& route, Rng&) mutable {
+      if (phase == "trigger" && route == "orders" && ++n % every == 0) return answered(1'500'000);
+      return answered(10'000);
+    };
+  };
+  const Runs r = write_runs("regresses-noise", cliff(1000), cliff(16));
+  const Comparison c = compare_runs(
+      r.baseline, r.candidate, gates({"during(trigger): p95(route=orders) regresses by >= 30%"}));
+  const GateResult& g = c.gates[0];
+  INFO(g.message);
+  CHECK(*g.change.improvement < -0.9);  // the point value says far worse
+  REQUIRE(g.change.interval);
+  CHECK(g.change.interval->high >= 0);  // a regression of 0 is in the interval
+  CHECK(g.status == VerdictStatus::kFail);
+  CHECK(g.message.find("not significant") != std::string::npos);
+}
+
+TEST_CASE("regresses by < X fails when the interval reaches X exactly") {
+  // Every baseline request fails; the candidate fails all but one of 1000. The point is a
+  // regression of -0.1% (below 0%), but in more than 2.5% of the resamples the candidate's
+  // one success is not drawn, a regression of exactly 0: the interval's worst end is 0, and
+  // "< 0%" does not hold there.
+  const auto all_fail = [](const std::string&, const std::string&, Rng&) {
+    return answered(10'000, 500);
+  };
+  const auto one_success = [n = 0](const std::string&, const std::string&, Rng&) mutable {
+    return answered(10'000, n++ == 0 ? 200 : 500);
+  };
+  const Runs r = write_runs("regresses-at-bound", all_fail, one_success);
+  const Comparison c =
+      compare_runs(r.baseline, r.candidate, gates({"overall: error_rate regresses by < 0%"}));
+  const GateResult& g = c.gates[0];
+  INFO(g.message);
+  REQUIRE(g.change.interval);
+  CHECK(*g.change.improvement > 0);
+  CHECK(g.change.interval->low == 0);  // no improvement at all, in the worst resamples
+  CHECK(g.status == VerdictStatus::kFail);
+  CHECK(g.message.find("the interval allows a regression of up to 0%") != std::string::npos);
 }
 
 TEST_CASE("regresses by <= X fails when the interval allows more than X") {
@@ -146,8 +197,10 @@ TEST_CASE("regresses by <= X fails when the interval allows more than X") {
   const GateResult& tight = c.gates[0];
   INFO(tight.message);
   REQUIRE(tight.change.interval);
-  CHECK(-*tight.change.improvement == doctest::Approx(0.04).epsilon(0.1));  // within 6%
-  CHECK(-tight.change.interval->low > 0.06);                                // the interval is not
+  // The point regression is the 4% the draws were scaled by (give or take 10% of it): within
+  // the gate's 6%. The interval is not.
+  CHECK(-*tight.change.improvement == doctest::Approx(0.04).epsilon(0.1).scale(0));
+  CHECK(-tight.change.interval->low > 0.06);
   CHECK(tight.status == VerdictStatus::kFail);
   CHECK(tight.message.find("the interval allows a regression of up to") != std::string::npos);
   INFO(c.gates[1].message);

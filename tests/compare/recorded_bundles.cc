@@ -1,8 +1,6 @@
 #include "recorded_bundles.h"
 #include "common/file_io.h"
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 
@@ -82,14 +80,6 @@ std::string write_recorded_run(const std::string& dir, const Plan& plan, const s
                           << R"(","tag":")" << tag << R"(","started_at":")" << stamp
                           << R"("},"bundle":{"dir":")" << stem << R"("}})";
   return artifact;
-}
-
-std::string fresh_test_dir(const std::string& name) {
-  const auto dir =
-      fs::temp_directory_path() / ("faultline-compare-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
 }
 
 }  // namespace faultline::testing

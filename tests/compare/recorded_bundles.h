@@ -39,7 +39,4 @@ std::string write_recorded_run(const std::string& dir, const Plan& plan, const s
                                const std::string& stamp, const OutcomeFn& outcome,
                                uint64_t rng_seed, int counter_step = 50);
 
-// A fresh empty directory under /tmp named after `name` and the process.
-std::string fresh_test_dir(const std::string& name);
-
 }  // namespace faultline::testing

@@ -7,12 +7,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <limits>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "demo_cluster.h"
+#include "temp_dir.h"
 
 namespace faultline::testing {
 
@@ -39,22 +42,20 @@ inline std::optional<double> metric_value(const std::string& exposition,
   return std::nullopt;
 }
 
+// The value of `series` at `base_url`/metrics. An absent series reads as NaN, which fails
+// every comparison (`== 0` and `<= 0` included): a metric the service stopped exporting must
+// not pass for a zero.
 inline double scrape(const std::string& base_url, const std::string& series) {
-  return metric_value(http_get(base_url + "/metrics").body, series).value_or(-1);
+  return metric_value(http_get(base_url + "/metrics").body, series)
+      .value_or(std::numeric_limits<double>::quiet_NaN());
 }
 
 // Runs `promtool check metrics` on `exposition`; returns its combined output, sets *rc.
 inline std::string promtool_check_metrics(const std::string& exposition, int* rc) {
-  char path[] = "/tmp/faultline-metrics-XXXXXX";
-  const int fd = ::mkstemp(path);
-  if (fd < 0) {
-    *rc = -1;
-    return "mkstemp failed";
-  }
-  FILE* f = ::fdopen(fd, "w");
-  std::fwrite(exposition.data(), 1, exposition.size(), f);
-  std::fclose(f);
-  const std::string cmd = std::string("promtool check metrics < ") + path + " 2>&1";
+  const TempDir dir("metrics");
+  const std::string path = dir / "exposition.txt";
+  std::ofstream(path) << exposition;
+  const std::string cmd = "promtool check metrics < " + path + " 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   std::string out;
   char buf[512];
@@ -62,7 +63,6 @@ inline std::string promtool_check_metrics(const std::string& exposition, int* rc
   while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   const int status = ::pclose(p);
   *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  ::unlink(path);
   return out;
 }
 

@@ -171,9 +171,8 @@ TEST_CASE("faults: invalid requests are refused whole, naming the knob - reset r
 }
 
 TEST_CASE("faults: the guard - token, production mode, not enabled") {
-  char pattern[] = "/tmp/faultline-guard-XXXXXX";
-  REQUIRE(::mkdtemp(pattern) != nullptr);
-  const std::string logs = pattern;
+  const TempDir tmp("guard");
+  const std::string& logs = tmp.path();
   {
     auto svc = start_demo_service("payment", {"--faults", "--fault-token", "s3cret"},
                                   {{"APP_ENV", "test"}}, logs + "/token.log");
@@ -212,8 +211,6 @@ TEST_CASE("faults: the guard - token, production mode, not enabled") {
                                   logs + "/env.log");
     CHECK(http_get(svc.url + "/__faults").status == 200);
   }
-  std::error_code ec;
-  std::filesystem::remove_all(logs, ec);
 }
 
 TEST_CASE("faults: latency knobs hit exactly the targeted share of requests") {
@@ -256,8 +253,21 @@ TEST_CASE("faults: latency knobs hit exactly the targeted share of requests") {
   CHECK(slow < static_cast<int>(samples.size()));
 }
 
-TEST_CASE(
-    "faults: force_timeout holds requests until the cap or until switched off; db_fail_rate") {
+TEST_CASE("faults: db_fail_rate = 1 fails every DB call, and reset brings the DB back") {
+  DemoClusterOptions options;
+  options.start_worker = false;
+  DemoCluster cluster(options);
+  INFO(cluster.logs());
+  REQUIRE(http_get(cluster.api_url() + "/users/1").status == 200);
+  // db_fail_rate = 1: every DB call fails, the api answers 503.
+  REQUIRE(set_faults(cluster.api_url(), R"({"db_fail_rate": 1})").status == 200);
+  for (const char* path : {"/users/1", "/users/2"})
+    CHECK(http_get(cluster.api_url() + path).status == 503);
+  REQUIRE(http_post(cluster.api_url() + "/__faults/reset", "").status == 200);
+  CHECK(http_get(cluster.api_url() + "/users/1").status == 200);
+}
+
+TEST_CASE("faults: force_timeout holds requests until the cap or until switched off") {
   DemoClusterOptions options;
   options.start_worker = false;
   options.payment_timeout = "300ms";
@@ -275,10 +285,6 @@ TEST_CASE(
   CHECK(http_post(cluster.api_url() + "/orders", order_body(1)).status == 504);
   CHECK(http_get(cluster.api_url() + "/healthz").elapsed < 250ms);
   CHECK(http_get(cluster.api_url() + "/metrics").status == 200);
-  REQUIRE(http_post(cluster.api_url() + "/__faults/reset", "").status == 200);
-  // db_fail_rate = 1: every DB call fails, the api answers 503.
-  REQUIRE(set_faults(cluster.api_url(), R"({"db_fail_rate": 1})").status == 200);
-  CHECK(http_get(cluster.api_url() + "/users/1").status == 503);
   REQUIRE(http_post(cluster.api_url() + "/__faults/reset", "").status == 200);
   CHECK(http_get(cluster.api_url() + "/users/1").status == 200);
 
@@ -310,9 +316,8 @@ TEST_CASE(
 }
 
 TEST_CASE("faults: force_timeout keeps server threads free for the control endpoints") {
-  char pattern[] = "/tmp/faultline-hold-XXXXXX";
-  REQUIRE(::mkdtemp(pattern) != nullptr);
-  const std::string logs = pattern;
+  const TempDir tmp("hold");
+  const std::string& logs = tmp.path();
   {
     // 4 threads: at most 2 business requests are admitted (and held); the bulkhead refuses
     // more at once, and the control plane keeps the other 2 threads.
@@ -334,6 +339,4 @@ TEST_CASE("faults: force_timeout keeps server threads free for the control endpo
     for (auto& t : threads) t.join();
     for (const auto& h : held) CHECK(h.status == 200);
   }
-  std::error_code ec;
-  std::filesystem::remove_all(logs, ec);
 }

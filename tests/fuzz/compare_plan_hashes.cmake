@@ -1,6 +1,10 @@
 # The g++ and clang builds of faultline print the same plan hash for every shipped scenario,
 # with and without overrides.
 file(GLOB specs ${SOURCE_DIR}/specs/*.yaml)
+list(LENGTH specs n_specs)
+if(n_specs LESS 4)
+  message(FATAL_ERROR "found ${n_specs} specs in ${SOURCE_DIR}/specs, expected the 4 shipped ones")
+endif()
 foreach(spec ${specs})
   foreach(flags "" "--seed;9;--qps;33;--duration;17s")
     set(hashes "")

@@ -6,12 +6,12 @@ if(DEFINED ENV{FAULTLINE_FUZZ_SECONDS})
 endif()
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK}/corpus ${WORK}/artifacts)
-if(EXISTS ${SEEDS})
-  file(GLOB seeds ${SEEDS}/*)
-  if(seeds)
-    file(COPY ${seeds} DESTINATION ${WORK}/corpus)
-  endif()
+# Every target has checked-in seeds; starting from nothing would fuzz far less in the time.
+file(GLOB seeds ${SEEDS}/*)
+if(NOT seeds)
+  message(FATAL_ERROR "no seed inputs in ${SEEDS}")
 endif()
+file(COPY ${seeds} DESTINATION ${WORK}/corpus)
 execute_process(
   COMMAND ${FUZZER} -max_total_time=${SECONDS} -timeout=5 -rss_limit_mb=2048
           -print_final_stats=1 -artifact_prefix=${WORK}/artifacts/ ${WORK}/corpus

@@ -4,24 +4,19 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
+#include <fstream>
 
 #include "common/error.h"
 #include "net/allowlist.h"
 #include "run/service_launcher.h"
+#include "temp_dir.h"
 
 using namespace faultline;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("faultline-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
 
 ServiceSpec redis_spec() {
   ServiceSpec s;
@@ -68,7 +63,8 @@ TEST_CASE("a URL service outside the allowlist is refused before any traffic") {
   api.name = "api";
   api.url = "http://10.20.30.40:8080";
   env.services.push_back(api);
-  ServiceLauncher launcher(env, temp_dir("allow"));
+  const testing::TempDir logs("launcher-allow");
+  ServiceLauncher launcher(env, logs.path());
   try {
     launcher.start({});
     FAIL("expected an EnvironmentError");
@@ -88,8 +84,8 @@ TEST_CASE("started services get free ports, placeholders resolve, and stop_all s
       "redis-server", "--port", "{port}",      "--bind",       "127.0.0.1",   "--save", "",
       "--appendonly", "no",     "--replicaof", "{redis.host}", "{redis.port}"};
   env.services.push_back(second);
-  const std::string logs = temp_dir("launch");
-  ServiceLauncher launcher(env, logs);
+  const testing::TempDir logs("launcher-launch");
+  ServiceLauncher launcher(env, logs.path());
   launcher.start({"replica"});  // pulls in redis through the placeholder
   REQUIRE(launcher.services().size() == 2);
   CHECK(launcher.services()[0]->name == "redis");
@@ -97,7 +93,7 @@ TEST_CASE("started services get free ports, placeholders resolve, and stop_all s
   const RunningService& replica = launcher.get("replica");
   CHECK(redis.port != replica.port);
   CHECK(redis.started_here);
-  CHECK(std::filesystem::exists(logs + "/redis.log"));
+  CHECK(std::filesystem::exists(logs / "redis.log"));
   const pid_t redis_pid = redis.process->pid();
   const pid_t replica_pid = replica.process->pid();
   CHECK(::kill(redis_pid, 0) == 0);
@@ -118,7 +114,8 @@ TEST_CASE("a service that exits at startup is reported with its output") {
   bad.command = {"sh", "-c", "echo 'config file missing: /nope.conf' >&2; exit 3"};
   bad.ready_timeout = 5s;
   env.services.push_back(bad);
-  ServiceLauncher launcher(env, temp_dir("broken"));
+  const testing::TempDir logs("launcher-broken");
+  ServiceLauncher launcher(env, logs.path());
   try {
     launcher.start({});
     FAIL("expected an EnvironmentError");
@@ -130,18 +127,30 @@ TEST_CASE("a service that exits at startup is reported with its output") {
 }
 
 TEST_CASE("a service that never gets ready times out with the reason, and is stopped") {
+  const testing::TempDir logs("launcher-sleepy");
   Environment env;
   env.source_path = "envs/test.yaml";
   ServiceSpec slow;
   slow.name = "sleepy";
-  slow.command = {"sleep", "30"};
+  // The shell writes its PID and becomes `sleep` (exec keeps the PID), so the test knows
+  // which process the launcher started.
+  const std::string pid_file = logs / "sleepy.pid";
+  slow.command = {"sh", "-c", "echo $$ > " + pid_file + " && exec sleep 30"};
   slow.protocol = "tcp";
-  slow.ready_timeout = 300ms;
+  slow.ready_timeout = 1s;  // ample for the shell to write its PID on a loaded machine
   env.services.push_back(slow);
-  ServiceLauncher launcher(env, temp_dir("sleepy"));
-  CHECK_THROWS_WITH_AS(launcher.start({}), doctest::Contains("was not ready within 300ms"),
+  ServiceLauncher launcher(env, logs.path());
+  CHECK_THROWS_WITH_AS(launcher.start({}), doctest::Contains("was not ready within 1s"),
                        EnvironmentError);
   CHECK(launcher.services().empty());
+  std::ifstream in(pid_file);
+  pid_t pid = 0;
+  in >> pid;
+  REQUIRE(pid > 1);
+  // Gone and reaped: a zombie would still answer kill(pid, 0).
+  errno = 0;
+  CHECK(::kill(pid, 0) == -1);
+  CHECK(errno == ESRCH);
 }
 
 TEST_CASE("a command that cannot be executed is an environment error") {
@@ -151,7 +160,8 @@ TEST_CASE("a command that cannot be executed is an environment error") {
   missing.name = "ghost";
   missing.command = {"/nonexistent/faultline-ghost", "--port", "{port}"};
   env.services.push_back(missing);
-  ServiceLauncher launcher(env, temp_dir("ghost"));
+  const testing::TempDir logs("launcher-ghost");
+  ServiceLauncher launcher(env, logs.path());
   CHECK_THROWS_WITH_AS(launcher.start({}), doctest::Contains("cannot start '/nonexistent"),
                        EnvironmentError);
 }

@@ -46,7 +46,8 @@ std::set<std::string> request_ids_sent(const Run& r) {
 }  // namespace
 
 TEST_CASE("replay sends the recorded schedule again, from the bundle alone") {
-  const std::string dir = fresh_dir("replay");
+  const testing::TempDir tmp("e2e-replay");
+  const std::string& dir = tmp.path();
   const Run original =
       run_faultline_in({"run", "specs/error-storm.yaml", "--duration", "12s", "--quiet"}, dir);
   INFO(original.output);
@@ -79,7 +80,8 @@ TEST_CASE("replay sends the recorded schedule again, from the bundle alone") {
 }
 
 TEST_CASE("replay refuses a damaged bundle") {
-  const std::string dir = fresh_dir("replay-bad");
+  const testing::TempDir tmp("e2e-replay-bad");
+  const std::string& dir = tmp.path();
   const Run original =
       run_faultline_in({"run", "specs/error-storm.yaml", "--duration", "6s", "--quiet"}, dir);
   REQUIRE(!original.artifact.empty());

@@ -62,6 +62,28 @@ Verdict judge_text(const std::string& text, const FakeSource& source, JudgeOptio
 
 }  // namespace
 
+TEST_CASE("every comparison holds or not exactly at its bound") {
+  // p95 below, at and above 800ms (0.8 s, the literal's exact double).
+  const std::vector<std::pair<std::string, std::vector<VerdictStatus>>> cases{
+      {">", {VerdictStatus::kFail, VerdictStatus::kFail, VerdictStatus::kPass}},
+      {">=", {VerdictStatus::kFail, VerdictStatus::kPass, VerdictStatus::kPass}},
+      {"<", {VerdictStatus::kPass, VerdictStatus::kFail, VerdictStatus::kFail}},
+      {"<=", {VerdictStatus::kPass, VerdictStatus::kPass, VerdictStatus::kFail}},
+      {"==", {VerdictStatus::kFail, VerdictStatus::kPass, VerdictStatus::kFail}},
+      {"!=", {VerdictStatus::kPass, VerdictStatus::kFail, VerdictStatus::kPass}},
+  };
+  const double values[] = {0.799, 0.8, 0.801};
+  for (const auto& [op, expected] : cases) {
+    for (size_t i = 0; i < 3; ++i) {
+      FakeSource src;
+      src.set("p95@during(trigger)", values[i], 100);
+      const std::string text = "during(trigger): p95 " + op + " 800ms";
+      INFO(text << " with p95 = " << values[i]);
+      CHECK(judge_text(text, src).status == expected[i]);
+    }
+  }
+}
+
 TEST_CASE("a failing assertion says what was expected and what was observed") {
   FakeSource src;
   src.set("p95(route=orders)@during(trigger)", 0.412, 734);

@@ -22,6 +22,12 @@ TEST_CASE("durations print in us, ms or s with about four significant digits") {
   CHECK(format_value(1234.6, VT::kDuration) == "1235s");
   CHECK(format_value(0, VT::kDuration) == "0s");
   CHECK(format_value(-0.02, VT::kDuration) == "-20ms");
+  // The unit changes exactly at 1 ms and 1 s; below 10, three decimals at most.
+  CHECK(format_value(0.001, VT::kDuration) == "1ms");
+  CHECK(format_value(0.000999, VT::kDuration) == "999us");
+  CHECK(format_value(1, VT::kDuration) == "1s");
+  CHECK(format_value(0.999, VT::kDuration) == "999ms");
+  CHECK(format_value(1.23456, VT::kDuration) == "1.235s");
 }
 
 TEST_CASE("fractions print as percentages, rates per second, numbers plainly") {

@@ -167,16 +167,16 @@ TEST_CASE("client stats: counts, error rates, rps and latency by selection") {
 
   const auto warm_orders = stats.latency({{"warmup"}, {"orders"}, {}});
   CHECK(warm_orders.count() == 100);
-  CHECK(warm_orders.quantile_us(0.05) == doctest::Approx(2000).epsilon(0.01));
-  CHECK(warm_orders.quantile_us(0.5) == doctest::Approx(10'000).epsilon(0.01));
+  CHECK(warm_orders.quantile_us(0.05) == doctest::Approx(2000).epsilon(0.01).scale(0));
+  CHECK(warm_orders.quantile_us(0.5) == doctest::Approx(10'000).epsilon(0.01).scale(0));
   CHECK(warm_orders.max_us() == 10'000);
   CHECK(warm_orders.mean_us() == doctest::Approx((90 * 10'000 + 10 * 2'000) / 100.0));
   const auto ok_only = stats.latency({{"warmup"}, {"orders"}, outcomes({"2xx"})});
   CHECK(ok_only.min_us() == 10'000);
   const auto trig = stats.latency(trigger_orders);
-  CHECK(trig.quantile_us(0.95) == doctest::Approx(5'000'000).epsilon(0.01));
+  CHECK(trig.quantile_us(0.95) == doctest::Approx(5'000'000).epsilon(0.01).scale(0));
   CHECK(trig.quantile_us(1) == 5'000'000);
-  CHECK(trig.quantile_us(0.5) == doctest::Approx(800'000).epsilon(0.01));
+  CHECK(trig.quantile_us(0.5) == doctest::Approx(800'000).epsilon(0.01).scale(0));
 
   // Signatures: 503 x10, timeout x20, 404 x10, dropped x5, users 500 x40.
   const auto sigs = stats.error_signatures().most_frequent();

@@ -43,6 +43,20 @@ TEST_CASE("histogram_quantile: hand-computed values") {
   CHECK(histogram_quantile(1, h) == 0.2);
 }
 
+TEST_CASE("histogram_quantile: a flat histogram at q=1 ends in its first full bucket") {
+  // Every observation is in the lowest bucket: rank 4 of 4 is reached at le=1 (the bucket
+  // search asks for count >= rank), and the +Inf bucket holds nothing more. A search for
+  // count > rank would find no bucket and answer the highest finite bound, 3.
+  const std::vector<HistogramBucket> flat = {{1, 4}, {2, 4}, {3, 4}, {kInf, 4}};
+  CHECK(histogram_quantile(1, flat) == 1);
+  CHECK(histogram_quantile(0.5, flat) == 0.5);
+  CHECK(histogram_quantile(0, flat) == 0);
+  // The same past an empty first bucket: full at le=0.2, not at the last finite bound 0.4.
+  const std::vector<HistogramBucket> late = {{0.1, 0}, {0.2, 4}, {0.4, 4}, {kInf, 4}};
+  CHECK(histogram_quantile(1, late) == doctest::Approx(0.2).scale(0));
+  CHECK(histogram_quantile(0.5, late) == doctest::Approx(0.15).scale(0));
+}
+
 TEST_CASE("histogram_quantile: degenerate inputs give NaN") {
   CHECK(std::isnan(histogram_quantile(0.5, {})));
   CHECK(std::isnan(histogram_quantile(0.5, {{kInf, 10}})));                     // fewer than 2
@@ -65,6 +79,8 @@ TEST_CASE("histogram_quantile: lowest bucket with a non-positive upper bound") {
   const std::vector<HistogramBucket> h = {{-1, 5}, {0, 8}, {kInf, 10}};
   CHECK(histogram_quantile(0.3, h) == -1);                         // its upper bound
   CHECK(histogram_quantile(0.6, h) == doctest::Approx(-2.0 / 3));  // -1 + 1 * (1/3)
+  // An empty lowest bucket at le=0, q=0: its bound, not an interpolation over 0 of 0 (NaN).
+  CHECK(histogram_quantile(0, {{0, 0}, {1, 5}, {kInf, 5}}) == 0);
 }
 
 TEST_CASE("histogram_quantile: non-monotonic counts are fixed by the running maximum") {
@@ -99,25 +115,27 @@ TEST_CASE("histogram_quantile: the cases of Prometheus' promql/testdata/histogra
   CHECK(histogram_quantile(0, negative) == -0.2);
   CHECK(histogram_quantile(1, positive) == 1);
   CHECK(histogram_quantile(1, negative) == 0.3);
-  CHECK(histogram_quantile(0.2, positive) == doctest::Approx(0.048).epsilon(1e-12));
+  CHECK(histogram_quantile(0.2, positive) == doctest::Approx(0.048).epsilon(1e-12).scale(0));
   CHECK(histogram_quantile(0.2, negative) == -0.2);
-  CHECK(histogram_quantile(0.5, positive) == doctest::Approx(0.15).epsilon(1e-12));
-  CHECK(histogram_quantile(0.5, negative) == doctest::Approx(-0.15).epsilon(1e-12));
-  CHECK(histogram_quantile(0.8, positive) == doctest::Approx(0.72).epsilon(1e-12));
+  CHECK(histogram_quantile(0.5, positive) == doctest::Approx(0.15).epsilon(1e-12).scale(0));
+  CHECK(histogram_quantile(0.5, negative) == doctest::Approx(-0.15).epsilon(1e-12).scale(0));
+  CHECK(histogram_quantile(0.8, positive) == doctest::Approx(0.72).epsilon(1e-12).scale(0));
   CHECK(histogram_quantile(0.8, negative) == 0.3);
   // request_duration_seconds summed over jobs and instances, by le.
   const auto summed = parsed({{"0.1", 100}, {"0.2", 190}, {"+Inf", 250}});
-  CHECK(histogram_quantile(0.3, summed) == doctest::Approx(0.075).epsilon(1e-12));
-  CHECK(histogram_quantile(0.5, summed) == doctest::Approx(0.1277777777777778).epsilon(1e-12));
+  CHECK(histogram_quantile(0.3, summed) == doctest::Approx(0.075).epsilon(1e-12).scale(0));
+  CHECK(histogram_quantile(0.5, summed) ==
+        doctest::Approx(0.1277777777777778).epsilon(1e-12).scale(0));
   // Non-monotonic counts: 0.99 must land near 1, not near 1000.
   const auto nonmonotonic =
       parsed({{"0.1", 10}, {"1", 90}, {"10", 80}, {"100", 80}, {"1000", 90}, {"+Inf", 90}});
-  CHECK(histogram_quantile(0.99, nonmonotonic) == doctest::Approx(0.989875).epsilon(1e-12));
+  CHECK(histogram_quantile(0.99, nonmonotonic) ==
+        doctest::Approx(0.989875).epsilon(1e-12).scale(0));
   // One upper bound written four ways, and +inf next to +Inf.
   const auto mixed = parsed({{"0.1", 10}, {"0.2", 10}, {"2e-1", 10}, {"2.0e-1", 10}, {"+Inf", 40}});
-  CHECK(histogram_quantile(0.5, mixed) == doctest::Approx(0.15).epsilon(1e-12));
-  CHECK(histogram_quantile(0.75, mixed) == doctest::Approx(0.2).epsilon(1e-12));
-  CHECK(histogram_quantile(1, mixed) == doctest::Approx(0.2).epsilon(1e-12));
+  CHECK(histogram_quantile(0.5, mixed) == doctest::Approx(0.15).epsilon(1e-12).scale(0));
+  CHECK(histogram_quantile(0.75, mixed) == doctest::Approx(0.2).epsilon(1e-12).scale(0));
+  CHECK(histogram_quantile(1, mixed) == doctest::Approx(0.2).epsilon(1e-12).scale(0));
   CHECK(std::isnan(histogram_quantile(0.5, parsed({{"+inf", 0}, {"+Inf", 0}}))));
 }
 
@@ -151,6 +169,7 @@ std::vector<OracleCase> oracle_cases() {
       {"negative", {{-1, 5}, {0, 8}, {kInf, 10}}, qs},
       {"negative_first", {{-5, 2}, {-1, 5}, {2, 9}, {kInf, 10}}, qs},
       {"zero_first", {{0, 3}, {1, 6}, {kInf, 6}}, qs},
+      {"zero_first_empty", {{0, 0}, {1, 5}, {kInf, 5}}, qs},
       {"fractional", {{0.025, 0.5}, {0.05, 1.25}, {0.1, 2.75}, {0.25, 3.5}, {kInf, 3.75}}, qs},
       {"nan_first", {{0.1, std::nan("")}, {0.2, 3}, {0.4, 5}, {kInf, 4}}, qs},
       {"flat", {{1, 4}, {2, 4}, {3, 4}, {kInf, 4}}, qs},
@@ -192,5 +211,5 @@ TEST_CASE("histogram_quantile agrees with Prometheus' own (promtool test rules)"
     for (double q : c.qs) oracle.expect(expr_of(c, q), 0, histogram_quantile(q, c.buckets));
   }
   CHECK(oracle.size() > 500);
-  oracle.run("histogram_quantile");
+  REQUIRE(oracle.run("histogram_quantile"));
 }

@@ -74,8 +74,9 @@ void PromtoolOracle::expect(const std::string& expr, int eval_minutes, double ou
 
 bool PromtoolOracle::run(const std::string& name) {
   if (!std::filesystem::exists(kPromtool)) {
-    MESSAGE("SKIPPED: " << kPromtool << " is missing (Debian package `prometheus`); the " << name
-                        << " oracle comparison did not run");
+    FAIL_CHECK(std::string(kPromtool)
+               << " is missing (install the Debian package `prometheus`, "
+               << "see scripts/install-deps): the " << name << " oracle comparison cannot run");
     return false;
   }
   const std::filesystem::path dir =

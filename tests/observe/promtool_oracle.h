@@ -29,9 +29,10 @@ class PromtoolOracle {
   // differs from PromQL's, such as a sum of rates against a rate of sums).
   void expect(const std::string& expr, int eval_minutes, double ours,
               double relative_tolerance = 0);
-  // Runs promtool and doctest-checks every expression. Returns false, after saying so, when
-  // /usr/bin/promtool is missing.
-  bool run(const std::string& name);
+  // Runs promtool and doctest-checks every expression. Returns false, after failing the test
+  // with the reason, when the comparison could not be made (/usr/bin/promtool missing, from
+  // Debian's `prometheus`): a missing oracle is a failure, never a pass. Callers REQUIRE it.
+  [[nodiscard]] bool run(const std::string& name);
 
   size_t size() const { return ours_.size(); }
 

@@ -2,7 +2,6 @@
 // hand (plan.json, samples.csv.gz, scrapes.txt.gz) is loaded and judged, and the verdicts
 // follow the recorded numbers.
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -15,10 +14,13 @@
 #include "plan/plan_json.h"
 #include "recorded/recorded_run.h"
 #include "report/report_json.h"
+#include "recorded/recorded_run.h"
 #include "report/summary.h"
+#include "temp_dir.h"
 
 using namespace faultline;
 using namespace std::chrono_literals;
+using faultline::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -48,10 +50,9 @@ Scenario two_phase_scenario() {
 
 // A bundle as the runner leaves it: every warmup request 20 ms; in the trigger, one request
 // in five fails with 503 and the rest take 900 ms (1200 ms in its last 5 s).
-std::string write_bundle(const Plan& plan) {
-  const std::string dir =
-      (fs::temp_directory_path() / ("faultline-recorded-" + std::to_string(::getpid()))).string();
-  fs::remove_all(dir);
+TempDir write_bundle(const Plan& plan) {
+  TempDir tmp("recorded");
+  const std::string& dir = tmp.path();
   fs::create_directories(dir + "/bundle");
   write_file_atomically(dir + "/bundle/plan.json", plan_to_json(plan, 0, true));
   {
@@ -84,14 +85,15 @@ std::string write_bundle(const Plan& plan) {
   scrapes.close();
   std::ofstream(dir + "/incident-recorded-20261122T000000Z.json")
       << R"({"status":"passed","meta":{"scenario":"recorded","tag":"t"},"bundle":{"dir":"bundle"}})";
-  return dir;
+  return tmp;
 }
 
 }  // namespace
 
 TEST_CASE("a recorded run is judged from its bundle alone") {
   const Plan plan = compile_plan(two_phase_scenario(), {});
-  const std::string dir = write_bundle(plan);
+  const TempDir tmp = write_bundle(plan);
+  const std::string& dir = tmp.path();
   const auto found = find_artifacts(dir, "recorded", "t");
   REQUIRE(found.size() == 1);
   CHECK(find_artifacts(dir, "recorded", "other").empty());
@@ -116,7 +118,8 @@ TEST_CASE("the same recording fails assertions it does not support") {
   Scenario s = two_phase_scenario();
   s.assertions = {{"during(trigger): p95 > 2s", {}}, {"during(warmup): error_rate > 1%", {}}};
   const Plan plan = compile_plan(s, {});
-  const std::string dir = write_bundle(plan);
+  const TempDir tmp = write_bundle(plan);
+  const std::string& dir = tmp.path();
   const RecordedRun run = load_recorded_run(dir + "/incident-recorded-20261122T000000Z.json");
   const auto obs = recorded_observations(run, nullptr);
   const auto verdicts = judge_assertions(run.plan, *obs);
@@ -128,8 +131,8 @@ TEST_CASE("the same recording fails assertions it does not support") {
 }
 
 TEST_CASE("an artifact without its bundle is refused with the path") {
-  const std::string dir = (fs::temp_directory_path() / "faultline-nobundle").string();
-  fs::create_directories(dir);
+  const TempDir tmp("nobundle");
+  const std::string& dir = tmp.path();
   std::ofstream(dir + "/a.json") << R"({"meta":{},"bundle":{"dir":"gone"}})";
   CHECK_THROWS_WITH_AS(load_recorded_run(dir + "/a.json"), doctest::Contains("is missing"),
                        UsageError);

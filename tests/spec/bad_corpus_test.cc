@@ -115,6 +115,7 @@ TEST_CASE("every bad spec produces the diagnostics it names") {
 
 TEST_CASE("the schema walk and RapidJSON's validator agree on every corpus file") {
   InRepositoryRoot root;
+  size_t compared = 0;
   for (const auto& file : corpus()) {
     CAPTURE(file);
     rapidjson::Document doc;
@@ -131,5 +132,9 @@ TEST_CASE("the schema walk and RapidJSON's validator agree on every corpus file"
     scenario_schema_checker().check(doc, sink);
     const bool reference = scenario_schema_checker().reference_accepts(doc);
     CHECK_MESSAGE(walked.empty() == reference, faultline::testing::summary(walked));
+    ++compared;
   }
+  // Most corpus files are plain documents; a reader that skipped them all would compare
+  // nothing and pass.
+  CHECK(compared >= 40);  // 45 of the 58 when this was written
 }

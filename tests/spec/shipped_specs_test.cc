@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "spec/schema_checker.h"
 #include "spec/yaml_reader.h"
@@ -59,7 +60,10 @@ TEST_CASE("every spec in specs/ validates") {
 
 TEST_CASE("every environment in envs/ validates and only allows loopback") {
   InRepositoryRoot root;
-  for (const auto& path : yaml_files("envs")) {
+  const auto files = yaml_files("envs");
+  CHECK(files.size() >= 5);
+  size_t started_here = 0;
+  for (const auto& path : files) {
     const std::string rel = fs::relative(path, FAULTLINE_SOURCE_DIR).string();
     LoadOptions o;
     o.process_env = [](const std::string&) { return std::nullopt; };
@@ -73,12 +77,15 @@ TEST_CASE("every environment in envs/ validates and only allows loopback") {
     if (!api->command.empty()) {  // started by faultline (not e.g. envs/compose.yaml)
       CHECK(api->command.at(0) == "build/demo-services/faultline-demo");
       CHECK(api->depends_on == std::vector<std::string>{"redis", "payment"});
+      ++started_here;
     }
   }
+  CHECK(started_here >= 4);  // local, local-fixed, local-cascade, local-cascade-fixed
 }
 
 TEST_CASE("RapidJSON's validator accepts the shipped files") {
   InRepositoryRoot root;
+  std::map<std::string, size_t> validated;
   for (const auto& [dir, checker] : {std::make_pair("specs", &scenario_schema_checker()),
                                      std::make_pair("envs", &environment_schema_checker())}) {
     for (const auto& path : yaml_files(dir)) {
@@ -93,6 +100,9 @@ TEST_CASE("RapidJSON's validator accepts the shipped files") {
       REQUIRE(read_yaml_document(text, path.string(), VariableLookup(), doc, map, sink));
       if (doc.HasMember("extends")) continue;
       CHECK_MESSAGE(checker->reference_accepts(doc), path.string());
+      ++validated[dir];
     }
   }
+  CHECK(validated["specs"] >= 4);
+  CHECK(validated["envs"] >= 2);  // local.yaml and compose.yaml; the rest extend local.yaml
 }

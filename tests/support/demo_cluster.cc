@@ -19,14 +19,6 @@ namespace {
 
 constexpr std::string_view kReadyMarker = " listening on ";
 
-std::string make_temp_dir() {
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / "faultline-cluster-XXXXXX").string();
-  if (!::mkdtemp(pattern.data()))
-    throw EnvironmentError("cannot create a temporary directory for cluster logs");
-  return pattern;
-}
-
 std::string tail_of(const std::string& path, size_t max_bytes) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
@@ -75,8 +67,8 @@ DemoService start_demo_service(const std::string& role, const std::vector<std::s
 
 DemoCluster::DemoCluster(DemoClusterOptions options) : options_(std::move(options)) {
   if (options_.log_dir.empty()) {
-    log_dir_ = make_temp_dir();
-    remove_log_dir_ = std::getenv("FAULTLINE_KEEP_LOGS") == nullptr;
+    temp_log_dir_.emplace("cluster");
+    log_dir_ = temp_log_dir_->path();
   } else {
     log_dir_ = options_.log_dir;
     std::filesystem::create_directories(log_dir_);
@@ -109,10 +101,7 @@ DemoCluster::~DemoCluster() {
   if (api_.process) api_.process->stop();
   if (payment_.process) payment_.process->stop();
   if (redis_) redis_->stop();
-  if (remove_log_dir_) {
-    std::error_code ec;
-    std::filesystem::remove_all(log_dir_, ec);
-  }
+  // temp_log_dir_ goes last, with the logs unless the test failed.
 }
 
 std::vector<std::string> DemoCluster::common_args() const {

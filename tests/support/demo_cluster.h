@@ -16,6 +16,7 @@
 #include "net/http_call.h"
 #include "proc/child_process.h"
 #include "redis_server.h"
+#include "temp_dir.h"
 
 namespace faultline::testing {
 
@@ -56,8 +57,8 @@ struct DemoClusterOptions {
   std::vector<std::string> extra_api_args;
   std::vector<std::string> extra_payment_args;
   std::vector<std::string> extra_worker_args;
-  // Where logs go. Empty: a fresh directory under /tmp, removed with the cluster unless the
-  // environment variable FAULTLINE_KEEP_LOGS is set.
+  // Where logs go. Empty: a fresh TempDir, removed with the cluster unless the test failed
+  // (or FAULTLINE_KEEP_TEMP=1).
   std::string log_dir;
 };
 
@@ -96,8 +97,8 @@ class DemoCluster {
   std::vector<std::pair<std::string, std::string>> env() const;
 
   DemoClusterOptions options_;
+  std::optional<TempDir> temp_log_dir_;  // declared first: outlives the processes logging there
   std::string log_dir_;
-  bool remove_log_dir_ = false;
   int redis_port_ = 0;
   std::optional<RedisServer> redis_;
   DemoService payment_;

@@ -2,7 +2,6 @@
 
 #include <doctest/doctest.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -17,14 +16,6 @@ namespace fs = std::filesystem;
 
 std::string faultline_binary() {
   return FAULTLINE_CLI;
-}
-
-std::string fresh_dir(const std::string& name) {
-  const auto dir =
-      fs::temp_directory_path() / ("faultline-e2e-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
 }
 
 std::string read_file(const std::string& path) {
@@ -84,7 +75,10 @@ Run run_faultline_in(const std::vector<std::string>& args, const std::string& di
 
 Run run_faultline(const std::vector<std::string>& args, const std::string& name,
                   std::chrono::seconds limit) {
-  return run_faultline_in(args, fresh_dir(name), limit);
+  TempDir dir("e2e-" + name);
+  Run r = run_faultline_in(args, dir.path(), limit);
+  r.dir.emplace(std::move(dir));
+  return r;
 }
 
 }  // namespace faultline::testing

@@ -6,18 +6,17 @@
 #include <rapidjson/document.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "proc/child_process.h"
+#include "temp_dir.h"
 
 namespace faultline::testing {
 
 // Path of the faultline CLI this build produced (FAULTLINE_CLI).
 std::string faultline_binary();
-
-// A fresh, empty directory under /tmp named after the test and the process.
-std::string fresh_dir(const std::string& name);
 
 std::string read_file(const std::string& path);
 
@@ -26,6 +25,7 @@ struct Run {
   std::string output;    // stdout and stderr
   std::string artifact;  // the artifact the run printed ("artifact: <path>"), or empty
   rapidjson::Document report;
+  std::optional<TempDir> dir;  // run_faultline's own directory, removed with the Run
   std::string status() const;  // report status, or "(no artifact)"
 };
 
@@ -38,7 +38,7 @@ ChildProcess start_faultline(const std::vector<std::string>& args, const std::st
 // artifact it printed, which must satisfy schemas/report.schema.json.
 Run finish_faultline(ChildProcess& p, const std::string& dir, std::chrono::seconds limit);
 
-// start + finish in a fresh directory named `name`.
+// start + finish in a fresh TempDir named after `name`, which the Run owns.
 Run run_faultline(const std::vector<std::string>& args, const std::string& name,
                   std::chrono::seconds limit = std::chrono::seconds(120));
 
