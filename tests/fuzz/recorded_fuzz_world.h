@@ -22,6 +22,7 @@
 #include "recorded/bundle.h"
 #include "recorded/recorded_run.h"
 #include "report/summary.h"
+#include "temp_dir.h"
 
 namespace fuzz_world {
 
@@ -68,11 +69,10 @@ inline const World& world() {
     World made;
     made.plan = world_plan();
     made.windows = faultline::judging_windows(made.plan);
-    // Static storage: the exit handler runs after the World itself is destroyed.
-    static char dir[] = "/tmp/faultline-fuzz-bundle-XXXXXX";
-    check(::mkdtemp(dir) != nullptr);
-    made.bundle.dir = dir;
-    std::atexit([] { std::filesystem::remove_all(dir); });
+    // A static constructed while the World is being built outlives it (statics are destroyed
+    // in reverse order of construction), so the bundle is removed after the World is gone.
+    static const faultline::testing::TempDir dir("fuzz-bundle");
+    made.bundle.dir = dir.path();
     faultline::write_bundle_plan(made.bundle, made.plan);
     faultline::observe::SampleLogWriter samples(made.bundle.samples());
     for (int i = 0; i < 40; ++i) {

@@ -11,6 +11,7 @@
 
 #include "faultline_runs.h"
 #include "observe/gz_file.h"
+#include "temp_dir.h"
 
 using namespace faultline;
 using namespace std::chrono_literals;
@@ -18,9 +19,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using testing::fresh_dir;
 using testing::Run;
 using testing::run_faultline_in;
+using testing::TempDir;
 
 // A spec of three 2 s phases against `target`, the trigger setting knob x, and an environment
 // that starts hostile_target with `flags`. Returns the args for `faultline run`.
@@ -68,7 +69,8 @@ std::string bundle_of(const Run& r) {
 }  // namespace
 
 TEST_CASE("a /metrics page over the cap fails its scrapes with the reason, traffic unharmed") {
-  const std::string dir = fresh_dir("hostile-metrics");
+  const TempDir tmp("hostile-metrics");
+  const std::string dir = tmp.path();
   const Run r = run_faultline_in(hostile_run(dir, ", --metrics-mb, \"20\""), dir, 60s);
   INFO(r.output);
   REQUIRE_FALSE(r.artifact.empty());
@@ -86,7 +88,8 @@ TEST_CASE("a /metrics page over the cap fails its scrapes with the reason, traff
 }
 
 TEST_CASE("a reset that hangs: no renewals after the phase, bounded run, exit 3 naming the knob") {
-  const std::string dir = fresh_dir("hostile-reset");
+  const TempDir tmp("hostile-reset");
+  const std::string dir = tmp.path();
   const auto started = std::chrono::steady_clock::now();
   const Run r = run_faultline_in(hostile_run(dir, ", --reset-hang-ms, \"60000\""), dir, 90s);
   const auto took = std::chrono::steady_clock::now() - started;
@@ -107,7 +110,8 @@ TEST_CASE("a reset that hangs: no renewals after the phase, bounded run, exit 3 
 }
 
 TEST_CASE("a service that dies mid-run ends it as an environment error, with the bundle kept") {
-  const std::string dir = fresh_dir("hostile-dies");
+  const TempDir tmp("hostile-dies");
+  const std::string dir = tmp.path();
   const Run r = run_faultline_in(hostile_run(dir, ", --exit-after-ms, \"3000\""), dir, 60s);
   INFO(r.output);
   REQUIRE_FALSE(r.artifact.empty());
@@ -119,7 +123,8 @@ TEST_CASE("a service that dies mid-run ends it as an environment error, with the
 }
 
 TEST_CASE("faultline killed with SIGKILL mid-run leaves logs that hold what it saw") {
-  const std::string dir = fresh_dir("hostile-kill9");
+  const TempDir tmp("hostile-kill9");
+  const std::string dir = tmp.path();
   ChildProcess p = testing::start_faultline(hostile_run(dir, "", "4s"), dir);
   // Wait until 5 s of plan time have passed: the bundle's sample log has been flushed.
   std::string bundle;

@@ -151,5 +151,5 @@ TEST_CASE("the scrape store fixes non-monotonic bucket increases as Prometheus d
                     v.value);
     }
   }
-  oracle.run("scrape_store_monotonic");
+  REQUIRE(oracle.run("scrape_store_monotonic"));
 }

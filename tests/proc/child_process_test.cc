@@ -3,6 +3,7 @@
 // lists the group's members from /proc while the tree runs, then checks every one of them by PID.
 // Waits poll with a deadline; every test ends with no child of ours left (nothing leaks).
 #include "proc/child_process.h"
+#include "temp_dir.h"
 
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
@@ -32,14 +33,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 const std::string kHelper = PROC_TEST_HELPER;
-
-std::string temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("faultline-proc-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
 
 // Polls `done` every 10 ms until it holds or `limit` passes; returns its last value.
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit) {
@@ -122,7 +115,8 @@ std::vector<pid_t> wait_for_tree(ChildProcess& tree, int port, size_t min_member
 }
 
 TEST_CASE("stop ends every process of a shell-started group, the server behind the shell too") {
-  const std::string dir = temp_dir("stop");
+  const faultline::testing::TempDir tmp_dir("proc-stop");
+  const std::string dir = tmp_dir.path();
   const int port = pick_free_port();
   // sh stays the parent (the server is not its last command), a background sleep beside it.
   ChildProcess tree = ChildProcess::spawn(
@@ -151,7 +145,8 @@ TEST_CASE("stop ends every process of a shell-started group, the server behind t
 }
 
 TEST_CASE("members that ignore SIGTERM are killed with SIGKILL after the grace period") {
-  const std::string dir = temp_dir("grace");
+  const faultline::testing::TempDir tmp_dir("proc-grace");
+  const std::string dir = tmp_dir.path();
   const int port = pick_free_port();
   // An ignored signal stays ignored across fork and exec: nothing in this group obeys SIGTERM.
   ChildProcess tree = ChildProcess::spawn(
@@ -172,7 +167,8 @@ TEST_CASE("members that ignore SIGTERM are killed with SIGKILL after the grace p
 }
 
 TEST_CASE("a group whose first process already exited is still stopped, by stop or destructor") {
-  const std::string dir = temp_dir("leader-exited");
+  const faultline::testing::TempDir tmp_dir("proc-leader-exited");
+  const std::string dir = tmp_dir.path();
   const int port = pick_free_port();
   std::vector<pid_t> members;
   {
@@ -197,7 +193,8 @@ TEST_CASE("a group whose first process already exited is still stopped, by stop 
 // without anyone stopping it.
 void owner_killed(const std::string& tree_line, std::chrono::milliseconds watchdog_grace,
                   const std::string& name) {
-  const std::string dir = temp_dir(name);
+  const faultline::testing::TempDir tmp_dir("proc-" + std::string(name));
+  const std::string dir = tmp_dir.path();
   const int port = pick_free_port();
   ChildSpec owner_spec;
   owner_spec.argv = {kHelper, "own", dir + "/tree.log", std::to_string(watchdog_grace.count()),
@@ -255,7 +252,8 @@ TEST_CASE("an owner killed with SIGKILL: a tree that ignores SIGTERM is killed a
 }
 
 TEST_CASE("a command that cannot start throws and leaves no process behind") {
-  const std::string dir = temp_dir("no-such");
+  const faultline::testing::TempDir tmp_dir("proc-no-such");
+  const std::string dir = tmp_dir.path();
   ChildSpec spec;
   spec.argv = {"/nonexistent/faultline-no-such-program"};
   spec.stdout_path = dir + "/out.log";

@@ -11,6 +11,7 @@
 
 #include "proc/child_process.h"
 #include "recorded_fixture.h"
+#include "temp_dir.h"
 
 using namespace faultline;
 using namespace faultline::testing;
@@ -59,7 +60,8 @@ bool contains(const std::string& text, const std::string& part) {
 }  // namespace
 
 TEST_CASE("judge, compare and replay exit 2 on an artifact nested a million deep") {
-  const std::string dir = fresh_recorded_dir("cli-deep-artifact");
+  const faultline::testing::TempDir tmp_dir("recorded-cli-deep-artifact");
+  const std::string dir = tmp_dir.path();
   const WrittenRun run = write_recorded_test_run(dir, recorded_test_plan());
   std::ofstream(run.artifact, std::ios::trunc) << std::string(1'000'000, '[');
   for (const auto& [command, r] : all_three(run.artifact, dir)) {
@@ -72,7 +74,8 @@ TEST_CASE("judge, compare and replay exit 2 on an artifact nested a million deep
 }
 
 TEST_CASE("judge, compare and replay exit 2 on a plan.json nested a million deep") {
-  const std::string dir = fresh_recorded_dir("cli-deep-plan");
+  const faultline::testing::TempDir tmp_dir("recorded-cli-deep-plan");
+  const std::string dir = tmp_dir.path();
   const WrittenRun run = write_recorded_test_run(dir, recorded_test_plan());
   std::ofstream(run.bundle + "/plan.json", std::ios::trunc)
       << R"({"algorithm":"faultline-plan-1","phases":)" << std::string(1'000'000, '[');
@@ -86,7 +89,8 @@ TEST_CASE("judge, compare and replay exit 2 on a plan.json nested a million deep
 }
 
 TEST_CASE("a damaged bundle exits 2 from judge, compare and replay, naming the file") {
-  const std::string dir = fresh_recorded_dir("cli-damaged");
+  const faultline::testing::TempDir tmp_dir("recorded-cli-damaged");
+  const std::string dir = tmp_dir.path();
   const Plan plan = recorded_test_plan();
   // What replay reads (the plan) and what it does not (the logs) are checked apart.
   struct Damage {
@@ -130,7 +134,8 @@ TEST_CASE("a damaged bundle exits 2 from judge, compare and replay, naming the f
 }
 
 TEST_CASE("judge and compare judge a partial bundle and say the run was cut short") {
-  const std::string dir = fresh_recorded_dir("cli-partial");
+  const faultline::testing::TempDir tmp_dir("recorded-cli-partial");
+  const std::string dir = tmp_dir.path();
   const WrittenRun run = write_recorded_test_run(dir, recorded_test_plan());
   // Killed 12.5 s in, before the artifact: each log ends at its last flush, then mid-entry.
   fs::remove(run.artifact);
@@ -163,7 +168,8 @@ TEST_CASE("judge and compare judge a partial bundle and say the run was cut shor
 }
 
 TEST_CASE("judge on an aborted run with a truncated scrape log says both") {
-  const std::string dir = fresh_recorded_dir("cli-aborted");
+  const faultline::testing::TempDir tmp_dir("recorded-cli-aborted");
+  const std::string dir = tmp_dir.path();
   RunOptions options;
   options.status = "aborted";
   const WrittenRun run = write_recorded_test_run(dir, recorded_test_plan(), options);

@@ -98,14 +98,6 @@ WrittenRun write_recorded_test_run(const std::string& dir, const Plan& plan,
   return w;
 }
 
-std::string fresh_recorded_dir(const std::string& name) {
-  const auto dir =
-      fs::temp_directory_path() / ("faultline-recorded-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
-
 void cut_file(const std::string& path, uint64_t bytes) {
   fs::resize_file(path, bytes);
 }

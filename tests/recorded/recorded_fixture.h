@@ -39,9 +39,6 @@ struct RunOptions {
 WrittenRun write_recorded_test_run(const std::string& dir, const Plan& plan,
                                    const RunOptions& options = {});
 
-// A fresh empty directory under /tmp named after `name` and the process.
-std::string fresh_recorded_dir(const std::string& name);
-
 // Cuts `path` to its first `bytes` bytes.
 void cut_file(const std::string& path, uint64_t bytes);
 

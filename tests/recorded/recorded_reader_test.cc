@@ -14,6 +14,7 @@
 #include "recorded/recorded_run.h"
 #include "recorded_fixture.h"
 #include "report/summary.h"
+#include "temp_dir.h"
 
 using namespace faultline;
 using namespace faultline::testing;
@@ -54,7 +55,8 @@ std::string status(const std::vector<AssertionReport>& verdicts, size_t i) {
 }  // namespace
 
 TEST_CASE("an artifact nested a million levels deep is refused with its path") {
-  const std::string dir = fresh_recorded_dir("deep-artifact");
+  const faultline::testing::TempDir tmp_dir("recorded-deep-artifact");
+  const std::string dir = tmp_dir.path();
   const Plan plan = recorded_test_plan();
   const WrittenRun run = write_recorded_test_run(dir, plan);
   for (const std::string& text : {kDeep, R"({"meta":{"scenario":)" + kDeep,
@@ -69,7 +71,8 @@ TEST_CASE("an artifact nested a million levels deep is refused with its path") {
 }
 
 TEST_CASE("a plan.json nested a million levels deep is refused naming plan.json") {
-  const std::string dir = fresh_recorded_dir("deep-plan");
+  const faultline::testing::TempDir tmp_dir("recorded-deep-plan");
+  const std::string dir = tmp_dir.path();
   const WrittenRun run = write_recorded_test_run(dir, recorded_test_plan());
   for (const std::string& text :
        {kDeep, R"({"algorithm":"x","phases":)" + kDeep, R"({"faults":[{"knobs":)" + kDeep}) {
@@ -81,7 +84,8 @@ TEST_CASE("a plan.json nested a million levels deep is refused naming plan.json"
 }
 
 TEST_CASE("a damaged bundle is a usage error that names the file and what is wrong") {
-  const std::string dir = fresh_recorded_dir("damaged");
+  const faultline::testing::TempDir tmp_dir("recorded-damaged");
+  const std::string dir = tmp_dir.path();
   const Plan plan = recorded_test_plan();
   struct Damage {
     const char* what;
@@ -168,7 +172,8 @@ TEST_CASE("a damaged bundle is a usage error that names the file and what is wro
 }
 
 TEST_CASE("a sample log cut at any byte is judged on what it holds, with a note") {
-  const std::string dir = fresh_recorded_dir("cut-samples");
+  const faultline::testing::TempDir tmp_dir("recorded-cut-samples");
+  const std::string dir = tmp_dir.path();
   const WrittenRun run = write_recorded_test_run(dir, recorded_test_plan());
   const std::string log = run.bundle + "/samples.csv.gz";
   const std::string whole = read_test_file(log);
@@ -193,7 +198,8 @@ TEST_CASE("a sample log cut at any byte is judged on what it holds, with a note"
 }
 
 TEST_CASE("a scrape log cut at any byte is judged on what it holds, and judge says so") {
-  const std::string dir = fresh_recorded_dir("cut-scrapes");
+  const faultline::testing::TempDir tmp_dir("recorded-cut-scrapes");
+  const std::string dir = tmp_dir.path();
   const WrittenRun run = write_recorded_test_run(dir, recorded_test_plan());
   const std::string log = run.bundle + "/scrapes.txt.gz";
   const std::string whole = read_test_file(log);
@@ -216,7 +222,8 @@ TEST_CASE("a scrape log cut at any byte is judged on what it holds, and judge sa
 }
 
 TEST_CASE("a run killed mid-trigger is judged from its bundle directory on what it recorded") {
-  const std::string dir = fresh_recorded_dir("killed");
+  const faultline::testing::TempDir tmp_dir("recorded-killed");
+  const std::string dir = tmp_dir.path();
   const Plan plan = recorded_test_plan();
   const WrittenRun run = write_recorded_test_run(dir, plan);
   // Killed about 12.5 s in: no artifact; each log ends at the flush before the kill.
@@ -249,7 +256,8 @@ TEST_CASE("a run killed mid-trigger is judged from its bundle directory on what 
 }
 
 TEST_CASE("an artifact that says the run stopped early gives a note with complete logs") {
-  const std::string dir = fresh_recorded_dir("statuses");
+  const faultline::testing::TempDir tmp_dir("recorded-statuses");
+  const std::string dir = tmp_dir.path();
   const Plan plan = recorded_test_plan();
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"aborted", "the run was cut short (an abort_if condition stopped it after 5s of 20s)"},

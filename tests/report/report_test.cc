@@ -106,6 +106,8 @@ RunReport full_report() {
   users.latency.count = 6;
   users.latency.p50_ms = 10;
   p.routes["users"] = users;
+  p.send_lateness = {100, 0.25, 12.5, 40.75, true};
+  r.scrape_failures.push_back({"api", 3, {{20s, "HTTP 503: busy"}, {21s, "timeout after 2s"}}});
   r.fault_events.push_back({40s, "cooldown", "payment", "reset", "", false, 503, "refused", 5ms});
   r.faults_undone = false;
   AssertionReport& a = r.assertions[0];
@@ -167,8 +169,13 @@ constexpr const char* kFullReportJson = R"json({
                        "mean": null}
       }
     },
-    "server": {"api": {"http_p95_ms": 790.0}}
+    "server": {"api": {"http_p95_ms": 790.0}},
+    "send_lateness_ms": {"count": 100, "p50": 0.25, "p99": 12.5, "max": 40.75},
+    "client_lagging": true
   }],
+  "scrape_failures": [{"service": "api", "count": 3, "first": [
+    {"at_us": 20000000, "reason": "HTTP 503: busy"},
+    {"at_us": 21000000, "reason": "timeout after 2s"}]}],
   "fault_events": [
     {"at_us": 15000000, "phase": "trigger", "service": "payment", "action": "apply",
      "knobs": {"a": 1}, "ok": true, "status": 200, "error": "", "call_latency_us": 2000},
