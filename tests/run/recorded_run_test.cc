@@ -14,7 +14,6 @@
 #include "plan/plan_json.h"
 #include "recorded/recorded_run.h"
 #include "report/report_json.h"
-#include "recorded/recorded_run.h"
 #include "report/summary.h"
 #include "temp_dir.h"
 
