@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cli_run.h"
 #include "spec_test_support.h"
 
 using namespace faultline;
@@ -47,24 +48,8 @@ const Diagnostic* find_warning(const std::vector<Diagnostic>& ds, const std::str
   return nullptr;
 }
 
-struct CliRun {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-CliRun faultline_cli(const std::string& args) {
-  const std::string cmd = "cd '" + std::string(FAULTLINE_SOURCE_DIR) + "' && '" +
-                          std::string(FAULTLINE_CLI) + "' " + args + " 2>&1";
-  CliRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using faultline::testing::CliRun;
+using faultline::testing::faultline_cli;
 
 // A loopback port that was free a moment ago (bound to port 0, read back, closed): nothing
 // here listens on it.

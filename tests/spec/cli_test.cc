@@ -9,31 +9,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cli_run.h"
 #include "spec/embedded_schemas.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-// Runs the CLI from the repository root with the given arguments (no shell metacharacters).
-Run faultline_cli(const std::string& args) {
-  const std::string cmd = "cd '" + std::string(FAULTLINE_SOURCE_DIR) + "' && '" +
-                          std::string(FAULTLINE_CLI) + "' " + args + " 2>&1";
-  Run r;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using faultline::testing::faultline_cli;
 
 // A scratch spec in the build tree, removed afterwards.
 struct ScratchSpec {
@@ -50,7 +33,7 @@ struct ScratchSpec {
 }  // namespace
 
 TEST_CASE("validate: the shipped specs are OK, exit 0") {
-  const Run r = faultline_cli(
+  const auto r = faultline_cli(
       "validate specs/latency-tail.yaml specs/error-storm.yaml "
       "specs/timeout-cascade.yaml specs/queue-backlog.yaml envs/local.yaml");
   CHECK_MESSAGE(r.exit_code == 0, r.output);
@@ -63,7 +46,7 @@ TEST_CASE("validate: an invalid spec prints the diagnostic and exits 2") {
   ScratchSpec bad(
       "name: bad\ntarget: api\ntraffic:\n  routes: [{name: a, request: GET /}]\n"
       "phases:\n  - name: warmup\n    duration: 30 sec\n");
-  const Run r = faultline_cli("validate --color never " + bad.path);
+  const auto r = faultline_cli("validate --color never " + bad.path);
   CHECK(r.exit_code == 2);
   CHECK_MESSAGE(
       r.output.find(bad.path + ":7:15: error: phases[0].duration: expected a duration like "
@@ -74,7 +57,7 @@ TEST_CASE("validate: an invalid spec prints the diagnostic and exits 2") {
   CHECK(r.output.find(bad.path + ": invalid (1 error)") != std::string::npos);
 
   // One bad file among good ones still fails the run.
-  const Run mixed = faultline_cli("validate specs/latency-tail.yaml " + bad.path);
+  const auto mixed = faultline_cli("validate specs/latency-tail.yaml " + bad.path);
   CHECK(mixed.exit_code == 2);
   CHECK(mixed.output.find("specs/latency-tail.yaml: OK") != std::string::npos);
 }
@@ -83,14 +66,14 @@ TEST_CASE("validate --format json lists diagnostics for tools") {
   ScratchSpec bad(
       "name: bad\ntarget: api\ntraffic: {routes: [{name: a, request: GET /}]}\n"
       "phases: [{name: w, duration: 1s, rate: 1/s, ramp: {from: 1, to: 2}}]\n");
-  const Run r = faultline_cli("validate --format json " + bad.path);
+  const auto r = faultline_cli("validate --format json " + bad.path);
   CHECK(r.exit_code == 2);
   CHECK_MESSAGE(r.output == "[{\"file\":\"" + bad.path +
                                 "\",\"line\":4,\"column\":10,\"severity\":\"error\",\"path\":"
                                 "\"phases[0]\",\"message\":\"\\\"rate\\\" and \\\"ramp\\\" cannot "
                                 "be used together\",\"hint\":\"keep only one of them\"}]\n",
                 r.output);
-  const Run ok = faultline_cli("validate --format json specs/latency-tail.yaml");
+  const auto ok = faultline_cli("validate --format json specs/latency-tail.yaml");
   CHECK(ok.exit_code == 0);
   CHECK(ok.output == "[]\n");
 }
@@ -99,7 +82,7 @@ TEST_CASE("validate: --set and --env - usage errors exit 2") {
   ScratchSpec spec(
       "name: s\ntarget: api\nseed: ${SEED}\ntraffic: {routes: [{name: a, request: GET /}]}\n"
       "phases: [{name: w, duration: 1s}]\n");
-  Run r = faultline_cli("validate --color never " + spec.path);
+  auto r = faultline_cli("validate --color never " + spec.path);
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("variable SEED is not set") != std::string::npos);
   r = faultline_cli("validate --set SEED=4 --env envs/local-cascade.yaml " + spec.path);
@@ -107,19 +90,19 @@ TEST_CASE("validate: --set and --env - usage errors exit 2") {
   CHECK(faultline_cli("validate").exit_code == 2);
   CHECK(faultline_cli("validate --format xml specs/latency-tail.yaml").exit_code == 2);
   CHECK(faultline_cli("validate --set NOEQUALS specs/latency-tail.yaml").exit_code == 2);
-  const Run missing = faultline_cli("validate no/such/file.yaml");
+  const auto missing = faultline_cli("validate no/such/file.yaml");
   CHECK(missing.exit_code == 2);
   CHECK(missing.output.find("cannot read no/such/file.yaml") != std::string::npos);
-  const Run help = faultline_cli("validate --help");
+  const auto help = faultline_cli("validate --help");
   CHECK(help.exit_code == 0);
   CHECK(help.output.find("--format") != std::string::npos);
 }
 
 TEST_CASE("schema prints the embedded schemas") {
-  const Run s = faultline_cli("schema");
+  const auto s = faultline_cli("schema");
   CHECK(s.exit_code == 0);
   CHECK(s.output == std::string(faultline::scenario_schema_json()));
-  const Run e = faultline_cli("schema environment");
+  const auto e = faultline_cli("schema environment");
   CHECK(e.exit_code == 0);
   CHECK(e.output == std::string(faultline::environment_schema_json()));
   CHECK(faultline_cli("schema nope").exit_code == 2);
