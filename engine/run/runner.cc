@@ -3,18 +3,14 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
 #include <optional>
 #include <set>
 #include <thread>
-#include <unordered_map>
 
 #include "common/error.h"
 #include "common/file_io.h"
 #include "common/version.h"
 #include "faults/knob_driver.h"
-#include "judge/evaluator.h"
-#include "observe/sample_log.h"
 #include "plan/compiler.h"
 #include "recorded/bundle.h"
 #include "recorded/recorded_run.h"
