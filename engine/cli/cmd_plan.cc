@@ -52,8 +52,9 @@ void print_human(const Plan& plan) {
   std::printf("\nfault timeline:\n");
   if (plan.fault_steps.empty()) std::printf("  (no faults)\n");
   for (const auto& f : plan.fault_steps)
-    std::printf("  at %-8s %-10s %s\n", format_duration(f.at).c_str(), f.service.c_str(),
-                f.is_reset() ? "reset to baseline" : ("set " + f.knobs_json).c_str());
+    std::printf("  at %-8s %-8s %-12s %s\n", format_duration(f.at).c_str(), f.kind.c_str(),
+                f.target.c_str(),
+                f.is_reset() ? "back to baseline" : ("set " + f.state_json).c_str());
   std::printf("\nscrapes: every %s from %zu target(s):",
               format_duration(plan.scrape_interval).c_str(), plan.scrape_targets.size());
   for (const auto& t : plan.scrape_targets) std::printf(" %s%s", t.service.c_str(), t.path.c_str());

@@ -28,9 +28,11 @@ namespace faultline {
 struct FaultEvent {
   Duration at{0};     // plan time the call was made
   std::string phase;  // phase of the step, or the undo's reason
-  std::string service;
-  std::string action;      // "reset" (preflight), "apply", "renew", "reset", "undo"
-  std::string knobs_json;  // what the call set ("{}" for resets)
+  std::string kind;   // the driver's kind (plan.h, kFaultKinds)
+  std::string target;
+  std::string action;      // knobs: "reset" (preflight), "apply", "renew", "undo";
+                           // other kinds name their own ("kill", "start", "run", ...)
+  std::string state_json;  // what the call set ("{}" for resets)
   bool ok = false;
   long status = 0;
   std::string error;  // transport error or response excerpt on failure
@@ -39,8 +41,9 @@ struct FaultEvent {
 
 // A fault the driver could not confirm as undone: the service and what it may still hold.
 struct UndoGap {
-  std::string service;
-  std::string knobs_json;  // the faults it last acknowledged
+  std::string kind;
+  std::string target;
+  std::string state_json;  // the faults it last acknowledged
   std::string error;       // why the last undo failed
 };
 

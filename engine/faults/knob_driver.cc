@@ -79,11 +79,11 @@ std::vector<KnobDriver::CallResult> KnobDriver::perform(const FaultEndpoint& ep,
                                                         std::vector<FaultEvent> planned) const {
   std::vector<CallResult> out;
   for (auto& ev : planned) {
-    const bool reset = ev.knobs_json == "{}";
+    const bool reset = ev.state_json == "{}";
     HttpRequest req;
     req.method = "POST";
     req.url = ep.base_url + (reset ? "/__faults/reset" : "/__faults");
-    req.body = reset ? "" : with_ttl(ev.knobs_json, options_.lease);
+    req.body = reset ? "" : with_ttl(ev.state_json, options_.lease);
     req.timeout = options_.call_timeout;
     req.max_body_bytes = 1 << 20;
     req.headers.push_back("Content-Type: application/json");
@@ -97,7 +97,7 @@ std::vector<KnobDriver::CallResult> KnobDriver::perform(const FaultEndpoint& ep,
     else if (!ev.ok)
       ev.error = "HTTP " + std::to_string(resp.status) + ": " + excerpt(resp.body);
     const bool ok = ev.ok;
-    const std::string established = ev.knobs_json;
+    const std::string established = ev.state_json;
     out.push_back({std::move(ev), established});
     if (!ok) break;
   }
@@ -107,8 +107,9 @@ std::vector<KnobDriver::CallResult> KnobDriver::perform(const FaultEndpoint& ep,
 void KnobDriver::preflight(const Plan& plan) {
   std::map<std::string, std::set<std::string>> needed;
   for (const auto& step : plan.fault_steps) {
-    auto& knobs = needed[step.service];
-    for (const auto& k : knob_keys(step.knobs_json)) knobs.insert(k);
+    if (!handles(step)) continue;
+    auto& knobs = needed[step.target];
+    for (const auto& k : knob_keys(step.state_json)) knobs.insert(k);
   }
   for (const auto& [service, knobs] : needed) {
     ServiceState& s = services_[service];
@@ -147,9 +148,10 @@ void KnobDriver::preflight(const Plan& plan) {
                                ")");
     // Start from baseline whatever an earlier run left behind.
     FaultEvent reset;
-    reset.service = service;
+    reset.kind = "knobs";
+    reset.target = service;
     reset.action = "reset";
-    reset.knobs_json = "{}";
+    reset.state_json = "{}";
     const FaultEvent ev = perform(ep, {reset}).front().event;
     events_.push_back(ev);
     if (!ev.ok)
@@ -164,9 +166,10 @@ void KnobDriver::start_call(ServiceState& s, Duration now, const std::string& un
     FaultEvent ev;
     ev.at = now;
     ev.phase = undo_reason.empty() ? s.phase : undo_reason;
-    ev.service = s.endpoint.service;
+    ev.kind = "knobs";
+    ev.target = s.endpoint.service;
     ev.action = action;
-    ev.knobs_json = knobs;
+    ev.state_json = knobs;
     planned.push_back(std::move(ev));
   };
   if (s.desired == s.confirmed) {
@@ -203,16 +206,16 @@ bool KnobDriver::collect(ServiceState& s, Duration now, bool wait) {
     s.last_error = r.event.error;
     s.retry_at = now + options_.retry_interval;
     // An apply the plan still wants failed: the incident cannot be reproduced as planned.
-    if (r.event.action == "apply" && s.desired == r.event.knobs_json)
+    if (r.event.action == "apply" && s.desired == r.event.state_json)
       apply_failures_.push_back("applying faults to '" + s.endpoint.service + "' (" +
-                                r.event.knobs_json + ") failed: " + r.event.error);
+                                r.event.state_json + ") failed: " + r.event.error);
   }
   return true;
 }
 
 void KnobDriver::apply(const FaultStep& step, Duration now) {
-  ServiceState& s = service(step.service);
-  s.desired = step.knobs_json;
+  ServiceState& s = service(step.target);
+  s.desired = step.state_json;
   s.phase = step.phase;
   s.retry_at = now;  // a new step is tried at once, even after failures
   if (collect(s, now, false)) start_call(s, now, "");
@@ -288,7 +291,7 @@ FaultState KnobDriver::state() const {
   st.apply_failures = apply_failures_;
   for (const auto& [name, s] : services_) {
     if (!s.touched || s.confirmed == "{}" || s.desired != "{}") continue;
-    st.not_undone.push_back({name, s.confirmed, s.last_error});
+    st.not_undone.push_back({"knobs", name, s.confirmed, s.last_error});
   }
   return st;
 }

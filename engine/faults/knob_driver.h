@@ -56,7 +56,7 @@ class KnobDriver : public FaultDriver {
   KnobDriver& operator=(const KnobDriver&) = delete;
 
   std::string_view kind() const override { return "knobs"; }
-  bool handles(const FaultStep&) const override { return true; }
+  bool handles(const FaultStep& step) const override { return step.kind == "knobs"; }
 
   // Checks that every service with fault steps exposes /__faults, accepts the token and
   // lists every knob the plan sets, then resets each to baseline. Throws EnvironmentError

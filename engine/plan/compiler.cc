@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "common/json_out.h"
 #include "dsl/parser.h"
 #include "plan/plan_json.h"
 
@@ -41,26 +42,10 @@ std::vector<Duration> scaled_durations(const Scenario& s, const PlanOverrides& o
   return out;
 }
 
-// Knobs per service for a phase: profiles in order, then inline knobs; later settings win.
-std::map<std::string, std::map<std::string, std::string>> phase_knobs(const Scenario& s,
-                                                                      const PhaseSpec& phase) {
-  std::map<std::string, std::map<std::string, std::string>> by_service;
-  auto apply = [&](const std::vector<KnobSetting>& knobs) {
-    for (const auto& k : knobs) by_service[k.service][k.knob] = k.value_json;
-  };
-  for (const auto& name : phase.profiles) {
-    const FaultProfile* profile = nullptr;
-    for (const auto& candidate : s.fault_profiles)
-      if (candidate.name == name) profile = &candidate;
-    if (!profile)
-      throw UsageError("phase '" + phase.name + "' uses unknown profile '" + name + "'");
-    apply(profile->knobs);
-  }
-  apply(phase.inline_knobs);
-  return by_service;
-}
+// The state of every fault target, keyed by (kind, target), as canonical JSON objects.
+using FaultStates = std::map<std::pair<std::string, std::string>, std::string>;
 
-std::string knobs_object(const std::map<std::string, std::string>& knobs) {
+std::string knobs_state(const std::map<std::string, std::string>& knobs) {
   std::string out = "{";
   for (const auto& [name, value] : knobs) {
     if (out.size() > 1) out += ",";
@@ -69,7 +54,144 @@ std::string knobs_object(const std::map<std::string, std::string>& knobs) {
   return out + "}";
 }
 
+std::string process_state(const ProcessFault& f) {
+  JsonOut j(JsonOut::kCompact);
+  j.begin_object();
+  j.member("action", f.action);
+  if (f.action == "terminate" || f.action == "restart")
+    j.member("grace_us", static_cast<int64_t>(f.grace.count()));
+  if (f.restart_after) {
+    j.member("restart_after_us", static_cast<int64_t>(f.restart_after->count()));
+    j.member("restarts", static_cast<int64_t>(f.restarts));
+  }
+  j.end_object();
+  return j.text();
+}
+
+std::string proxy_state(const std::map<std::string, const ProxyToxicSpec*>& toxics) {
+  JsonOut j(JsonOut::kCompact);
+  j.begin_object();
+  j.key("toxics").begin_array();
+  for (const auto& [name, t] : toxics) {
+    j.begin_object();
+    j.member("name", t->name);
+    j.member("type", t->type);
+    j.member("direction", t->direction);
+    j.member("toxicity", t->toxicity);
+    for (const auto& [attribute, value] : t->attributes) j.member(attribute, value);
+    j.end_object();
+  }
+  j.end_array();
+  j.end_object();
+  return j.text();
+}
+
+std::string exec_state(const ExecFault& f) {
+  JsonOut j(JsonOut::kCompact);
+  j.begin_object();
+  for (const auto* list : {&f.run, &f.undo}) {
+    j.key(list == &f.run ? "run" : "undo").begin_array();
+    for (const auto& arg : *list) j.value(arg);
+    j.end_array();
+  }
+  j.member("shell", f.shell);
+  j.member("timeout_us", static_cast<int64_t>(f.timeout.count()));
+  j.end_object();
+  return j.text();
+}
+
+// What every target must be while `sets` are on, in order: later settings win (a knob, a
+// process target's action, a proxy's toxic of the same name, an exec hook of the same name).
+FaultStates fault_states(const std::vector<const FaultProfile*>& sets) {
+  std::map<std::string, std::map<std::string, std::string>> knobs;
+  std::map<std::string, const ProcessFault*> processes;
+  std::map<std::string, std::map<std::string, const ProxyToxicSpec*>> proxies;
+  std::map<std::string, const ExecFault*> execs;
+  for (const FaultProfile* set : sets) {
+    for (const auto& k : set->knobs) knobs[k.service][k.knob] = k.value_json;
+    for (const auto& p : set->process) processes[p.service] = &p;
+    for (const auto& t : set->proxy) proxies[t.proxy][t.name] = &t;
+    for (const auto& e : set->exec) execs[e.name] = &e;
+  }
+  FaultStates out;
+  for (const auto& [service, k] : knobs) out[{"knobs", service}] = knobs_state(k);
+  for (const auto& [target, p] : processes) out[{"process", target}] = process_state(*p);
+  for (const auto& [proxy, t] : proxies) out[{"proxy", proxy}] = proxy_state(t);
+  for (const auto& [name, e] : execs) out[{"exec", name}] = exec_state(*e);
+  return out;
+}
+
+// The times, from the phase's start, at which `schedule` turns its faults on and off: pairs
+// [on, off), cut at `length`.
+std::vector<std::pair<Duration, Duration>> activations(const FaultSchedule& schedule,
+                                                       Duration length) {
+  std::vector<std::pair<Duration, Duration>> out;
+  for (Duration on = schedule.at; on < length;) {
+    const Duration off = schedule.hold ? std::min(on + *schedule.hold, length) : length;
+    out.emplace_back(on, off);
+    if (!schedule.every) break;
+    on += *schedule.every;
+  }
+  return out;
+}
+
 }  // namespace
+
+std::vector<FaultStep> fault_timeline(const Scenario& s, const std::vector<PhaseWindow>& phases) {
+  std::vector<FaultStep> steps;
+  FaultStates current;
+  auto move_to = [&](const FaultStates& wanted, Duration at, const std::string& phase) {
+    std::set<std::pair<std::string, std::string>> targets;
+    for (const auto& [t, _] : current) targets.insert(t);
+    for (const auto& [t, _] : wanted) targets.insert(t);
+    for (const auto& t : targets) {
+      auto before = current.find(t);
+      auto after = wanted.find(t);
+      const std::string& b = before == current.end() ? "{}" : before->second;
+      const std::string& a = after == wanted.end() ? "{}" : after->second;
+      if (a != b) steps.push_back({at, phase, t.first, t.second, a});
+    }
+    current = wanted;
+  };
+  for (size_t i = 0; i < s.phases.size(); ++i) {
+    const PhaseSpec& spec = s.phases[i];
+    const PhaseWindow& w = phases[i];
+    // Each entry's sets and when they are on; the instants at which anything changes.
+    std::vector<const FaultProfile*> sets;
+    std::vector<std::vector<std::pair<Duration, Duration>>> on;
+    std::set<int64_t> edges{0};
+    for (const auto& f : spec.faults) {
+      const FaultProfile* set = &f.inline_set;
+      if (!f.profile.empty()) {
+        set = s.find_profile(f.profile);
+        if (set == nullptr)
+          throw UsageError("phase '" + spec.name + "' uses unknown profile '" + f.profile + "'");
+      }
+      sets.push_back(set);
+      on.push_back(activations(f.schedule, w.length()));
+      if (on.back().size() > static_cast<size_t>(kMaxFaultActivations))
+        throw UsageError("phase '" + spec.name + "': the schedule of '" +
+                         (f.profile.empty() ? std::string("an inline fault set") : f.profile) +
+                         "' turns faults on more than " + std::to_string(kMaxFaultActivations) +
+                         " times; give a longer `every`");
+      for (const auto& [a, b] : on.back()) {
+        edges.insert(a.count());
+        edges.insert(b.count());
+      }
+    }
+    for (int64_t edge : edges) {
+      const Duration t{edge};
+      if (t >= w.length()) break;
+      std::vector<const FaultProfile*> active;
+      for (size_t k = 0; k < sets.size(); ++k)
+        for (const auto& [a, b] : on[k])
+          if (a <= t && t < b) active.push_back(sets[k]);
+      move_to(fault_states(active), w.start + t, spec.name);
+    }
+  }
+  move_to({}, phases.empty() ? Duration{0} : phases.back().end, "");
+  return steps;
+}
 
 Plan compile_plan(const Scenario& s, const PlanOverrides& o) {
   if (s.phases.empty()) throw UsageError(s.source_path + ": the scenario has no phases");
@@ -108,25 +230,7 @@ Plan compile_plan(const Scenario& s, const PlanOverrides& o) {
   plan.max_in_flight = s.traffic.max_in_flight;
   plan.routes = s.traffic.routes;
 
-  // Fault timeline: a step wherever a service's knob set changes, and a reset of everything
-  // still faulted at the end of the last phase.
-  std::map<std::string, std::string> current;  // service -> knobs json
-  for (size_t i = 0; i < s.phases.size(); ++i) {
-    std::map<std::string, std::string> wanted;
-    for (const auto& [service, knobs] : phase_knobs(s, s.phases[i]))
-      wanted[service] = knobs_object(knobs);
-    std::set<std::string> services;
-    for (const auto& [svc, _] : current) services.insert(svc);
-    for (const auto& [svc, _] : wanted) services.insert(svc);
-    for (const auto& svc : services) {
-      const std::string before = current.count(svc) ? current[svc] : "{}";
-      const std::string after = wanted.count(svc) ? wanted[svc] : "{}";
-      if (before != after)
-        plan.fault_steps.push_back({plan.phases[i].start, s.phases[i].name, svc, after});
-    }
-    current = std::move(wanted);
-  }
-  for (const auto& [svc, knobs] : current) plan.fault_steps.push_back({plan.total, "", svc, "{}"});
+  plan.fault_steps = fault_timeline(s, plan.phases);
 
   plan.scrape_interval = s.observe.interval;
   plan.scrape_targets = s.observe.targets;
@@ -169,6 +273,13 @@ std::vector<Duration> scrape_ticks_for(const Plan& plan) {
   std::vector<Duration> out;
   for (int64_t t : ticks) out.emplace_back(t);
   return out;
+}
+
+std::string fault_step_service(const FaultStep& step) {
+  if (step.kind == "knobs") return step.target;
+  if (step.kind == "process") return step.target.substr(0, step.target.find('#'));
+  if (step.kind == "proxy") return step.target;
+  return "";
 }
 
 double PhaseWindow::expected_requests() const {

@@ -11,6 +11,13 @@ namespace faultline {
 // give every phase at least 1 ms).
 Plan compile_plan(const Scenario& scenario, const PlanOverrides& overrides);
 
+// The fault timeline of `scenario` over `phases` (its phases as compiled): a step wherever a
+// target's state changes, at phase starts and at the edges of scheduled entries, then a
+// reset of every target still faulted at the last phase's end. Within an instant, steps are
+// ordered by (kind, target). Throws UsageError for a schedule over kMaxFaultActivations.
+std::vector<FaultStep> fault_timeline(const Scenario& scenario,
+                                      const std::vector<PhaseWindow>& phases);
+
 // Scrape ticks of a plan: 0, every scrape interval up to the end, and every phase end.
 std::vector<Duration> scrape_ticks_for(const Plan& plan);
 

@@ -38,15 +38,34 @@ struct PhaseWindow {
   double expected_requests() const;
 };
 
-// One step of the fault timeline: at `at`, make `service`'s knobs exactly `knobs_json`
-// (a JSON object; "{}" means baseline, i.e. POST /__faults/reset).
+// The kinds of fault a plan holds. Each has one FaultDriver (engine/faults/) and its own
+// state object, the canonical JSON a FaultStep carries ("{}" is baseline for every kind):
+//   knobs    target: a service.  state: the knob object, POSTed to /__faults.
+//   process  target: a service ("api", every instance) or one instance ("api#1").
+//            state: {"action":"kill"|"terminate"|"pause"|"restart", "grace_us":N,
+//                    "restart_after_us":N, "crashes":N}  (the last three only when set)
+//   proxy    target: a proxy of the environment.
+//            state: {"toxics":[{"name":..,"type":..,"direction":..,"toxicity":..,
+//                    <attributes of the type, in microseconds or bytes>}, ...]}  (by name)
+//   exec     target: the hook's name.
+//            state: {"run":[argv],"undo":[argv],"shell":bool,"timeout_us":N}
+// The state is what the target must be from `at` on; a driver moves its target there from
+// whatever the previous step left.
+inline constexpr const char* kFaultKinds[] = {"knobs", "process", "proxy", "exec"};
+
+// One step of the fault timeline: at `at`, bring `target` of `kind` exactly to `state_json`.
 struct FaultStep {
   Duration at{0};
-  std::string phase;  // the phase that begins at `at`
-  std::string service;
-  std::string knobs_json;  // canonical JSON object text
-  bool is_reset() const { return knobs_json == "{}"; }
+  std::string phase;  // the phase `at` falls in ("" for the final reset at the plan's end)
+  std::string kind = "knobs";
+  std::string target;
+  std::string state_json;  // canonical JSON object text
+  bool is_reset() const { return state_json == "{}"; }
 };
+
+// The environment service a step acts on ("api" for "api#1"; a proxy is one of the
+// environment's services too), or "" for exec, which acts on no service.
+std::string fault_step_service(const FaultStep& step);
 
 // A statement of the scenario, parsed once when the plan is built. Every PlannedStatement in
 // a Plan has `parsed` set: compile_plan and plan_from_json refuse a statement that does not
@@ -82,7 +101,9 @@ struct Plan {
   int max_in_flight = 0;
   std::vector<RouteSpec> routes;  // weights, templates and vars, as the stream uses them
 
-  // For each phase, the knobs each service must have (services with none are absent).
+  // The fault timeline, sorted by `at`: a step wherever a target's state changes (at phase
+  // starts and at the edges of scheduled faults), and a reset of everything still faulted
+  // at `total`.
   std::vector<FaultStep> fault_steps;
 
   Duration scrape_interval{0};

@@ -1,5 +1,8 @@
 #include "plan/plan_json.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -120,9 +123,17 @@ void write_plan_members(JsonOut& j, const Plan& p) {
     j.begin_object();
     j.member("at_us", static_cast<int64_t>(f.at.count()));
     j.member("phase", f.phase);
-    j.member("service", f.service);
-    j.key("knobs");
-    j.raw(f.knobs_json);
+    // Knob steps keep the form of faultline-plan/1 plans written before there were other
+    // kinds, so their hashes did not change.
+    if (f.kind == "knobs") {
+      j.member("service", f.target);
+      j.key("knobs");
+    } else {
+      j.member("kind", f.kind);
+      j.member("target", f.target);
+      j.key("state");
+    }
+    j.raw(f.state_json);
     j.end_object();
   }
   j.end_array();
@@ -242,6 +253,7 @@ class Reader {
   explicit Reader(const rapidjson::Value& v, std::string where) : v_(v), where_(std::move(where)) {
     if (!v_.IsObject()) fail("an object");
   }
+  bool has(const char* key) const { return v_.HasMember(key); }
   const rapidjson::Value& get(const char* key) const {
     auto it = v_.FindMember(key);
     if (it == v_.MemberEnd()) throw UsageError("plan JSON: " + where_ + "." + key + " is missing");
@@ -380,11 +392,20 @@ Plan plan_from_json(const std::string& json) {
   }
   for (const auto& e : root.array("faults").GetArray()) {
     const Reader f(e, "faults[]");
-    rapidjson::StringBuffer knobs;
-    rapidjson::Writer<rapidjson::StringBuffer> kw(knobs);
-    f.get("knobs").Accept(kw);
-    p.fault_steps.push_back({Duration{f.i64("at_us")}, f.str("phase"), f.str("service"),
-                             std::string(knobs.GetString(), knobs.GetSize())});
+    FaultStep step;
+    step.at = Duration{f.i64("at_us")};
+    step.phase = f.str("phase");
+    const bool knobs = !f.has("kind");
+    step.kind = knobs ? "knobs" : f.str("kind");
+    if (std::find(std::begin(kFaultKinds), std::end(kFaultKinds), step.kind) ==
+        std::end(kFaultKinds))
+      throw UsageError("plan JSON: faults[] has an unknown kind '" + step.kind + "'");
+    step.target = f.str(knobs ? "service" : "target");
+    rapidjson::StringBuffer state;
+    rapidjson::Writer<rapidjson::StringBuffer> sw(state);
+    f.get(knobs ? "knobs" : "state").Accept(sw);
+    step.state_json.assign(state.GetString(), state.GetSize());
+    p.fault_steps.push_back(std::move(step));
   }
   const Reader observe = root.object("observe");
   p.scrape_interval = Duration{observe.i64("interval_us")};

@@ -79,7 +79,7 @@ struct PhaseReport {
 
 struct FaultEventRecord {
   Duration at{0};
-  std::string phase, service, action, knobs_json;
+  std::string phase, kind, target, action, state_json;
   bool ok = false;
   long status = 0;
   std::string error;

@@ -216,9 +216,10 @@ void faults(Writer& w, const RunReport& r) {
     w.begin_object();
     us(w, "at_us", e.at);
     str(w, "phase", e.phase);
-    str(w, "service", e.service);
+    str(w, "kind", e.kind);
+    str(w, "target", e.target);
     str(w, "action", e.action);
-    raw_json(w, "knobs", e.knobs_json.empty() ? "{}" : e.knobs_json);
+    raw_json(w, "state", e.state_json.empty() ? "{}" : e.state_json);
     boolean(w, "ok", e.ok);
     i64(w, "status", e.status);
     str(w, "error", e.error);

@@ -230,14 +230,28 @@ void summarize_run(RunReport& report, const Plan& plan, const judge::MetricSourc
     std::map<std::string, std::string> held;
     size_t step = 0;
     for (const auto& p : plan.phases) {
+      // What the phase starts with, plus every fault a schedule turns on inside it.
+      auto key = [](const FaultStep& f) {
+        return f.kind == "knobs" ? f.target : f.kind + ":" + f.target;
+      };
       while (step < plan.fault_steps.size() && plan.fault_steps[step].at <= p.start) {
         const auto& f = plan.fault_steps[step++];
         if (f.is_reset())
-          held.erase(f.service);
+          held.erase(key(f));
         else
-          held[f.service] = f.knobs_json;
+          held[key(f)] = f.state_json;
       }
-      faults_by_phase[p.name] = held;
+      std::map<std::string, std::string> during = held;
+      while (step < plan.fault_steps.size() && plan.fault_steps[step].at < p.end) {
+        const auto& f = plan.fault_steps[step++];
+        if (f.is_reset()) {
+          held.erase(key(f));
+        } else {
+          held[key(f)] = f.state_json;
+          during[key(f)] = f.state_json;
+        }
+      }
+      faults_by_phase[p.name] = during;
     }
   }
   for (const auto& p : plan.phases) {

@@ -12,7 +12,8 @@ namespace {
 std::set<std::string> services_needed(const Plan& plan) {
   std::set<std::string> needed{plan.target};
   for (const auto& t : plan.scrape_targets) needed.insert(t.service);
-  for (const auto& f : plan.fault_steps) needed.insert(f.service);
+  for (const auto& f : plan.fault_steps)
+    if (std::string s = fault_step_service(f); !s.empty()) needed.insert(s);
   return needed;
 }
 
@@ -167,7 +168,7 @@ void RunSession::cleanup() {
     try {
       undone = d->undo_all(now, reason, options_.undo_budget);
     } catch (const std::exception& e) {
-      out_.not_undone.push_back({"(" + std::string(d->kind()) + ")", "", e.what()});
+      out_.not_undone.push_back({std::string(d->kind()), "(every target)", "", e.what()});
     }
     out_.faults_undone &= undone;
     for (auto& gap : d->state().not_undone) out_.not_undone.push_back(std::move(gap));
@@ -181,8 +182,8 @@ void RunSession::cleanup() {
   if (!out_.faults_undone) {
     std::string what;
     for (const auto& g : out_.not_undone)
-      what += (what.empty() ? "" : "; ") + g.service + " may still hold " + g.knobs_json +
-              (g.error.empty() ? "" : " (" + g.error + ")");
+      what += (what.empty() ? "" : "; ") + g.kind + " " + g.target + " may still hold " +
+              g.state_json + (g.error.empty() ? "" : " (" + g.error + ")");
     const std::string why = "the undo of faults could not be confirmed: " +
                             (what.empty() ? std::string("a driver failed") : what);
     // A run that cannot confirm its undo never passes, whatever else happened.
@@ -198,8 +199,8 @@ void RunSession::cleanup() {
 FaultDriver& RunSession::driver_for(const FaultStep& step) {
   for (FaultDriver* d : drivers_)
     if (d->handles(step)) return *d;
-  throw EnvironmentError("no fault driver handles the step for '" + step.service + "' at " +
-                         format_duration(step.at));
+  throw EnvironmentError("no fault driver handles the " + step.kind + " step for '" + step.target +
+                         "' at " + format_duration(step.at));
 }
 
 std::optional<std::string> RunSession::fault_failure() const {

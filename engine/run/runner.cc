@@ -180,6 +180,7 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
                  env.source_path.c_str());
 
   ServiceLauncher launcher(env, files.bundle.logs_dir());
+  launcher.set_proxy_seed(plan.seed);
   LauncherServices services(launcher);
   SteadyClock clock;
   RunObservations obs(plan, judging_windows(plan), plan.metrics_of_interest);

@@ -158,6 +158,27 @@ void ServiceLauncher::start_one(const ServiceSpec& spec) {
     return;
   }
 
+  if (!spec.proxy_of.empty()) {
+    // In front of a service started (or checked) before it: start order follows depends_on.
+    const RunningService& upstream = get(spec.proxy_of);
+    TcpProxyOptions options;
+    options.name = spec.name;
+    options.upstream_host = upstream.host;
+    options.upstream_port = upstream.port;
+    options.seed = proxy_seed_;
+    try {
+      service->proxy = std::make_unique<TcpProxy>(options);
+    } catch (const std::exception& e) {
+      throw EnvironmentError(spec.loc.str() + ": proxy '" + spec.name + "' in front of '" +
+                             spec.proxy_of + "' did not start: " + e.what());
+    }
+    service->host = "127.0.0.1";
+    service->port = service->proxy->port();
+    service->url = "tcp://127.0.0.1:" + std::to_string(service->port);
+    running_.push_back(std::move(service));
+    return;
+  }
+
   service->started_here = true;
   service->host = "127.0.0.1";
   service->log_path = log_dir_ + "/" + spec.name + ".log";
@@ -184,6 +205,12 @@ void ServiceLauncher::start_one(const ServiceSpec& spec) {
     }
   }
   running_.push_back(std::move(service));
+}
+
+TcpProxy* ServiceLauncher::find_proxy(const std::string& name) const {
+  for (const auto& s : running_)
+    if (s->name == name) return s->proxy.get();
+  return nullptr;
 }
 
 void ServiceLauncher::wait_ready(RunningService& service, const ServiceSpec& spec) {

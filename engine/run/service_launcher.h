@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "faults/tcp_proxy.h"
 #include "proc/child_process.h"
 #include "spec/environment.h"
 
@@ -29,6 +30,7 @@ struct RunningService {
   bool started_here = false;
   std::string log_path;  // where its stdout+stderr go (started services only)
   std::unique_ptr<ChildProcess> process;
+  std::unique_ptr<TcpProxy> proxy;  // a proxy of the environment, run in this process
 };
 
 class ServiceLauncher {
@@ -51,6 +53,11 @@ class ServiceLauncher {
   // Error(kInterrupted) (Ctrl-C during start-up). Empty: never.
   void set_interrupt(std::function<bool()> interrupted) { interrupted_ = std::move(interrupted); }
 
+  // The run's seed, which decides which connections the proxies' toxics hit. Default 0.
+  void set_proxy_seed(uint64_t seed) { proxy_seed_ = seed; }
+  // The proxy of that name, or nullptr (not a proxy, or not started).
+  TcpProxy* find_proxy(const std::string& name) const;
+
   // A started service that has exited since, in words ("service 'api' (pid 12) exited
   // (signal 9)"), or nullopt. Non-blocking.
   std::optional<std::string> find_exited();
@@ -70,6 +77,7 @@ class ServiceLauncher {
   std::string log_dir_;
   std::vector<std::unique_ptr<RunningService>> running_;
   std::function<bool()> interrupted_;
+  uint64_t proxy_seed_ = 0;
 };
 
 // Dependencies of a service: depends_on plus every {<service>.*} placeholder it uses.

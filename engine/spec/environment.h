@@ -14,8 +14,11 @@ namespace faultline {
 
 struct ServiceSpec {
   std::string name;
-  // Exactly one of url / command is set.
+  // Exactly one of url / command / proxy_of is set.
   std::string url;                         // "http://127.0.0.1:8080"
+  std::string proxy_of;                    // a TCP fault proxy (faults/tcp_proxy.h) that
+                                           // faultline runs in front of this service; from
+                                           // the environment's `proxies:`, protocol "tcp"
   std::vector<std::string> command;        // argv with placeholders: {port}, {<service>.port},
                                            // {<service>.url}, {<service>.host}
   std::map<std::string, std::string> env;  // extra environment, same placeholders
@@ -30,7 +33,7 @@ struct ServiceSpec {
 
 struct Environment {
   std::string name;
-  std::vector<ServiceSpec> services;  // in file order
+  std::vector<ServiceSpec> services;  // in file order; then the proxies, in file order
   // Hosts/CIDRs traffic may go to. Default: loopback only (127.0.0.0/8, ::1, localhost).
   std::vector<std::string> allow = {"127.0.0.0/8", "::1", "localhost"};
   std::string source_path;

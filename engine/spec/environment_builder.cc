@@ -68,6 +68,11 @@ Environment Builder::build(const Value& doc, const std::string& source_path) {
   for (auto m = services->MemberBegin(); m != services->MemberEnd(); ++m) {
     service_names_.push_back(member_name(m));
   }
+  const Value* proxies = field(doc, "proxies");
+  if (proxies != nullptr && !proxies->IsObject()) proxies = nullptr;
+  if (proxies != nullptr)
+    for (auto m = proxies->MemberBegin(); m != proxies->MemberEnd(); ++m)
+      service_names_.push_back(member_name(m));
   for (auto m = services->MemberBegin(); m != services->MemberEnd(); ++m) {
     const std::string name = member_name(m);
     const std::string sp = pointer_append("/services", name);
@@ -79,6 +84,41 @@ Environment Builder::build(const Value& doc, const std::string& source_path) {
                   "placeholders refer to services as {name.port}", DiagnosticSink::Anchor::kKey);
     }
     env.services.push_back(service(name, m->value, sp));
+  }
+  // A proxy is a service faultline runs itself: placeholders ({redis_proxy.port}), start
+  // order and readiness treat it as one, so a command reaches the proxied service through it.
+  for (auto m = proxies ? proxies->MemberBegin() : services->MemberEnd();
+       proxies && m != proxies->MemberEnd(); ++m) {
+    const std::string name = member_name(m);
+    const std::string pp = pointer_append("/proxies", name);
+    pointers_[name] = pp;
+    ServiceSpec s;
+    s.name = name;
+    const SourceEntry* e = sink_.map().find(pp);
+    s.loc = e ? e->key : SourceLoc{};
+    s.protocol = "tcp";
+    if (std::find_if(env.services.begin(), env.services.end(),
+                     [&](const ServiceSpec& x) { return x.name == name; }) != env.services.end()) {
+      sink_.error(pp, "\"" + name + "\" is both a service and a proxy",
+                  "give the proxy its own name, e.g. " + name + "_proxy",
+                  DiagnosticSink::Anchor::kKey);
+      continue;
+    }
+    if (auto to = string_value(field(m->value, "to"))) {
+      const std::string tp = pp + "/to";
+      auto target = std::find_if(env.services.begin(), env.services.end(),
+                                 [&](const ServiceSpec& x) { return x.name == *to; });
+      if (target == env.services.end()) {
+        std::vector<std::string> names;
+        for (const auto& x : env.services) names.push_back(x.name);
+        report_unknown_name(sink_, tp, "service", *to, names, "services");
+      } else {
+        s.proxy_of = *to;
+        s.depends_on.push_back(*to);
+        uses_[name].emplace_back(*to, tp);
+      }
+    }
+    env.services.push_back(std::move(s));
   }
   for (const auto& svc : env.services) {
     if (svc.url.empty()) continue;

@@ -63,11 +63,72 @@ struct KnobSetting {
   SourceLoc loc;
 };
 
-// Faults that need no service cooperation (process, proxy, exec) are added by a later issue;
-// they become further vectors here so profiles stay one concept.
+// A process fault on a service faultline started: "api" acts on every instance, "api#1" on
+// the second (instances count from 0).
+struct ProcessFault {
+  std::string service;
+  std::string action;  // "kill" (SIGKILL), "terminate" (SIGTERM, then SIGKILL after grace),
+                       // "pause" (SIGSTOP until undone), "restart" (stop, start, wait ready)
+  Duration grace{std::chrono::seconds(5)};  // terminate and restart: SIGTERM to SIGKILL
+  std::optional<Duration> restart_after;    // kill/terminate: start again this long after
+  int restarts = 1;  // with restart_after: a crash loop of this many kill-and-restart rounds
+  SourceLoc loc;
+};
+
+// A toxic of one of the environment's TCP proxies (docs/fault-proxy.md). Attributes are in
+// the units of faults/toxic.h; only those of `type` are set (the checks refuse the others).
+struct ProxyToxicSpec {
+  std::string proxy;
+  std::string name;  // unique per proxy; keys the deterministic toxicity. Default: the type
+  std::string type;  // latency, bandwidth, timeout, reset_peer, slow_close, slicer, ...
+  std::string direction = "downstream";
+  double toxicity = 1.0;
+  std::map<std::string, int64_t> attributes;  // latency_ms, jitter_ms, rate_kb_per_s, ...
+  SourceLoc loc;
+};
+
+// A command the platform uses to break something (docker, kubectl, systemctl): `run` when the
+// fault begins, `undo` when it is lifted. argv lists; through /bin/sh -c only when `shell`.
+struct ExecFault {
+  std::string name;  // unique per scenario; names the hook in the plan and the bundle's logs
+  std::vector<std::string> run;
+  std::vector<std::string> undo;  // may be empty: nothing to undo
+  bool shell = false;
+  Duration timeout{std::chrono::seconds(30)};  // each of run and undo
+  SourceLoc loc;
+};
+
+// A named, reusable set of faults of every kind.
 struct FaultProfile {
   std::string name;
   std::vector<KnobSetting> knobs;
+  std::vector<ProcessFault> process;
+  std::vector<ProxyToxicSpec> proxy;
+  std::vector<ExecFault> exec;
+  SourceLoc loc;
+
+  bool empty() const { return knobs.empty() && process.empty() && proxy.empty() && exec.empty(); }
+};
+
+// When, inside its phase, a set of faults is on: from `at` after the phase starts, for `hold`
+// (none: to the phase's end), again every `every` (none: once). Cut at the phase's end.
+struct FaultSchedule {
+  Duration at{0};
+  std::optional<Duration> hold;   // `for:` in the spec
+  std::optional<Duration> every;  // REQUIRES: hold set and shorter than every
+  bool whole_phase() const { return at.count() == 0 && !hold && !every; }
+};
+
+// Most times one schedule may turn its faults on within a phase (`every: 1ms` over an hour
+// would be millions of steps). validate reports a schedule over it; the compiler refuses a
+// --duration that stretches one over it.
+inline constexpr int64_t kMaxFaultActivations = 10'000;
+
+// One entry of a phase's `faults:`: a profile by name or a set written in place, on a schedule.
+struct PhaseFault {
+  std::string profile;  // name in fault_profiles; empty for a set written in place
+  FaultProfile inline_set;
+  FaultSchedule schedule;
   SourceLoc loc;
 };
 
@@ -76,8 +137,7 @@ struct PhaseSpec {
   Duration duration{0};
   std::optional<double> rate_per_s;               // constant rate for this phase
   std::optional<std::pair<double, double>> ramp;  // linear from -> to over the phase
-  std::vector<std::string> profiles;              // names in fault_profiles, in order
-  std::vector<KnobSetting> inline_knobs;          // applied after the profiles (later wins)
+  std::vector<PhaseFault> faults;                 // in file order; later entries win
   SourceLoc loc;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <map>
 #include <set>
 
 #include <rapidjson/stringbuffer.h>
@@ -57,6 +58,12 @@ class Builder {
   void write_body(rapidjson::Writer<rapidjson::StringBuffer>& w, const Value& v,
                   const std::string& pointer, const RouteSpec& route, std::set<std::string>& used);
   std::vector<KnobSetting> knobs(const Value* fault_set, const std::string& pointer);
+  // Every kind of fault in a fault set (a profile or an entry of a phase's faults).
+  void fault_set(const Value& v, const std::string& pointer, FaultProfile& out);
+  ProcessFault process_fault(const Value& v, const std::string& pointer);
+  ProxyToxicSpec proxy_toxic(const Value& v, const std::string& pointer);
+  ExecFault exec_fault(const Value& v, const std::string& pointer);
+  FaultSchedule schedule(const Value& v, const std::string& pointer);
   PhaseSpec phase(const Value& p, const std::string& pointer);
   void observe(const Value& o, const std::string& pointer, ObserveSpec& out);
   void statements(const Value* list, const std::string& pointer, std::vector<AssertionSpec>& out,
@@ -65,7 +72,9 @@ class Builder {
 
   DiagnosticSink& sink_;
   ScenarioReferences& refs_;
-  std::set<std::string> declared_;  // var names of the route being built, parsed or not
+  std::set<std::string> declared_;
+  std::map<std::string, ExecFault> exec_defined_;  // exec hooks by name, first definition  // var
+                                                   // names of the route being built, parsed or not
 };
 
 Scenario Builder::build(const Value& doc) {
@@ -90,7 +99,7 @@ Scenario Builder::build(const Value& doc) {
       p.name = member_name(m);
       const std::string pointer = pointer_append("/fault_profiles", p.name);
       p.loc = key_loc(pointer);
-      p.knobs = knobs(&m->value, pointer);
+      fault_set(m->value, pointer, p);
       refs_.profile_definitions.push_back({p.name, pointer});
       s.fault_profiles.push_back(std::move(p));
     }
@@ -354,6 +363,163 @@ std::vector<KnobSetting> Builder::knobs(const Value* fault_set, const std::strin
   return out;
 }
 
+void Builder::fault_set(const Value& v, const std::string& pointer, FaultProfile& out) {
+  if (!v.IsObject()) return;
+  out.knobs = knobs(&v, pointer);
+  auto each = [&](const char* name, auto&& read) {
+    const Value* list = field(v, name);
+    if (list == nullptr || !list->IsArray()) return;
+    for (rapidjson::SizeType i = 0; i < list->Size(); ++i)
+      if ((*list)[i].IsObject()) read((*list)[i], pointer_append(pointer + "/" + name, i));
+  };
+  each("process",
+       [&](const Value& e, const std::string& p) { out.process.push_back(process_fault(e, p)); });
+  each("proxy",
+       [&](const Value& e, const std::string& p) { out.proxy.push_back(proxy_toxic(e, p)); });
+  each("exec", [&](const Value& e, const std::string& p) { out.exec.push_back(exec_fault(e, p)); });
+}
+
+ProcessFault Builder::process_fault(const Value& v, const std::string& pointer) {
+  ProcessFault out;
+  out.loc = value_loc(pointer);
+  if (auto s = string_value(field(v, "service"))) {
+    out.service = *s;
+    refs_.process_services.push_back({*s, pointer_append(pointer, "service")});
+  }
+  if (auto a = string_value(field(v, "action"))) out.action = *a;
+  if (auto d = read_duration(field(v, "grace"), pointer + "/grace", sink_, false)) out.grace = *d;
+  if (auto d = read_duration(field(v, "restart_after"), pointer + "/restart_after", sink_, false))
+    out.restart_after = *d;
+  if (const Value* r = field(v, "restarts"); r && r->IsInt()) out.restarts = r->GetInt();
+  if (field(v, "restarts") != nullptr && !out.restart_after)
+    sink_.error(pointer + "/restarts", "restarts needs restart_after",
+                "say how long after each kill the service starts again, e.g. restart_after: 2s",
+                DiagnosticSink::Anchor::kKey);
+  if (out.restart_after && (out.action == "pause" || out.action == "restart"))
+    sink_.error(pointer + "/restart_after",
+                "restart_after applies to kill and terminate, not to " + out.action,
+                out.action == "pause" ? "a paused service resumes when the fault is lifted"
+                                      : "restart starts the service again by itself",
+                DiagnosticSink::Anchor::kKey);
+  return out;
+}
+
+ProxyToxicSpec Builder::proxy_toxic(const Value& v, const std::string& pointer) {
+  ProxyToxicSpec out;
+  out.loc = value_loc(pointer);
+  if (auto s = string_value(field(v, "proxy"))) {
+    out.proxy = *s;
+    refs_.proxy_uses.push_back({*s, pointer_append(pointer, "proxy")});
+  }
+  if (auto t = string_value(field(v, "toxic"))) out.type = *t;
+  out.name = string_value(field(v, "name")).value_or(out.type);
+  if (auto d = string_value(field(v, "direction"))) out.direction = *d;
+  if (const Value* t = field(v, "toxicity"); t && t->IsNumber()) out.toxicity = t->GetDouble();
+  // The attributes each type takes, as the proxy names them; durations in the spec.
+  struct Attribute {
+    const char* key;      // in the spec
+    const char* name;     // in the toxic (faults/toxic.h)
+    int64_t us_per_unit;  // durations: microseconds per unit of the attribute; 0: a count
+  };
+  static const std::map<std::string, std::vector<Attribute>> kAttributes = {
+      {"latency", {{"latency", "latency_ms", 1000}, {"jitter", "jitter_ms", 1000}}},
+      {"bandwidth", {{"rate_kb_per_s", "rate_kb_per_s", 0}}},
+      {"timeout", {{"timeout", "timeout_ms", 1000}}},
+      {"reset_peer", {{"timeout", "timeout_ms", 1000}}},
+      {"slow_close", {{"delay", "delay_ms", 1000}}},
+      {"slicer",
+       {{"average_size", "average_size", 0},
+        {"size_variation", "size_variation", 0},
+        {"delay", "delay_us", 1}}},
+      {"limit_data", {{"bytes", "bytes", 0}}},
+      {"down", {}},
+  };
+  static const std::set<std::string> kCommon = {"proxy", "toxic", "name", "direction", "toxicity"};
+  auto type = kAttributes.find(out.type);
+  if (type == kAttributes.end()) return out;  // the schema reported the type
+  for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
+    const std::string key = member_name(m);
+    if (kCommon.count(key)) continue;
+    const std::string ap = pointer_append(pointer, key);
+    auto a = std::find_if(type->second.begin(), type->second.end(),
+                          [&](const Attribute& x) { return key == x.key; });
+    if (a == type->second.end()) {
+      std::string takes;
+      for (const auto& x : type->second) takes += std::string(takes.empty() ? "" : ", ") + x.key;
+      sink_.error(ap, "a " + out.type + " toxic has no attribute \"" + key + "\"",
+                  takes.empty() ? "it takes none" : "it takes " + takes,
+                  DiagnosticSink::Anchor::kKey);
+      continue;
+    }
+    if (a->us_per_unit == 0) {
+      if (m->value.IsInt64()) out.attributes[a->name] = m->value.GetInt64();
+      continue;
+    }
+    auto d = read_duration(&m->value, ap, sink_, false);
+    if (!d) continue;
+    if (d->count() % a->us_per_unit != 0) {
+      sink_.error(
+          ap, key + " must be whole " + (a->us_per_unit == 1000 ? "milliseconds" : "microseconds"),
+          "the proxy keeps it in those units");
+      continue;
+    }
+    out.attributes[a->name] = d->count() / a->us_per_unit;
+  }
+  return out;
+}
+
+ExecFault Builder::exec_fault(const Value& v, const std::string& pointer) {
+  ExecFault out;
+  out.loc = value_loc(pointer);
+  if (auto n = string_value(field(v, "name"))) {
+    out.name = *n;
+    refs_.exec_names.push_back({*n, pointer_append(pointer, "name")});
+  }
+  auto argv = [&](const char* key, std::vector<std::string>& to) {
+    const Value* list = field(v, key);
+    if (list == nullptr || !list->IsArray()) return;
+    for (const auto& a : list->GetArray())
+      if (a.IsString()) to.emplace_back(a.GetString(), a.GetStringLength());
+  };
+  argv("run", out.run);
+  argv("undo", out.undo);
+  if (const Value* s = field(v, "shell"); s && s->IsBool()) out.shell = s->GetBool();
+  if (out.shell && (out.run.size() > 1 || out.undo.size() > 1))
+    sink_.error(pointer + "/shell", "with shell: true, run and undo are one command line each",
+                "write them as a list of one string: [\"systemctl stop x && sleep 1\"]",
+                DiagnosticSink::Anchor::kKey);
+  if (auto d = read_duration(field(v, "timeout"), pointer + "/timeout", sink_, true))
+    out.timeout = *d;
+  // The plan keys exec hooks by name (a later entry of the same name replaces an earlier one
+  // while both are on), so one name must mean one command.
+  if (!out.name.empty()) {
+    auto [it, fresh] = exec_defined_.try_emplace(out.name, out);
+    if (!fresh && (it->second.run != out.run || it->second.undo != out.undo ||
+                   it->second.shell != out.shell || it->second.timeout != out.timeout))
+      sink_.error(pointer + "/name",
+                  "exec hook \"" + out.name + "\" is defined twice, differently (first at " +
+                      it->second.loc.str() + ")",
+                  "give each command its own name", DiagnosticSink::Anchor::kValue);
+  }
+  return out;
+}
+
+FaultSchedule Builder::schedule(const Value& v, const std::string& pointer) {
+  FaultSchedule out;
+  if (auto d = read_duration(field(v, "at"), pointer + "/at", sink_, false)) out.at = *d;
+  out.hold = read_duration(field(v, "for"), pointer + "/for", sink_, true);
+  out.every = read_duration(field(v, "every"), pointer + "/every", sink_, true);
+  if (out.every && !out.hold)
+    sink_.error(pointer + "/every", "every needs for: how long the faults stay on each time",
+                "e.g. every: 20s, for: 5s (5 s on, 15 s off)", DiagnosticSink::Anchor::kKey);
+  else if (out.every && *out.hold >= *out.every)
+    sink_.error(pointer + "/for",
+                "for (" + format_duration(*out.hold) + ") must be shorter than every (" +
+                    format_duration(*out.every) + "), or the faults never go off",
+                "drop every to keep them on", DiagnosticSink::Anchor::kKey);
+  return out;
+}
+
 PhaseSpec Builder::phase(const Value& p, const std::string& pointer) {
   PhaseSpec out;
   out.loc = value_loc(pointer);
@@ -383,12 +549,41 @@ PhaseSpec Builder::phase(const Value& p, const std::string& pointer) {
     for (rapidjson::SizeType i = 0; i < faults->Size(); ++i) {
       const std::string fp = pointer_append(pointer + "/faults", i);
       const Value& f = (*faults)[i];
+      PhaseFault entry;
+      entry.loc = value_loc(fp);
       if (f.IsString()) {
-        out.profiles.emplace_back(f.GetString(), f.GetStringLength());
-        refs_.profile_uses.push_back({out.profiles.back(), fp});
+        entry.profile.assign(f.GetString(), f.GetStringLength());
+        refs_.profile_uses.push_back({entry.profile, fp});
+      } else if (f.IsObject()) {
+        if (auto name = string_value(field(f, "profile"))) {
+          entry.profile = *name;
+          refs_.profile_uses.push_back({entry.profile, pointer_append(fp, "profile")});
+        }
+        fault_set(f, fp, entry.inline_set);
+        if (!entry.profile.empty() && !entry.inline_set.empty())
+          sink_.error(pointer_append(fp, "profile"),
+                      "an entry names a profile or writes its faults in place, not both",
+                      "move these faults into fault_profiles." + entry.profile +
+                          " or into an entry of their own",
+                      DiagnosticSink::Anchor::kKey);
+        entry.schedule = schedule(f, fp);
       } else {
-        for (auto& k : knobs(&f, fp)) out.inline_knobs.push_back(std::move(k));
+        continue;
       }
+      const FaultSchedule& sc = entry.schedule;
+      if (out.duration.count() > 0 && sc.at >= out.duration) {
+        sink_.warning(pointer_append(fp, "at"),
+                      "at " + format_duration(sc.at) + " is not inside the phase (" +
+                          format_duration(out.duration) + "), so these faults never go on",
+                      "give an at shorter than the phase's duration", DiagnosticSink::Anchor::kKey);
+      } else if (sc.every && sc.hold && *sc.hold < *sc.every && out.duration.count() > 0 &&
+                 (out.duration - sc.at) / *sc.every >= kMaxFaultActivations) {
+        sink_.error(pointer_append(fp, "every"),
+                    "every " + format_duration(*sc.every) + " turns the faults on more than " +
+                        std::to_string(kMaxFaultActivations) + " times in this phase",
+                    "give a longer every", DiagnosticSink::Anchor::kKey);
+      }
+      out.faults.push_back(std::move(entry));
     }
   }
   return out;

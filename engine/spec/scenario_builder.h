@@ -22,6 +22,9 @@ struct ScenarioReferences {
   std::vector<NamedAt> profile_uses;  // phases[i].faults[j] strings
   std::vector<NamedAt> profile_definitions;
   std::vector<NamedAt> knob_services;            // service keys of every `knobs:` mapping
+  std::vector<NamedAt> process_services;         // process[].service ("api" or "api#1")
+  std::vector<NamedAt> proxy_uses;               // proxy[].proxy
+  std::vector<NamedAt> exec_names;               // exec[].name
   std::vector<NamedAt> observe_services;         // observe.targets
   NamedAt baseline;                              // tolerance.baseline
   std::vector<std::string> phase_pointers;       // parallel to Scenario::phases

@@ -122,6 +122,27 @@ void check_environment_names(const ScenarioReferences& refs, const Environment& 
                  DiagnosticSink::Anchor::kKey);
     }
   }
+  for (const auto& p : refs.process_services) {
+    const std::string base = p.name.substr(0, p.name.find('#'));
+    const ServiceSpec* svc = env.find(base);
+    if (svc == nullptr) {
+      report_unknown_name(sink, p.pointer, "service", base, services, env_path);
+    } else if (svc->command.empty()) {
+      sink.error(p.pointer,
+                 "process faults act on services faultline starts; \"" + base + "\" is " +
+                     (svc->proxy_of.empty() ? "given by URL" : "a proxy") + " in " + env_path,
+                 svc->proxy_of.empty() ? "give it a command there, or break it another way "
+                                         "(exec hooks, a proxy)"
+                                       : "put a down toxic on the proxy instead");
+    }
+  }
+  std::vector<std::string> proxies;
+  for (const auto& svc : env.services)
+    if (!svc.proxy_of.empty()) proxies.push_back(svc.name);
+  for (const auto& p : refs.proxy_uses) {
+    if (std::find(proxies.begin(), proxies.end(), p.name) == proxies.end())
+      report_unknown_name(sink, p.pointer, "proxy", p.name, proxies, env_path + " proxies");
+  }
   for (const auto& o : refs.observe_services) {
     if (env.find(o.name) == nullptr) {
       report_unknown_name(sink, o.pointer, "service", o.name, services, env_path);

@@ -30,8 +30,8 @@ Scenario compare_scenario() {
   orders.path_template = "/orders";
   orders.weight = 3;
   s.traffic.routes = {users, orders};
-  s.phases = {PhaseSpec{"warmup", 10s, std::nullopt, std::nullopt, {}, {}, {}},
-              PhaseSpec{"trigger", 10s, std::nullopt, std::nullopt, {}, {}, {}}};
+  s.phases = {PhaseSpec{"warmup", 10s, std::nullopt, std::nullopt, {}, {}},
+              PhaseSpec{"trigger", 10s, std::nullopt, std::nullopt, {}, {}}};
   s.observe.targets = {{"api", "/metrics"}};
   s.observe.interval = 5s;
   return s;

@@ -128,8 +128,8 @@ struct DriverHarness {
 
 TEST_CASE("knobs are applied with a lease and renewed every half lease while the plan holds them") {
   DriverHarness h;
-  auto& d = h.make(plan_with({{0s, "trigger", "api", R"({"x":1})"}}));
-  d.apply({0s, "trigger", "api", R"({"x":1})"}, 0s);
+  auto& d = h.make(plan_with({{0s, "trigger", "knobs", "api", R"({"x":1})"}}));
+  d.apply({0s, "trigger", "knobs", "api", R"({"x":1})"}, 0s);
   h.settle(0s);
   CHECK(h.plane.count(R"(POST /__faults {"x":1,"ttl_ms":6000})") == 1);
   h.run(100ms, 10s);
@@ -142,13 +142,13 @@ TEST_CASE("knobs are applied with a lease and renewed every half lease while the
 
 TEST_CASE("a reset that times out stops the renewals at once and is retried until confirmed") {
   DriverHarness h;
-  auto& d =
-      h.make(plan_with({{0s, "trigger", "api", R"({"x":1})"}, {10s, "cooldown", "api", "{}"}}));
-  d.apply({0s, "trigger", "api", R"({"x":1})"}, 0s);
+  auto& d = h.make(plan_with(
+      {{0s, "trigger", "knobs", "api", R"({"x":1})"}, {10s, "cooldown", "knobs", "api", "{}"}}));
+  d.apply({0s, "trigger", "knobs", "api", R"({"x":1})"}, 0s);
   h.settle(0s);
   h.run(100ms, 10s);
   h.plane.reset_failures_left = 3;
-  d.apply({10s, "cooldown", "api", "{}"}, 10s);
+  d.apply({10s, "cooldown", "knobs", "api", "{}"}, 10s);
   h.run(10s, 20s);
   const auto after = h.events_after(10s);
   size_t resets = 0, failed = 0;
@@ -173,12 +173,12 @@ TEST_CASE("a reset that times out stops the renewals at once and is retried unti
 
 TEST_CASE("tick never blocks while a reset call hangs") {
   DriverHarness h;
-  auto& d =
-      h.make(plan_with({{0s, "trigger", "api", R"({"x":1})"}, {3s, "cooldown", "api", "{}"}}));
-  d.apply({0s, "trigger", "api", R"({"x":1})"}, 0s);
+  auto& d = h.make(plan_with(
+      {{0s, "trigger", "knobs", "api", R"({"x":1})"}, {3s, "cooldown", "knobs", "api", "{}"}}));
+  d.apply({0s, "trigger", "knobs", "api", R"({"x":1})"}, 0s);
   h.settle(0s);
   h.plane.block_resets = true;
-  d.apply({3s, "cooldown", "api", "{}"}, 3s);
+  d.apply({3s, "cooldown", "knobs", "api", "{}"}, 3s);
   const auto before = std::chrono::steady_clock::now();
   for (int i = 0; i < 50; ++i) d.tick(3s + i * 20ms);
   const auto spent = std::chrono::steady_clock::now() - before;
@@ -196,8 +196,8 @@ TEST_CASE("tick never blocks while a reset call hangs") {
 TEST_CASE("undo_all that cannot reach the service returns false and names what it may hold") {
   DriverHarness h;
   h.options.retry_interval = 50ms;
-  auto& d = h.make(plan_with({{0s, "trigger", "api", R"({"x":1})"}}));
-  d.apply({0s, "trigger", "api", R"({"x":1})"}, 0s);
+  auto& d = h.make(plan_with({{0s, "trigger", "knobs", "api", R"({"x":1})"}}));
+  d.apply({0s, "trigger", "knobs", "api", R"({"x":1})"}, 0s);
   h.settle(0s);
   h.plane.resets_refused = true;
   const auto before = std::chrono::steady_clock::now();
@@ -205,19 +205,19 @@ TEST_CASE("undo_all that cannot reach the service returns false and names what i
   CHECK(std::chrono::steady_clock::now() - before < 2s);  // bounded by the budget
   const FaultState st = d.state();
   REQUIRE(st.not_undone.size() == 1);
-  CHECK(st.not_undone[0].service == "api");
-  CHECK(st.not_undone[0].knobs_json == R"({"x":1})");
+  CHECK(st.not_undone[0].target == "api");
+  CHECK(st.not_undone[0].state_json == R"({"x":1})");
   CHECK(st.not_undone[0].error == "Connection refused");
   CHECK(h.plane.count("POST /__faults/reset") >= 2);  // retried within the budget
 }
 
 TEST_CASE("a touched service gets the undo at the end even when it acknowledged its reset") {
   DriverHarness h;
-  auto& d =
-      h.make(plan_with({{0s, "trigger", "api", R"({"x":1})"}, {1s, "cooldown", "api", "{}"}}));
-  d.apply({0s, "trigger", "api", R"({"x":1})"}, 0s);
+  auto& d = h.make(plan_with(
+      {{0s, "trigger", "knobs", "api", R"({"x":1})"}, {1s, "cooldown", "knobs", "api", "{}"}}));
+  d.apply({0s, "trigger", "knobs", "api", R"({"x":1})"}, 0s);
   h.settle(0s);
-  d.apply({1s, "cooldown", "api", "{}"}, 1s);
+  d.apply({1s, "cooldown", "knobs", "api", "{}"}, 1s);
   h.settle(1s);
   const size_t resets = h.plane.count("POST /__faults/reset");
   CHECK(d.undo_all(2s, "undo at end", 2s));
@@ -228,8 +228,8 @@ TEST_CASE("a touched service gets the undo at the end even when it acknowledged 
 TEST_CASE("an apply the service refuses is an apply failure naming the service and knobs") {
   DriverHarness h;
   h.plane.apply_status = 500;
-  auto& d = h.make(plan_with({{0s, "trigger", "api", R"({"x":1})"}}));
-  d.apply({0s, "trigger", "api", R"({"x":1})"}, 0s);
+  auto& d = h.make(plan_with({{0s, "trigger", "knobs", "api", R"({"x":1})"}}));
+  d.apply({0s, "trigger", "knobs", "api", R"({"x":1})"}, 0s);
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   while (d.state().apply_failures.empty() && std::chrono::steady_clock::now() < deadline) {
     d.tick(0s);
@@ -243,11 +243,11 @@ TEST_CASE("an apply the service refuses is an apply failure naming the service a
 
 TEST_CASE("knobs the next step drops are reset before the new knobs are applied") {
   DriverHarness h;
-  auto& d =
-      h.make(plan_with({{0s, "a", "api", R"({"x":1,"y":2})"}, {1s, "b", "api", R"({"x":1})"}}));
-  d.apply({0s, "a", "api", R"({"x":1,"y":2})"}, 0s);
+  auto& d = h.make(plan_with(
+      {{0s, "a", "knobs", "api", R"({"x":1,"y":2})"}, {1s, "b", "knobs", "api", R"({"x":1})"}}));
+  d.apply({0s, "a", "knobs", "api", R"({"x":1,"y":2})"}, 0s);
   h.settle(0s);
-  d.apply({1s, "b", "api", R"({"x":1})"}, 1s);
+  d.apply({1s, "b", "knobs", "api", R"({"x":1})"}, 1s);
   h.settle(1s);
   std::vector<std::string> actions;
   for (const auto& e : d.events()) actions.push_back(e.action);
@@ -261,7 +261,7 @@ TEST_CASE("preflight refuses a knob the service does not offer") {
         return FaultEndpoint{s, "http://127.0.0.1:1", ""};
       },
       h.options, [&](const HttpRequest& r) { return h.plane(r); });
-  CHECK_THROWS_WITH_AS(d.preflight(plan_with({{0s, "t", "api", R"({"z":1})"}})),
+  CHECK_THROWS_WITH_AS(d.preflight(plan_with({{0s, "t", "knobs", "api", R"({"z":1})"}})),
                        "preflight: service 'api' does not offer knob 'z' (its catalog: x, y)",
                        EnvironmentError);
 }

@@ -49,8 +49,8 @@ inline faultline::Plan world_plan() {
   r.method = "POST";
   r.path_template = "/orders";
   s.traffic.routes = {r};
-  s.phases = {faultline::PhaseSpec{"warmup", 2s, std::nullopt, std::nullopt, {}, {}, {}},
-              faultline::PhaseSpec{"trigger", 2s, std::nullopt, std::nullopt, {}, {}, {}}};
+  s.phases = {faultline::PhaseSpec{"warmup", 2s, std::nullopt, std::nullopt, {}, {}},
+              faultline::PhaseSpec{"trigger", 2s, std::nullopt, std::nullopt, {}, {}}};
   s.observe.targets = {{"api", "/metrics"}};
   s.observe.interval = 1s;
   s.assertions = {

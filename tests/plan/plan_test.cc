@@ -37,13 +37,16 @@ Scenario demo_scenario() {
   orders.vars.push_back({"uid", VarSpec::Kind::kZipf, 0, 0, 100, 1.1, {}, 1, 1, {}});
   orders.vars.push_back({"tier", VarSpec::Kind::kChoice, 0, 0, 0, 1.0, {"gold", "free"}, 1, 1, {}});
   s.traffic.routes = {users, orders};
-  s.fault_profiles.push_back({"slow-payment",
-                              {{"payment", "payment_latency_ms_add", "1500", {}},
-                               {"payment", "payment_latency_pct", "10", {}}},
-                              {}});
-  PhaseSpec warmup{"warmup", 10s, std::nullopt, std::nullopt, {}, {}, {}};
-  PhaseSpec trigger{"trigger", 20s, 80.0, std::nullopt, {"slow-payment"}, {}, {}};
-  PhaseSpec cooldown{"cooldown", 10s, std::nullopt, std::make_pair(80.0, 20.0), {}, {}, {}};
+  FaultProfile slow;
+  slow.name = "slow-payment";
+  slow.knobs = {{"payment", "payment_latency_ms_add", "1500", {}},
+                {"payment", "payment_latency_pct", "10", {}}};
+  s.fault_profiles.push_back(slow);
+  PhaseFault use;
+  use.profile = "slow-payment";
+  PhaseSpec warmup{"warmup", 10s, std::nullopt, std::nullopt, {}, {}};
+  PhaseSpec trigger{"trigger", 20s, 80.0, std::nullopt, {use}, {}};
+  PhaseSpec cooldown{"cooldown", 10s, std::nullopt, std::make_pair(80.0, 20.0), {}, {}};
   s.phases = {warmup, trigger, cooldown};
   s.observe.interval = 1s;
   s.assertions.push_back({"during(trigger): p95(route=orders) > 800ms", {}});
@@ -72,8 +75,8 @@ TEST_CASE("phase windows, rates and the fault timeline") {
   CHECK(plan.phases[2].expected_requests() == doctest::Approx(500));
   REQUIRE(plan.fault_steps.size() == 2);
   CHECK(plan.fault_steps[0].at == 10s);
-  CHECK(plan.fault_steps[0].service == "payment");
-  CHECK(plan.fault_steps[0].knobs_json ==
+  CHECK(plan.fault_steps[0].target == "payment");
+  CHECK(plan.fault_steps[0].state_json ==
         R"({"payment_latency_ms_add":1500,"payment_latency_pct":10})");
   CHECK(plan.fault_steps[1].at == 30s);
   CHECK(plan.fault_steps[1].is_reset());
@@ -109,7 +112,7 @@ TEST_CASE("arrival counts follow the rates, constant and ramped") {
 TEST_CASE("poisson arrivals have the right count and exponential gaps") {
   Scenario s = demo_scenario();
   s.traffic.arrival = ArrivalProcess::kPoisson;
-  s.phases = {PhaseSpec{"only", 200s, 100.0, std::nullopt, {}, {}, {}}};
+  s.phases = {PhaseSpec{"only", 200s, 100.0, std::nullopt, {}, {}}};
   const auto arrivals = all_arrivals(compile_plan(s, {}));
   CHECK(arrivals.size() == doctest::Approx(20000).epsilon(0.03).scale(0));
   // Coefficient of variation of exponential gaps is 1.
@@ -283,8 +286,8 @@ TEST_CASE("--duration rounds every phase but the last down to whole milliseconds
 
 TEST_CASE("--duration refuses to leave any phase, the last included, shorter than 1 ms") {
   Scenario s = demo_scenario();
-  s.phases = {PhaseSpec{"long", 10s, std::nullopt, std::nullopt, {}, {}, {}},
-              PhaseSpec{"short", 1s, std::nullopt, std::nullopt, {}, {}, {}}};
+  s.phases = {PhaseSpec{"long", 10s, std::nullopt, std::nullopt, {}, {}},
+              PhaseSpec{"short", 1s, std::nullopt, std::nullopt, {}, {}}};
   // 10.5 ms: 9 ms and 1.5 ms. 9.9 ms: 9 ms and 0.9 ms, too short.
   const Plan ok = compile_plan(s, PlanOverrides{std::nullopt, std::nullopt, 10500us});
   CHECK(ok.phases[1].length() == 1500us);
@@ -311,7 +314,7 @@ TEST_CASE("phase_at: a phase holds its start and not its end") {
 
 TEST_CASE("arrival times are rounded down to whole microseconds") {
   Scenario s = demo_scenario();
-  s.phases = {PhaseSpec{"only", 2s, 3.0, std::nullopt, {}, {}, {}}};
+  s.phases = {PhaseSpec{"only", 2s, 3.0, std::nullopt, {}, {}}};
   const auto arrivals = all_arrivals(compile_plan(s, {}));
   REQUIRE(arrivals.size() == 6);
   CHECK(arrivals[1].intended == 333333us);  // 1/3 s
@@ -322,8 +325,12 @@ TEST_CASE("arrival times are rounded down to whole microseconds") {
 TEST_CASE("the fault timeline has a step only where a service's knobs change") {
   Scenario s = demo_scenario();
   // The trigger's profile held over two phases: one apply when it starts, one reset after.
-  s.phases.insert(s.phases.begin() + 2,
-                  PhaseSpec{"trigger2", 5s, std::nullopt, std::nullopt, {"slow-payment"}, {}, {}});
+  s.phases.insert(s.phases.begin() + 2, PhaseSpec{"trigger2",
+                                                  5s,
+                                                  std::nullopt,
+                                                  std::nullopt,
+                                                  {PhaseFault{"slow-payment", {}, {}, {}}},
+                                                  {}});
   const Plan p = compile_plan(s, {});
   REQUIRE(p.fault_steps.size() == 2);
   CHECK(p.fault_steps[0].at == 10s);

@@ -28,8 +28,8 @@ Plan recorded_test_plan() {
   r.method = "POST";
   r.path_template = "/orders";
   s.traffic.routes = {r};
-  s.phases = {PhaseSpec{"warmup", 10s, std::nullopt, std::nullopt, {}, {}, {}},
-              PhaseSpec{"trigger", 10s, std::nullopt, std::nullopt, {}, {}, {}}};
+  s.phases = {PhaseSpec{"warmup", 10s, std::nullopt, std::nullopt, {}, {}},
+              PhaseSpec{"trigger", 10s, std::nullopt, std::nullopt, {}, {}}};
   s.observe.targets = {{"api", "/metrics"}};
   s.observe.interval = 5s;
   s.assertions = {

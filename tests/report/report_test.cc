@@ -57,7 +57,8 @@ RunReport sample_report() {
   p.routes["orders"] = p.client;
   p.server.push_back({"api", {{"http_p95_ms", 790.0}}});
   r.phases.push_back(p);
-  r.fault_events.push_back({15s, "trigger", "payment", "apply", R"({"a":1})", true, 200, "", 2ms});
+  r.fault_events.push_back(
+      {15s, "trigger", "knobs", "payment", "apply", R"({"a":1})", true, 200, "", 2ms});
   AssertionReport a;
   a.text = "during(trigger): p95(route=orders) > 800ms";
   a.status = judge::VerdictStatus::kPass;
@@ -108,7 +109,8 @@ RunReport full_report() {
   p.routes["users"] = users;
   p.send_lateness = {100, 0.25, 12.5, 40.75, true};
   r.scrape_failures.push_back({"api", 3, {{20s, "HTTP 503: busy"}, {21s, "timeout after 2s"}}});
-  r.fault_events.push_back({40s, "cooldown", "payment", "reset", "", false, 503, "refused", 5ms});
+  r.fault_events.push_back(
+      {40s, "cooldown", "knobs", "payment", "reset", "", false, 503, "refused", 5ms});
   r.faults_undone = false;
   AssertionReport& a = r.assertions[0];
   a.canonical = "during(trigger): p95(route=orders) > 800ms";
@@ -177,10 +179,10 @@ constexpr const char* kFullReportJson = R"json({
     {"at_us": 20000000, "reason": "HTTP 503: busy"},
     {"at_us": 21000000, "reason": "timeout after 2s"}]}],
   "fault_events": [
-    {"at_us": 15000000, "phase": "trigger", "service": "payment", "action": "apply",
-     "knobs": {"a": 1}, "ok": true, "status": 200, "error": "", "call_latency_us": 2000},
-    {"at_us": 40000000, "phase": "cooldown", "service": "payment", "action": "reset",
-     "knobs": {}, "ok": false, "status": 503, "error": "refused", "call_latency_us": 5000}
+    {"at_us": 15000000, "phase": "trigger", "kind": "knobs", "target": "payment",
+     "action": "apply", "state": {"a": 1}, "ok": true, "status": 200, "error": "", "call_latency_us": 2000},
+    {"at_us": 40000000, "phase": "cooldown", "kind": "knobs", "target": "payment",
+     "action": "reset", "state": {}, "ok": false, "status": 503, "error": "refused", "call_latency_us": 5000}
   ],
   "faults_undone": false,
   "assertions": [{

@@ -27,7 +27,8 @@ Plan three_phase_plan() {
   p.phases = {
       {"warmup", 0s, 1s, 10, 10}, {"trigger", 1s, 3s, 10, 10}, {"cooldown", 3s, 4s, 10, 10}};
   p.total = 4s;
-  p.fault_steps = {{1s, "trigger", "api", R"({"x":1})"}, {3s, "cooldown", "api", "{}"}};
+  p.fault_steps = {{1s, "trigger", "knobs", "api", R"({"x":1})"},
+                   {3s, "cooldown", "knobs", "api", "{}"}};
   p.guard.min_requests = 1;
   return p;
 }
@@ -134,7 +135,8 @@ TEST_CASE("Ctrl-C mid-trigger aborts the traffic and undoes before exiting 130")
 
 TEST_CASE("Ctrl-C while the first faults are being confirmed: no traffic, the faults are undone") {
   Harness h;
-  h.plan.fault_steps.insert(h.plan.fault_steps.begin(), {0s, "warmup", "api", R"({"y":2})"});
+  h.plan.fault_steps.insert(h.plan.fault_steps.begin(),
+                            {0s, "warmup", "knobs", "api", R"({"y":2})"});
   h.driver.never_settles = true;
   h.signal_at = [&] { return h.driver.ticks >= 3 ? SIGINT : 0; };
   const SessionOutcome out = h.run();
@@ -147,7 +149,8 @@ TEST_CASE("Ctrl-C while the first faults are being confirmed: no traffic, the fa
 
 TEST_CASE("first faults never confirmed: an environment error before any traffic") {
   Harness h;
-  h.plan.fault_steps.insert(h.plan.fault_steps.begin(), {0s, "warmup", "api", R"({"y":2})"});
+  h.plan.fault_steps.insert(h.plan.fault_steps.begin(),
+                            {0s, "warmup", "knobs", "api", R"({"y":2})"});
   h.driver.never_settles = true;
   const SessionOutcome out = h.run();
   CHECK(out.status == RunStatus::kEnvironmentError);

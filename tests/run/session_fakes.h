@@ -95,16 +95,16 @@ class FakeDriver : public FaultDriver {
     if (preflight_throws) throw EnvironmentError(*preflight_throws);
   }
   void apply(const FaultStep& step, Duration now) override {
-    calls.push_back("apply " + step.knobs_json + " at " + format_duration(now));
-    held = step.knobs_json;
-    if (fail_apply_of == step.knobs_json)
-      state_.apply_failures.push_back("applying " + step.knobs_json + " failed: HTTP 500");
+    calls.push_back("apply " + step.state_json + " at " + format_duration(now));
+    held = step.state_json;
+    if (fail_apply_of == step.state_json)
+      state_.apply_failures.push_back("applying " + step.state_json + " failed: HTTP 500");
   }
   void tick(Duration) override { ++ticks; }
   bool undo_all(Duration, const std::string& reason, Duration) override {
     calls.push_back(reason);
     if (undo_fails) {
-      state_.not_undone.push_back({"api", held, "timeout"});
+      state_.not_undone.push_back({"knobs", "api", held, "timeout"});
       return false;
     }
     held = "{}";

@@ -163,10 +163,14 @@ TEST_CASE("every field of a scenario lands in the model") {
   REQUIRE(trigger);
   CHECK(trigger->duration == std::chrono::milliseconds(2500));
   CHECK(trigger->rate_per_s == 60.0);
-  CHECK(trigger->profiles == std::vector<std::string>{"slow", "flaky"});
-  REQUIRE(trigger->inline_knobs.size() == 1);
-  CHECK(trigger->inline_knobs[0].service == "api");
-  CHECK(trigger->inline_knobs[0].value_json == "true");
+  REQUIRE(trigger->faults.size() == 3);
+  CHECK(trigger->faults[0].profile == "slow");
+  CHECK(trigger->faults[1].profile == "flaky");
+  CHECK(trigger->faults[0].schedule.whole_phase());
+  CHECK(trigger->faults[2].profile.empty());
+  REQUIRE(trigger->faults[2].inline_set.knobs.size() == 1);
+  CHECK(trigger->faults[2].inline_set.knobs[0].service == "api");
+  CHECK(trigger->faults[2].inline_set.knobs[0].value_json == "true");
   REQUIRE(s.phases[2].ramp.has_value());
   CHECK(s.phases[2].ramp->first == 50.0);
   CHECK(s.phases[2].ramp->second == 10.0);
