@@ -404,7 +404,7 @@ std::string ChildProcess::log_tail(size_t max_bytes) const {
   return all;
 }
 
-GroupMembers group_members(pid_t pgid) {
+GroupMembers count_group_members(pid_t pgid) {
   GroupMembers out;
   DIR* proc = ::opendir("/proc");
   if (!proc) return out;
@@ -412,7 +412,10 @@ GroupMembers group_members(pid_t pgid) {
     if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
     // /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces and parens, so
     // the fields are read after the last ')'.
-    const std::string stat = read_file_from(std::string("/proc/") + entry->d_name + "/stat", 0);
+    // Read as a stream: /proc files have no size to seek to.
+    std::ifstream in(std::string("/proc/") + entry->d_name + "/stat");
+    std::string stat;
+    std::getline(in, stat);
     const auto close = stat.rfind(')');
     if (close == std::string::npos) continue;
     std::istringstream fields(stat.substr(close + 1));

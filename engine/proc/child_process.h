@@ -138,7 +138,7 @@ struct GroupMembers {
   int live = 0;
   int stopped = 0;
 };
-GroupMembers group_members(pid_t pgid);
+GroupMembers count_group_members(pid_t pgid);
 
 // A port that was free on 127.0.0.1 a moment ago (bind to port 0, read it, close). Racy by
 // nature: callers that start a server on it retry on "address in use".

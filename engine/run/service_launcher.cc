@@ -437,7 +437,7 @@ ProcessControl::Status ServiceLauncher::instance_status(const std::string& insta
     if (!r || r->down_on_purpose || !r->process || !r->process->running()) return Status::kDown;
     pgid = r->process->pid();
   }
-  const GroupMembers members = group_members(pgid);
+  const GroupMembers members = count_group_members(pgid);
   if (members.live == 0) return Status::kDown;
   if (members.stopped == 0) return Status::kRunning;
   return members.stopped == members.live ? Status::kPaused : Status::kPartlyPaused;
