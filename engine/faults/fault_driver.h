@@ -37,6 +37,7 @@ struct FaultEvent {
   long status = 0;
   std::string error;  // transport error or response excerpt on failure
   Duration call_latency{0};
+  Duration ready_after{0};  // process "start": how long the instance took to become ready
 };
 
 // A fault the driver could not confirm as undone: the service and what it may still hold.

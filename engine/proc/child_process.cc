@@ -1,6 +1,7 @@
 #include "proc/child_process.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -300,8 +301,12 @@ bool ChildProcess::running() {
   return true;
 }
 
-void ChildProcess::send_signal(int sig) {
-  if (pid_ > 0 && !stopped_) ::kill(-pid_, sig);
+bool ChildProcess::send_signal(int sig) {
+  if (pid_ <= 0 || stopped_) {
+    errno = ESRCH;
+    return false;
+  }
+  return ::kill(-pid_, sig) == 0;
 }
 
 std::optional<int> ChildProcess::wait_for_exit(std::chrono::milliseconds timeout) {
@@ -397,6 +402,32 @@ std::string ChildProcess::log_tail(size_t max_bytes) const {
   std::string all = read_file_from(path, 0);
   if (all.size() > max_bytes) all = all.substr(all.size() - max_bytes);
   return all;
+}
+
+GroupMembers count_group_members(pid_t pgid) {
+  GroupMembers out;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return out;
+  while (const dirent* entry = ::readdir(proc)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    // /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces and parens, so
+    // the fields are read after the last ')'.
+    // Read as a stream: /proc files have no size to seek to.
+    std::ifstream in(std::string("/proc/") + entry->d_name + "/stat");
+    std::string stat;
+    std::getline(in, stat);
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 1));
+    char state = 0;
+    long ppid = 0, pgrp = 0;
+    if (!(fields >> state >> ppid >> pgrp) || pgrp != pgid) continue;
+    if (state == 'Z' || state == 'X' || state == 'x') continue;
+    ++out.live;
+    if (state == 'T' || state == 't') ++out.stopped;
+  }
+  ::closedir(proc);
+  return out;
 }
 
 int pick_free_port() {

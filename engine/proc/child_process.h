@@ -94,8 +94,8 @@ class ChildProcess {
   std::optional<int> exit_status() const { return status_; }
 
   // Sends `sig` to the whole group (until stop()), so that SIGSTOP or SIGTERM reach the server
-  // behind a shell too.
-  void send_signal(int sig);
+  // behind a shell too. False (errno set) when kill() failed or stop() was done.
+  bool send_signal(int sig);
 
   // Waits up to `timeout` for the child itself to exit. Returns the status if it exited.
   std::optional<int> wait_for_exit(std::chrono::milliseconds timeout);
@@ -130,6 +130,15 @@ class ChildProcess {
   int watchdog_fd_ = -1;  // write end of the watchdog's pipe; never written, closed last
   ChildSpec spec_;
 };
+
+// The live members of a process group, from /proc: how many, and how many of them are
+// stopped (SIGSTOP, state T or t). Zombies do not count. A racy snapshot, as any view of
+// other processes is.
+struct GroupMembers {
+  int live = 0;
+  int stopped = 0;
+};
+GroupMembers count_group_members(pid_t pgid);
 
 // A port that was free on 127.0.0.1 a moment ago (bind to port 0, read it, close). Racy by
 // nature: callers that start a server on it retry on "address in use".

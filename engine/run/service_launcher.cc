@@ -2,12 +2,16 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <functional>
+#include <future>
 #include <thread>
 
 #include "common/error.h"
@@ -77,6 +81,12 @@ ServiceLauncher::ServiceLauncher(const Environment& env, std::string log_dir)
 
 ServiceLauncher::~ServiceLauncher() {
   stop_all();
+  {
+    std::lock_guard<std::mutex> lock(spawn_mutex_);
+    spawn_quit_ = true;
+  }
+  spawn_cv_.notify_all();
+  if (spawner_.joinable()) spawner_.join();
 }
 
 std::string ServiceLauncher::resolve(const std::string& text, const ServiceSpec& self,
@@ -153,7 +163,8 @@ void ServiceLauncher::start_one(const ServiceSpec& spec) {
     while (!service->url.empty() && service->url.back() == '/') service->url.pop_back();
     service->host = parts.host;
     service->port = parts.port ? parts.port : 80;
-    wait_ready(*service, spec);
+    wait_ready(*service, nullptr, spec);
+    std::lock_guard<std::mutex> lock(mutex_);
     running_.push_back(std::move(service));
     return;
   }
@@ -175,6 +186,7 @@ void ServiceLauncher::start_one(const ServiceSpec& spec) {
     service->host = "127.0.0.1";
     service->port = service->proxy->port();
     service->url = "tcp://127.0.0.1:" + std::to_string(service->port);
+    std::lock_guard<std::mutex> lock(mutex_);
     running_.push_back(std::move(service));
     return;
   }
@@ -194,7 +206,7 @@ void ServiceLauncher::start_one(const ServiceSpec& spec) {
     child.stdout_path = service->log_path;
     service->process = std::make_unique<ChildProcess>(ChildProcess::spawn(child));
     try {
-      wait_ready(*service, spec);
+      wait_ready(*service, service->process.get(), spec);
       break;
     } catch (const EnvironmentError&) {
       const bool exited = !service->process->running();
@@ -204,27 +216,30 @@ void ServiceLauncher::start_one(const ServiceSpec& spec) {
       if (!(exited && port_clash) || attempt == kAttempts) throw;
     }
   }
+  std::lock_guard<std::mutex> lock(mutex_);
   running_.push_back(std::move(service));
 }
 
 TcpProxy* ServiceLauncher::find_proxy(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mutex_);
   for (const auto& s : running_)
     if (s->name == name) return s->proxy.get();
   return nullptr;
 }
 
-void ServiceLauncher::wait_ready(RunningService& service, const ServiceSpec& spec) {
+void ServiceLauncher::wait_ready(const RunningService& service, ChildProcess* process,
+                                 const ServiceSpec& spec) {
   using clock = std::chrono::steady_clock;
   const auto deadline = clock::now() + spec.ready_timeout;
   std::string last_problem = "no answer yet";
   while (true) {
-    if (service.process && !service.process->running()) {
-      const int st = service.process->exit_status().value_or(-1);
+    if (process && !process->running()) {
+      const int st = process->exit_status().value_or(-1);
       throw EnvironmentError("service '" + spec.name + "' exited during startup (" +
                              (WIFEXITED(st) ? "exit code " + std::to_string(WEXITSTATUS(st))
                                             : "signal " + std::to_string(WTERMSIG(st))) +
-                             "); command: " + service.process->spec().argv[0] + "; " +
-                             log_excerpt(*service.process));
+                             "); command: " + process->spec().argv[0] + "; " +
+                             log_excerpt(*process));
     }
     if (spec.protocol == "tcp") {
       if (tcp_connects(service.host, service.port)) return;
@@ -246,8 +261,8 @@ void ServiceLauncher::wait_ready(RunningService& service, const ServiceSpec& spe
     if (clock::now() >= deadline) {
       std::string msg = "service '" + spec.name + "' was not ready within " +
                         format_duration(spec.ready_timeout) + " (" + last_problem + ")";
-      if (service.process)
-        msg += "; " + log_excerpt(*service.process);
+      if (process)
+        msg += "; " + log_excerpt(*process);
       else
         msg += "; is it running at " + service.url + "?";
       throw EnvironmentError(msg);
@@ -257,14 +272,17 @@ void ServiceLauncher::wait_ready(RunningService& service, const ServiceSpec& spe
 }
 
 const RunningService& ServiceLauncher::get(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mutex_);
   for (const auto& r : running_)
     if (r->name == name) return *r;
   throw EnvironmentError("service '" + name + "' is not part of this run's environment");
 }
 
 std::optional<std::string> ServiceLauncher::find_exited() {
+  std::lock_guard<std::mutex> lock(mutex_);
   for (const auto& r : running_) {
-    if (!r->process || r->process->running()) continue;
+    // A process fault owns the process while busy, and a down one was taken down on purpose.
+    if (!r->process || r->busy || r->down_on_purpose || r->process->running()) continue;
     const int st = r->process->exit_status().value_or(-1);
     return "service '" + r->name + "' (pid " + std::to_string(r->process->pid()) + ") exited (" +
            (WIFEXITED(st) ? "exit code " + std::to_string(WEXITSTATUS(st))
@@ -276,19 +294,179 @@ std::optional<std::string> ServiceLauncher::find_exited() {
 
 std::vector<std::string> ServiceLauncher::stop_all() {
   std::vector<std::string> lines;
+  std::unique_lock<std::mutex> lock(mutex_);
+  // Process fault actions are bounded (grace, readiness timeout): let them finish, so no
+  // thread is left acting on a process this stops.
+  idle_.wait(lock, [&] {
+    for (const auto& r : running_)
+      if (r->busy) return false;
+    return true;
+  });
   while (!running_.empty()) {
     auto& r = running_.back();
     if (r->process) {
       const pid_t pid = r->process->pid();
+      const bool was_down = r->down_on_purpose;
+      // stop() sends SIGCONT first, so a paused group acts on SIGTERM; on a group a process
+      // fault already stopped it only returns the status.
       const int st = r->process->stop();
       lines.push_back("stopped " + r->name + " (pid " + std::to_string(pid) + ", " +
                       (WIFEXITED(st) ? "exit " + std::to_string(WEXITSTATUS(st))
                                      : "signal " + std::to_string(WTERMSIG(st))) +
-                      ")");
+                      (was_down ? ", already down by a process fault" : "") + ")");
     }
     running_.pop_back();
   }
   return lines;
+}
+
+RunningService* ServiceLauncher::find_instance(const std::string& instance, std::string* why) {
+  const auto hash = instance.find('#');
+  const std::string name = instance.substr(0, hash);
+  for (const auto& r : running_) {
+    if (r->name != name) continue;
+    if (!r->started_here) {
+      *why = "service '" + name + "' was not started by faultline (" +
+             (r->proxy ? "it is a proxy" : "it is given by URL") +
+             "): process faults need a service with a command";
+      return nullptr;
+    }
+    if (hash != std::string::npos && instance.substr(hash + 1) != "0") {
+      *why = "service '" + name + "' has one instance (" + name + "#0); there is no " + instance;
+      return nullptr;
+    }
+    return r.get();
+  }
+  *why = "no service '" + name + "' was started for this run";
+  return nullptr;
+}
+
+std::vector<std::string> ServiceLauncher::instances(const std::string& target, std::string* why) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (RunningService* r = find_instance(target, why)) return {r->name + "#0"};
+  return {};
+}
+
+std::string ServiceLauncher::signal_instance(const std::string& instance, int sig) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::string why;
+  RunningService* r = find_instance(instance, &why);
+  if (!r) return why;
+  if (r->busy) return instance + " is being stopped or started";
+  if (r->down_on_purpose) return instance + " is down (taken down by a process fault)";
+  if (!r->process->running()) return instance + " has exited";
+  if (!r->process->send_signal(sig))
+    return "signal " + std::to_string(sig) + " to the process group of " + instance + ": " +
+           std::strerror(errno);
+  return "";
+}
+
+std::string ServiceLauncher::stop_instance(const std::string& instance, bool kill_at_once,
+                                           Duration grace) {
+  ChildProcess* process = nullptr;
+  RunningService* r = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::string why;
+    r = find_instance(instance, &why);
+    if (!r) return why;
+    if (r->busy) return instance + " is being stopped or started";
+    if (r->down_on_purpose) return "";
+    // One that died by itself stays an unexpected death: find_exited() reports it.
+    if (!r->process->running()) return instance + " has exited by itself";
+    r->busy = true;
+    r->down_on_purpose = true;
+    process = r->process.get();
+  }
+  if (kill_at_once) process->send_signal(SIGKILL);
+  process->stop(kill_at_once ? std::chrono::milliseconds(0)
+                             : std::chrono::duration_cast<std::chrono::milliseconds>(grace));
+  const bool gone = process->group_gone();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    r->busy = false;
+  }
+  idle_.notify_all();
+  if (!gone)
+    return "a member of the process group of " + instance + " outlived SIGKILL for " +
+           format_duration(ChildProcess::kGoneTimeout);
+  return "";
+}
+
+std::string ServiceLauncher::start_instance(const std::string& instance) {
+  RunningService* r = nullptr;
+  ChildSpec child;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::string why;
+    r = find_instance(instance, &why);
+    if (!r) return why;
+    if (r->busy) return instance + " is being stopped or started";
+    if (!r->down_on_purpose) return r->process->running() ? "" : instance + " has exited by itself";
+    r->busy = true;
+    child = r->process->spec();  // as first started: same port, command, env and log file
+  }
+  std::string error;
+  std::unique_ptr<ChildProcess> fresh;
+  try {
+    fresh = std::make_unique<ChildProcess>(spawn_later(child));
+    wait_ready(*r, fresh.get(), *env_.find(r->name));
+  } catch (const std::exception& e) {
+    error = e.what();
+    if (fresh) fresh->stop();
+    fresh.reset();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (fresh) {
+      r->process = std::move(fresh);
+      r->down_on_purpose = false;
+    }
+    r->busy = false;
+  }
+  idle_.notify_all();
+  return error;
+}
+
+ProcessControl::Status ServiceLauncher::instance_status(const std::string& instance) {
+  pid_t pgid = -1;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::string why;
+    RunningService* r = find_instance(instance, &why);
+    if (!r || r->down_on_purpose || !r->process || !r->process->running()) return Status::kDown;
+    pgid = r->process->pid();
+  }
+  const GroupMembers members = count_group_members(pgid);
+  if (members.live == 0) return Status::kDown;
+  if (members.stopped == 0) return Status::kRunning;
+  return members.stopped == members.live ? Status::kPaused : Status::kPartlyPaused;
+}
+
+ChildProcess ServiceLauncher::spawn_later(const ChildSpec& spec) {
+  auto task = std::make_shared<std::packaged_task<ChildProcess()>>(
+      [spec] { return ChildProcess::spawn(spec); });
+  std::future<ChildProcess> result = task->get_future();
+  {
+    std::lock_guard<std::mutex> lock(spawn_mutex_);
+    if (!spawner_.joinable()) {
+      spawner_ = std::thread([this] {
+        std::unique_lock<std::mutex> queue_lock(spawn_mutex_);
+        while (true) {
+          spawn_cv_.wait(queue_lock, [&] { return spawn_quit_ || !spawn_queue_.empty(); });
+          if (spawn_queue_.empty()) return;  // quit, nothing left to spawn
+          auto job = std::move(spawn_queue_.front());
+          spawn_queue_.pop_front();
+          queue_lock.unlock();
+          job();
+          queue_lock.lock();
+        }
+      });
+    }
+    spawn_queue_.push_back([task] { (*task)(); });
+  }
+  spawn_cv_.notify_all();
+  return result.get();
 }
 
 }  // namespace faultline

@@ -4,18 +4,29 @@
 // by URL are checked against the allowlist and used as they are. Everything started is
 // stopped by PID, in reverse order, by stop_all() or the destructor, whatever happened.
 //
-// Thread-safety: owned and used by one thread (the runner's control thread); process
-// actions may be called from it while the load runs elsewhere.
+// It is also the ProcessControl of process faults (faults/process_driver.h): an instance can be
+// signalled, taken down on purpose (then find_exited() does not report it) and started again
+// exactly as before, on the same port, with its log appended to.
+//
+// Thread-safety: owned by one thread (the runner's control thread), which calls start(),
+// find_exited(), stop_all() and the rest; the ProcessControl methods may run on other threads
+// meanwhile (one at a time per instance), and a mutex keeps the two apart. Restarted
+// processes are spawned on a thread the launcher keeps for that (see spawn_later()).
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "faults/process_driver.h"
 #include "faults/tcp_proxy.h"
 #include "proc/child_process.h"
 #include "spec/environment.h"
@@ -28,16 +39,20 @@ struct RunningService {
   std::string host;
   int port = 0;
   bool started_here = false;
-  std::string log_path;  // where its stdout+stderr go (started services only)
-  std::unique_ptr<ChildProcess> process;
-  std::unique_ptr<TcpProxy> proxy;  // a proxy of the environment, run in this process
+  std::string log_path;                   // where its stdout+stderr go (started services only)
+  std::unique_ptr<ChildProcess> process;  // replaced when a process fault starts it again
+  std::unique_ptr<TcpProxy> proxy;        // a proxy of the environment, run in this process
+  // Process faults (guarded by the launcher's mutex): a ProcessControl call is acting on the
+  // process (no one else touches it meanwhile); it was taken down on purpose.
+  bool busy = false;
+  bool down_on_purpose = false;
 };
 
-class ServiceLauncher {
+class ServiceLauncher : public ProcessControl {
  public:
   // `log_dir` must exist; logs are <log_dir>/<service>.log.
   ServiceLauncher(const Environment& env, std::string log_dir);
-  ~ServiceLauncher();
+  ~ServiceLauncher() override;
   ServiceLauncher(const ServiceLauncher&) = delete;
   ServiceLauncher& operator=(const ServiceLauncher&) = delete;
 
@@ -59,11 +74,21 @@ class ServiceLauncher {
   TcpProxy* find_proxy(const std::string& name) const;
 
   // A started service that has exited since, in words ("service 'api' (pid 12) exited
-  // (signal 9)"), or nullopt. Non-blocking.
+  // (signal 9)"), or nullopt. Non-blocking. An instance a process fault took down (or is
+  // acting on) is not reported; one that dies by itself, paused or not, is.
   std::optional<std::string> find_exited();
 
-  // Stops every started service, newest first. Returns one line per service stopped.
+  // Stops every started service, newest first, paused or down ones too; waits first for
+  // process fault actions under way (each bounded). Returns one line per service.
   std::vector<std::string> stop_all();
+
+  // ProcessControl. Every service faultline started with a command has one instance, "<name>#0".
+  std::vector<std::string> instances(const std::string& target, std::string* why) override;
+  std::string signal_instance(const std::string& instance, int sig) override;
+  std::string stop_instance(const std::string& instance, bool kill_at_once,
+                            Duration grace) override;
+  std::string start_instance(const std::string& instance) override;
+  Status instance_status(const std::string& instance) override;
 
   // The service's command with placeholders resolved against ports known so far.
   // Exposed for tests and for `faultline plan` to show what would run.
@@ -71,13 +96,30 @@ class ServiceLauncher {
 
  private:
   void start_one(const ServiceSpec& spec);
-  void wait_ready(RunningService& service, const ServiceSpec& spec);
+  // Waits until `service` (run by `process`, null for a service given by URL) is ready.
+  void wait_ready(const RunningService& service, ChildProcess* process, const ServiceSpec& spec);
+  // The started service an instance name ("api#0") stands for, or null with *why set.
+  // REQUIRES: mutex_ held.
+  RunningService* find_instance(const std::string& instance, std::string* why);
+  // Spawns `spec` on spawner_, a thread that lives as long as the launcher: a child's
+  // PR_SET_PDEATHSIG fires when the thread that forked it ends, so a restart must not spawn
+  // from the short-lived thread that asked for it.
+  ChildProcess spawn_later(const ChildSpec& spec);
 
   Environment env_;
   std::string log_dir_;
   std::vector<std::unique_ptr<RunningService>> running_;
   std::function<bool()> interrupted_;
   uint64_t proxy_seed_ = 0;
+
+  mutable std::mutex mutex_;      // running_ (its growth) and RunningService::busy/down
+  std::condition_variable idle_;  // a service stopped being busy
+
+  std::mutex spawn_mutex_;
+  std::condition_variable spawn_cv_;
+  std::deque<std::function<void()>> spawn_queue_;
+  bool spawn_quit_ = false;
+  std::thread spawner_;  // started on the first spawn_later()
 };
 
 // Dependencies of a service: depends_on plus every {<service>.*} placeholder it uses.
