@@ -84,6 +84,7 @@ struct FaultEventRecord {
   long status = 0;
   std::string error;
   Duration call_latency{0};
+  Duration ready_after{0};  // process starts: how long the service took to be ready again
 };
 
 struct ObservedValue {

@@ -224,6 +224,7 @@ void faults(Writer& w, const RunReport& r) {
     i64(w, "status", e.status);
     str(w, "error", e.error);
     us(w, "call_latency_us", e.call_latency);
+    if (e.ready_after.count() > 0) us(w, "ready_after_us", e.ready_after);
     w.end_object();
   }
   w.end_array();

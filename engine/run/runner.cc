@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
@@ -10,7 +12,11 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "common/version.h"
+#include "common/json_parse.h"
+#include "faults/exec_driver.h"
 #include "faults/knob_driver.h"
+#include "faults/process_driver.h"
+#include "faults/proxy_driver.h"
 #include "plan/compiler.h"
 #include "recorded/bundle.h"
 #include "recorded/recorded_run.h"
@@ -77,6 +83,8 @@ class EngineTraffic : public SessionTraffic {
     engine_.emplace(lo);
   }
 
+  ~EngineTraffic() override { stop_proxy_scrapes(); }
+
   void start() override {
     source_.emplace(plan_, launcher_.get(plan_.target).url,
                     [this](const Arrival& a) { recording_.remember(a); });
@@ -86,6 +94,7 @@ class EngineTraffic : public SessionTraffic {
         return p.start == ticks[i] || p.end == ticks[i];
       });
       for (const auto& target : plan_.scrape_targets) {
+        if (launcher_.find_proxy(target.service) != nullptr) continue;  // read in-process below
         HttpRequest req;
         req.url = launcher_.get(target.service).url + target.path;
         req.timeout = kScrapeTimeout;
@@ -103,8 +112,12 @@ class EngineTraffic : public SessionTraffic {
       }
     }
     engine_->start(clock_.origin(), *source_, recording_);
+    start_proxy_scrapes();
   }
-  void stop(StopMode mode) override { engine_->request_stop(mode); }
+  void stop(StopMode mode) override {
+    engine_->request_stop(mode);
+    stop_proxy_scrapes();
+  }
   bool done() const override { return engine_->traffic_done(); }
   std::optional<std::string> failure() const override {
     if (engine_->failed()) return std::string("the load engine stopped on an error");
@@ -117,6 +130,7 @@ class EngineTraffic : public SessionTraffic {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   void finish() override {
+    stop_proxy_scrapes();
     std::exception_ptr error;
     try {
       engine_->finish();
@@ -136,14 +150,84 @@ class EngineTraffic : public SessionTraffic {
                                             r.body, kScrapeTimeout);
   }
 
+  // The environment's proxies run inside faultline, so their metrics are read in-process at
+  // the same ticks as the HTTP scrapes, on a thread of their own (on_scrape takes any thread).
+  void start_proxy_scrapes() {
+    std::vector<std::pair<std::string, const TcpProxy*>> proxies;
+    for (const auto& target : plan_.scrape_targets)
+      if (const TcpProxy* p = launcher_.find_proxy(target.service))
+        proxies.emplace_back(target.service, p);
+    if (proxies.empty()) return;
+    proxy_scraper_ = std::thread([this, proxies] {
+      const auto& ticks = recording_.ticks();
+      for (size_t i = 0; i < ticks.size(); ++i) {
+        const auto due = clock_.origin() + ticks[i];
+        {
+          std::unique_lock lock(proxy_mutex_);
+          proxy_wake_.wait_until(lock, due, [this] { return proxy_stop_; });
+        }
+        // Stopping still takes a tick that is due (the last one, at the plan's end).
+        if (Clock::now() < due) return;
+        const bool boundary = std::any_of(plan_.phases.begin(), plan_.phases.end(), [&](auto& p) {
+          return p.start == ticks[i] || p.end == ticks[i];
+        });
+        for (const auto& [job, proxy] : proxies)
+          recording_.on_scrape(job, i, proxy->metrics_text(), "", boundary);
+      }
+    });
+  }
+  void stop_proxy_scrapes() {
+    {
+      std::lock_guard lock(proxy_mutex_);
+      proxy_stop_ = true;
+    }
+    proxy_wake_.notify_all();
+    if (proxy_scraper_.joinable()) proxy_scraper_.join();
+  }
+
   const Plan& plan_;
   const SteadyClock& clock_;
   const ServiceLauncher& launcher_;
   RunRecording recording_;
+  std::thread proxy_scraper_;
+  std::mutex proxy_mutex_;
+  std::condition_variable proxy_wake_;
+  bool proxy_stop_ = false;
   std::optional<LoadEngine> engine_;
   std::optional<ArrivalSource> source_;
   std::atomic<int64_t> scrapes_outstanding_{0};
 };
+
+// The session's budgets, stretched to what the plan's faults may take: an exec hook's undo may
+// first wait for its run (each up to the hook's timeout), and a process fault's undo starts a
+// service again and waits for it to be ready (up to its readiness timeout, after a grace).
+SessionOptions session_options_for(const Plan& plan, const Environment& env) {
+  SessionOptions o;
+  Duration longest_undo{0}, longest_apply{0};
+  for (const auto& step : plan.fault_steps) {
+    if (step.is_reset()) continue;
+    rapidjson::Document state;
+    if (!parse_json(step.state_json, &state) || !state.IsObject()) continue;
+    if (step.kind == "exec" && state.HasMember("timeout_us") && state["timeout_us"].IsInt64()) {
+      const Duration t{state["timeout_us"].GetInt64()};
+      longest_apply = std::max(longest_apply, t);
+      longest_undo = std::max(longest_undo, 2 * t);
+    } else if (step.kind == "process") {
+      const ServiceSpec* svc = env.find(fault_step_service(step));
+      const Duration ready = svc ? svc->ready_timeout : Duration{std::chrono::seconds(15)};
+      const Duration grace = state.HasMember("grace_us") && state["grace_us"].IsInt64()
+                                 ? Duration{state["grace_us"].GetInt64()}
+                                 : Duration{0};
+      longest_apply = std::max(longest_apply, grace + ready);
+      longest_undo = std::max(longest_undo, grace + ready);
+    }
+  }
+  const Duration margin = std::chrono::seconds(2);
+  if (longest_apply.count() > 0)
+    o.initial_apply_timeout = std::max(o.initial_apply_timeout, longest_apply + margin);
+  if (longest_undo.count() > 0) o.undo_budget = std::max(o.undo_budget, longest_undo + margin);
+  return o;
+}
 
 }  // namespace
 
@@ -192,12 +276,20 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
         return FaultEndpoint{service, launcher.get(service).url, spec ? spec->fault_token : ""};
       },
       knob_options);
+  // After the launcher, so it is destroyed first (it waits for actions that use the launcher).
+  ProcessDriver processes(launcher);
+  ProxyDriver proxies([&](const std::string& name) { return launcher.find_proxy(name); });
+  ExecDriverOptions exec_options;
+  exec_options.log_dir = files.bundle.logs_dir();
+  ExecDriver execs(exec_options);
   EngineTraffic traffic(plan, clock, launcher, files.bundle, obs);
 
   Duration last_progress{0};
   uint64_t last_arrivals = 0;
   RunSession session(
-      plan, SessionOptions{}, clock, services, {&knobs}, traffic, obs,
+      plan, session_options_for(plan, env), clock, services, {&knobs, &processes, &proxies, &execs},
+      traffic,
+      obs,
       [&] { return signals.received(); },
       [&](const SessionProgress& p) {
         ProgressSnapshot snap;
@@ -236,7 +328,13 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
   report.faults_undone = outcome.faults_undone;
   report.actual_duration = outcome.elapsed;
   record_services(report, launcher, files.bundle.dir);
-  record_fault_events(report, knobs.events());
+  // Every driver's events, in plan-time order (a stable sort keeps each driver's own order).
+  std::vector<FaultEvent> events;
+  for (const FaultDriver* d : std::initializer_list<const FaultDriver*>{&knobs, &processes, &proxies, &execs})
+    for (auto& e : d->events()) events.push_back(std::move(e));
+  std::stable_sort(events.begin(), events.end(),
+                   [](const FaultEvent& a, const FaultEvent& b) { return a.at < b.at; });
+  record_fault_events(report, events);
   if (outcome.environment_failed) std::fprintf(err, "faultline run: %s\n", outcome.detail.c_str());
   report.ended_at = utc_stamp(std::chrono::system_clock::now(), false);
   if (ArrivalSource* source = traffic.source()) {
