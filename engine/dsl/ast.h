@@ -110,10 +110,21 @@ struct Gate {
   Span threshold_span;
 };
 
+// `after(trigger): p95 < 300ms within 20s`: a recovery statement. The condition must hold
+// from some moment at most `limit` after the window's start and keep holding to the window's
+// end; the judge measures that moment (judge/evaluator.h has the exact rule). Only assertions
+// whose window is after(P) may carry one (the checker reports the rest).
+struct Recovery {
+  Duration limit{0};  // > 0
+  Span span;          // `within 20s`
+  Span limit_span;    // `20s`
+};
+
 struct Statement {
   StatementKind kind = StatementKind::kAssertion;
   Window window;
   std::optional<Condition> condition;  // kAssertion, kAbortIf
+  std::optional<Recovery> recovery;    // set only with a condition: `... within D`
   std::optional<Gate> gate;            // kCompareGate
 };
 

@@ -146,6 +146,7 @@ class Checker {
   std::vector<DslProblem> run(const Statement& s) {
     window(s.window);
     if (s.condition) condition(*s.condition);
+    if (s.condition && s.recovery) recovery(s);
     if (s.gate) gate(*s.gate);
     std::stable_sort(problems_.begin(), problems_.end(),
                      [](const DslProblem& a, const DslProblem& b) { return a.offset < b.offset; });
@@ -202,6 +203,68 @@ class Checker {
         }
         return;
     }
+  }
+
+  // `... within D`: only in assertions, only after(P) with a phase after P (the recovery
+  // window is that phase; see judge/evaluator.h), D no longer than that phase when its length
+  // is known, and a metric to follow over time.
+  void recovery(const Statement& s) {
+    const Recovery& r = *s.recovery;
+    const char* example = "e.g. after(trigger): p95 < 300ms within 20s";
+    if (s.kind == StatementKind::kAbortIf) {
+      add(r.span, "'within' cannot be used in abort_if",
+          std::string("abort_if is judged while the run goes; state recovery times under "
+                      "assert:, ") +
+              example);
+      return;
+    }
+    if (s.window.kind != Window::Kind::kAfter) {
+      std::string hint =
+          "the recovery clock starts when a phase ends (its faults are lifted): write "
+          "after(PHASE): ... within " +
+          format_duration(r.limit) + ", which judges the phase that follows PHASE";
+      if (s.window.kind != Window::Kind::kOverall) {
+        const auto it = std::find(ctx_.phases.begin(), ctx_.phases.end(), s.window.phase);
+        if (it != ctx_.phases.end() && it != ctx_.phases.begin()) {
+          hint = "write after(" + format_name(*(it - 1)) + "): ... within " +
+                 format_duration(r.limit) + ": the clock starts when " + format_name(*(it - 1)) +
+                 " ends, and " + format_name(s.window.phase) + " is judged";
+        }
+      }
+      add(s.window.span, "'within' needs an after(PHASE) window, not " + to_string(s.window), hint);
+      return;
+    }
+    if (!reads_own_metric(*s.condition)) {
+      add(r.span, "'within' needs a metric of the statement's window",
+          std::string("recovery follows that metric over time, ") + example);
+    }
+    const auto it = std::find(ctx_.phases.begin(), ctx_.phases.end(), s.window.phase);
+    if (it == ctx_.phases.end()) return;  // unknown phase: reported by window()
+    if (it + 1 == ctx_.phases.end()) {
+      add(s.window.phase_span, "no phase follows '" + s.window.phase + "' to recover in",
+          "after(P): ... within D judges the phase after P; add a phase after " +
+              format_name(s.window.phase) + " or name an earlier phase");
+      return;
+    }
+    const std::string& next = *(it + 1);
+    const auto length = ctx_.phase_durations.find(next);
+    if (length != ctx_.phase_durations.end() && r.limit > length->second) {
+      add(r.limit_span,
+          "within " + format_duration(r.limit) + " is longer than phase '" + next + "' (" +
+              format_duration(length->second) + "), the recovery window after " +
+              format_name(s.window.phase),
+          "use at most " + format_duration(length->second) + ", or lengthen " + format_name(next) +
+              " so the system is seen to stay recovered");
+    }
+  }
+
+  // Whether a condition reads a metric of the statement's own window.
+  static bool reads_own_metric(const Condition& c) {
+    if (c.kind == Condition::Kind::kAnd || c.kind == Condition::Kind::kOr) {
+      return std::any_of(c.operands.begin(), c.operands.end(), reads_own_metric);
+    }
+    return std::any_of(c.values.begin(), c.values.end(),
+                       [](const ValueExpr& v) { return reads_metric(v, true); });
   }
 
   void gate(const Gate& g) {

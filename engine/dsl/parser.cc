@@ -83,8 +83,14 @@ class Parser {
     }
     if (kind_ == StatementKind::kCompareGate) {
       s.gate = gate();
+      if (peek().is("within")) {
+        fail_at(peek(), "'within' does not apply to compare gates",
+                "a gate compares one window of two runs; state recovery times under assert:, "
+                "e.g. after(trigger): p95 < 300ms within 20s");
+      }
     } else {
       s.condition = or_expr();
+      if (peek().is("within")) s.recovery = recovery();
     }
     if (peek().kind != TokenKind::kEnd) trailing(peek());
     return s;
@@ -154,6 +160,11 @@ class Parser {
     if (accept(")")) return;
     if (peek().kind == TokenKind::kEnd) {
       fail_at(open, "unclosed '('", "add the matching ')'");
+    }
+    if (peek().is("within")) {
+      fail_at(peek(), "'within' applies to the whole condition, not inside '('",
+              "put it at the end of the statement, e.g. after(trigger): (p95 < 300ms and "
+              "error_rate < 1%) within 20s");
     }
     fail_at(peek(), "expected ')', found " + describe(peek()),
             "to close the '(' at column " + std::to_string(open.offset + 1));
@@ -317,7 +328,36 @@ class Parser {
       fail_at(t, "comparisons cannot be chained", "join two comparisons with 'and'");
     }
     if (t.is("improves") || t.is("regresses")) operator_expected(t, ValueExpr{});
+    if (t.is("within")) {
+      fail_at(t, "'within' given twice", "a statement has one recovery limit: keep one");
+    }
     fail_at(t, "unexpected " + describe(t), "join conditions with 'and' or 'or'");
+  }
+
+  // `within D` after the condition: D a duration longer than 0.
+  Recovery recovery() {
+    const Token& word = take();  // "within"
+    const char* example = "e.g. after(trigger): p95 < 300ms within 20s";
+    const Token& d = peek();
+    if (d.kind != TokenKind::kNumber) {
+      fail_at(d, "expected a duration after 'within', found " + describe(d), example);
+    }
+    take();
+    const Literal lit = literal(d);
+    if (lit.type != ValueType::kDuration) {
+      fail_at(d, "'within' needs a duration, not '" + std::string(d.text) + "'",
+              lit.type == ValueType::kNumber
+                  ? "write " + lit.text + "s or " + lit.text + "ms: the time allowed to recover"
+                  : std::string(example));
+    }
+    Recovery r;
+    r.limit = *parse_duration(d.text);
+    if (r.limit <= Duration{0}) {
+      fail_at(d, "'within' needs a duration longer than 0", example);
+    }
+    r.limit_span = span_of(d);
+    r.span = span_from(word.offset);
+    return r;
   }
 
   // --- compare gates -------------------------------------------------------------------

@@ -172,6 +172,7 @@ std::string to_string(const Statement& statement) {
            " " + g.threshold.text;
   }
   if (statement.condition) out += to_string(*statement.condition);
+  if (statement.recovery) out += " within " + format_duration(statement.recovery->limit);
   return out;
 }
 

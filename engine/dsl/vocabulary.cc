@@ -88,8 +88,8 @@ bool is_status_selector(std::string_view value) {
 
 bool is_keyword(std::string_view word) {
   static const std::vector<std::string> keywords{
-      "during", "after",  "overall",  "last",      "and", "or",    "back",
-      "to",     "normal", "improves", "regresses", "by",  "metric"};
+      "during", "after",  "overall",  "last",      "and", "or",     "back",
+      "to",     "normal", "improves", "regresses", "by",  "metric", "within"};
   return contains(keywords, word);
 }
 

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <map>
 #include <stdexcept>
+#include <tuple>
 #include <utility>
 
 #include "dsl/printer.h"
@@ -163,13 +166,24 @@ class Judging {
       std::string part = alone && last - first == 1 ? "" : op.what + " = ";
       part += op.value_text + " over " + std::to_string(op.observed.sample_count) + " " +
               op.sample_noun;
-      if (!(op.window == w)) part += " in " + format_window(op.window);
+      if (std::find(chosen_.begin(), chosen_.end(), op.window) != chosen_.end()) {
+        part += " in " + op.window.label;
+      } else if (!(op.window == w)) {
+        part += " in " + format_window(op.window);
+      }
       parts.push_back(std::move(part));
     }
     return join(parts, ", ");
   }
 
   const std::vector<std::string>& notes() const { return notes_; }
+
+  // Recovery judging: where a metric without a window of its own is read at the current
+  // point, instead of the statement's window. Returns false with *reason set when it has no
+  // value there yet. The chosen window's label names it in full ("after(trigger) bucket
+  // [35s..36s)").
+  using PointWindow = std::function<bool(const MetricRef&, TimeWindow*, std::string* reason)>;
+  void read_at(PointWindow point_window) { point_window_ = std::move(point_window); }
 
  private:
   Reading metric(const MetricRef& m, const TimeWindow& statement_window) {
@@ -179,7 +193,16 @@ class Judging {
       const auto own = window(*m.window, &r.reasons);
       if (!own) return r;
       w = *own;
+    } else if (point_window_) {
+      std::string reason;
+      if (!point_window_(m, &w, &reason)) {
+        r.reasons.push_back("no value for " + dsl::to_string(m) + " " + reason);
+        return r;
+      }
+      chosen_.push_back(w);
     }
+    // Where the value was read, for reasons: a chosen window's label names it in full.
+    const std::string where = point_window_ && !m.window ? w.label : format_window(w);
     ObservedOperand op;
     op.run = run_;
     op.window = w;
@@ -211,7 +234,7 @@ class Judging {
       std::string why = o.note;
       if (!o.failures.empty() && why.find(o.failures) == std::string::npos)
         why += (why.empty() ? "" : "; ") + o.failures;
-      r.reasons.push_back(prefix + "no value for " + op.what + " in " + format_window(w) +
+      r.reasons.push_back(prefix + "no value for " + op.what + " in " + where +
                           (why.empty() ? "" : ": " + why));
     } else {
       op.value_text = format_value(*o.value, op.type);
@@ -219,7 +242,7 @@ class Judging {
         // Failed scrapes, not too little traffic, are then why the value rests on so little.
         r.reasons.push_back(
             prefix + "only " + std::to_string(o.sample_count) + " " + op.sample_noun + of + " in " +
-            format_window(w) + ", need >= " + std::to_string(op.required_samples) + ": " +
+            where + ", need >= " + std::to_string(op.required_samples) + ": " +
             (o.failures.empty() ? "raise the rate or lengthen the phase" : o.failures));
       } else {
         r.value = o.value;
@@ -314,6 +337,8 @@ class Judging {
   std::string run_;
   Verdict* verdict_;
   std::vector<std::string> notes_;
+  PointWindow point_window_;
+  std::vector<TimeWindow> chosen_;  // windows point_window_ gave
 };
 
 // The relation in words: "p95(route=orders) above 800ms and error_rate below 2%".
@@ -346,6 +371,283 @@ std::string with_notes(std::string message, const std::vector<std::string>& note
   return message;
 }
 
+// Answers each question once: recovery judging asks for the same bucket, scrape or
+// cross-window value at many points.
+class CachedSource : public MetricSource {
+ public:
+  explicit CachedSource(const MetricSource& inner) : inner_(inner) {}
+  Observed client(const TimeWindow& w, const ClientQuery& q) const override {
+    return lookup(0, dsl::to_string(q), w, [&] { return inner_.client(w, q); });
+  }
+  Observed server(const TimeWindow& w, const ServerQuery& q) const override {
+    return lookup(1, dsl::to_string(q), w, [&] { return inner_.server(w, q); });
+  }
+
+ private:
+  template <typename Ask>
+  Observed lookup(int side, std::string query, const TimeWindow& w, Ask ask) const {
+    auto key = std::make_tuple(side, std::move(query), w.start.count(), w.end.count());
+    auto it = cache_.find(key);
+    if (it == cache_.end()) it = cache_.emplace(std::move(key), ask()).first;
+    return it->second;
+  }
+  const MetricSource& inner_;
+  mutable std::map<std::tuple<int, std::string, int64_t, int64_t>, Observed> cache_;
+};
+
+// Whether `c` reads a metric of `side` in the statement's window (not one of its own).
+bool reads_side(const ValueExpr& v, MetricRef::Side side) {
+  if (v.kind == ValueExpr::Kind::kMetric) return !v.metric.window && v.metric.side == side;
+  return std::any_of(v.operands.begin(), v.operands.end(),
+                     [&](const ValueExpr& operand) { return reads_side(operand, side); });
+}
+bool reads_side(const Condition& c, MetricRef::Side side) {
+  return std::any_of(c.values.begin(), c.values.end(),
+                     [&](const ValueExpr& v) { return reads_side(v, side); }) ||
+         std::any_of(c.operands.begin(), c.operands.end(),
+                     [&](const Condition& operand) { return reads_side(operand, side); });
+}
+
+std::string seconds_text(Duration d) {
+  return format_value(static_cast<double>(d.count()) / 1e6, dsl::ValueType::kDuration);
+}
+
+// The timeline of a recovery statement (see evaluator.h): where each metric is read at a
+// point, and the points.
+class RecoveryTimeline {
+ public:
+  RecoveryTimeline(const TimeWindow& window, const Condition& c, const JudgeOptions& options)
+      : window_(window), ticks_(options.scrape_ticks) {
+    const Duration span = window.end - window.start;
+    Duration bucket = kRecoveryBucket;
+    if (span > kRecoveryBucket * kMaxRecoveryBuckets) {
+      const int64_t per_bucket = (span.count() + kMaxRecoveryBuckets - 1) / kMaxRecoveryBuckets;
+      const int64_t second = kRecoveryBucket.count();
+      bucket = Duration{(per_bucket + second - 1) / second * second};
+    }
+    std::vector<Duration> points;
+    if (reads_side(c, MetricRef::Side::kClient)) {
+      for (Duration t = window.start + bucket; t < window.end; t += bucket) {
+        bucket_ends_.push_back(t);
+      }
+      if (span > Duration{0}) bucket_ends_.push_back(window.end);
+      points = bucket_ends_;
+    }
+    if (reads_side(c, MetricRef::Side::kServer)) {
+      if (ticks_.empty()) missing_ = "the scrape times are not known";
+      for (const Duration t : ticks_) {
+        if (t > window.start && t <= window.end) points.push_back(t);
+      }
+    }
+    std::sort(points.begin(), points.end());
+    points.erase(std::unique(points.begin(), points.end()), points.end());
+    points_ = std::move(points);
+  }
+
+  const std::vector<Duration>& points() const { return points_; }
+  // Why the timeline cannot be judged at all; "" when it can.
+  const std::string& missing() const { return missing_; }
+
+  // Where `m` is read at point `t`.
+  bool read_window(const MetricRef& m, Duration t, TimeWindow* out, std::string* reason) const {
+    const std::string& label = window_.label;
+    if (m.side == MetricRef::Side::kClient) {
+      const auto end = std::upper_bound(bucket_ends_.begin(), bucket_ends_.end(), t);
+      if (end == bucket_ends_.begin()) {
+        *reason = "at " + format_duration(t) + ": its first bucket has not ended";
+        return false;
+      }
+      const Duration b_end = *(end - 1);
+      const Duration b_start = end - 1 == bucket_ends_.begin() ? window_.start : *(end - 2);
+      *out = {b_start, b_end,
+              label + " bucket [" + format_duration(b_start) + ".." + format_duration(b_end) + ")"};
+      return true;
+    }
+    const auto after = std::upper_bound(ticks_.begin(), ticks_.end(), t);
+    if (after == ticks_.begin() || *(after - 1) <= window_.start) {
+      *reason = "at " + format_duration(t) + ": no scrape yet";
+      return false;
+    }
+    const Duration tick = *(after - 1);
+    if (dsl::server_function_kind(m.server.function) == dsl::ServerFunctionKind::kGauge) {
+      // The gauge's value in the scrape at `tick`: the scrapes in [tick, tick + 1us).
+      *out = {tick, tick + Duration{1}, label + " scrape at " + format_duration(tick)};
+      return true;
+    }
+    // Counters and histograms: what happened between the scrape before and this one.
+    const Duration before = after - 1 == ticks_.begin() ? window_.start : *(after - 2);
+    *out = {before, tick,
+            label + " scrapes (" + format_duration(before) + ".." + format_duration(tick) + "]"};
+    return true;
+  }
+
+ private:
+  TimeWindow window_;
+  const std::vector<Duration>& ticks_;
+  std::vector<Duration> bucket_ends_;
+  std::vector<Duration> points_;
+  std::string missing_;
+};
+
+// One point of a recovery timeline, judged.
+struct PointOutcome {
+  Outcome outcome;
+  std::vector<std::string> notes;
+};
+
+PointOutcome judge_point(const Condition& c, const TimeWindow& w, const RecoveryTimeline& timeline,
+                         Duration t, const std::vector<PhaseWindow>& phases,
+                         const MetricSource& source, const JudgeOptions& options,
+                         Verdict* verdict) {
+  Judging judging(phases, source, options, std::nullopt, "", verdict);
+  judging.read_at([&](const MetricRef& m, TimeWindow* out, std::string* reason) {
+    return timeline.read_window(m, t, out, reason);
+  });
+  PointOutcome p;
+  p.outcome = judging.condition(c, w);
+  p.notes = judging.notes();
+  return p;
+}
+
+// What the leaves of a point's outcome observed, for a message: "observed 412ms over 50
+// requests in ..." for a single comparison, else "p95 < 300ms: observed ...; ...".
+std::string observed_at(const Outcome& out, const std::string& condition_text, bool* single) {
+  std::vector<std::string> parts;
+  *single = out.leaves.size() == 1 && out.leaves.front().text == condition_text;
+  for (const auto& leaf : out.leaves) {
+    const std::string seen = leaf.observed.empty() ? join(leaf.reasons, "; ") : leaf.observed;
+    parts.push_back(*single ? "observed " + seen : leaf.text + ": observed " + seen);
+  }
+  return join(parts, "; ");
+}
+
+Verdict judge_recovery(const dsl::Statement& statement, const std::vector<PhaseWindow>& phases,
+                       const MetricSource& uncached, const JudgeOptions& options,
+                       const std::string& words) {
+  const Condition& cond = *statement.condition;
+  const Duration limit = statement.recovery->limit;
+  const std::string limit_text = format_duration(limit);
+  const std::string condition_text = dsl::to_string(cond);
+  Verdict v;
+  v.statement = dsl::to_string(statement);
+  const ResolvedWindow resolved = resolve_recovery_window(statement.window, phases);
+  if (!resolved.window) {
+    v.expected = words + " within " + limit_text + " " + dsl::to_string(statement.window);
+    v.message = "cannot judge " + v.statement + ": " + resolved.note;
+    return v;
+  }
+  const TimeWindow w = *resolved.window;
+  const std::string win = format_window(w);
+  const std::string& phase = statement.window.phase;
+  const std::string ended = " after " + dsl::format_name(phase) + " ended";
+  v.windows.push_back(w);
+  v.expected = words + " from at most " + limit_text + " after " + dsl::format_name(phase) +
+               " ends to the end of " + win;
+
+  const CachedSource source(uncached);
+  const RecoveryTimeline timeline(w, cond, options);
+  const std::vector<Duration>& points = timeline.points();
+  std::vector<VerdictStatus> status;
+  std::vector<std::vector<std::string>> reasons;
+  for (const Duration t : points) {
+    Verdict scratch;
+    const PointOutcome p = judge_point(cond, w, timeline, t, phases, source, options, &scratch);
+    status.push_back(p.outcome.status);
+    std::vector<std::string> why;
+    for (const auto& leaf : p.outcome.leaves) append_unique(&why, leaf.reasons);
+    reasons.push_back(std::move(why));
+  }
+  const size_t n = points.size();
+  const auto rel = [&](size_t i) { return seconds_text(points[i] - w.start); };
+
+  // The final run of holding points starts at `tail` (n: the last point does not hold).
+  size_t tail = n;
+  while (tail > 0 && status[tail - 1] == VerdictStatus::kPass) --tail;
+  ObservedOperand time;
+  time.what = "recovery time";
+  time.window = w;
+  time.type = dsl::ValueType::kDuration;
+  time.sample_noun = "points";
+  time.observed.sample_count = static_cast<int64_t>(n);
+  time.observed.note = "limit " + limit_text;
+  if (tail < n) time.observed.value = static_cast<double>((points[tail] - w.start).count()) / 1e6;
+  time.value_text = tail < n ? rel(tail) : "not recovered";
+  v.operands.push_back(time);
+
+  std::vector<std::string> notes;
+  if (limit > w.end - w.start) {
+    notes.push_back("within " + limit_text + " is longer than " + win +
+                    ": judged as recovered by its end");
+  }
+  // m: the last point at or before the deadline.
+  const auto deadline_end = std::upper_bound(points.begin(), points.end(), w.start + limit);
+  if (!timeline.missing().empty() || n == 0 || deadline_end == points.begin()) {
+    std::string why = !timeline.missing().empty() ? timeline.missing()
+                      : n == 0                    ? "no point to judge in it"
+                               : "no point to judge by " + limit_text + ended + ": the first is " +
+                                     rel(0) + ended;
+    v.message = with_notes(
+        "cannot judge " + condition_text + " within " + limit_text + " in " + win + ": " + why,
+        notes);
+    return v;
+  }
+  const size_t m = static_cast<size_t>(deadline_end - points.begin()) - 1;
+  size_t fail = n;
+  size_t unknown = n;
+  size_t unknown_count = 0;
+  for (size_t i = m; i < n; ++i) {
+    if (status[i] == VerdictStatus::kFail && fail == n) fail = i;
+    if (status[i] == VerdictStatus::kInconclusive) {
+      if (unknown == n) unknown = i;
+      ++unknown_count;
+    }
+  }
+  v.status = fail < n             ? VerdictStatus::kFail
+             : unknown_count == 0 ? VerdictStatus::kPass
+                                  : VerdictStatus::kInconclusive;
+  const size_t evidence = v.status == VerdictStatus::kPass   ? tail
+                          : v.status == VerdictStatus::kFail ? fail
+                                                             : unknown;
+  const PointOutcome seen =
+      judge_point(cond, w, timeline, points[evidence], phases, source, options, &v);
+  append_unique(&notes, seen.notes);
+  bool single = false;
+  const std::string observed = observed_at(seen.outcome, condition_text, &single);
+  switch (v.status) {
+    case VerdictStatus::kPass:
+      v.message = condition_text + " recovered after " + rel(tail) + " (limit " + limit_text +
+                  ") and held to the end of " + win + ": at " + rel(tail) + (single ? " " : ": ") +
+                  observed;
+      break;
+    case VerdictStatus::kFail: {
+      // The run of holding points just before the failure, if any: "broke again".
+      size_t run = fail;
+      while (run > 0 && status[run - 1] == VerdictStatus::kPass) --run;
+      v.message = "expected " + condition_text + " within " + limit_text + ended +
+                  " and to the end of " + win + "; ";
+      v.message += run < fail ? "recovered after " + rel(run) + " but broke again at " + rel(fail) +
+                                    ended + ": " + observed
+                              : "still not recovered at " + rel(fail) + ended + ": " + observed;
+      if (tail < n) {
+        v.message += "; recovered for good only after " + rel(tail);
+      } else if (fail + 1 < n) {
+        v.message += "; not recovered by the end (" + rel(n - 1) + ")";
+      }
+      break;
+    }
+    case VerdictStatus::kInconclusive: {
+      std::vector<std::string> why;
+      for (size_t i = m; i < n && why.size() < 3; ++i) append_unique(&why, reasons[i]);
+      v.message = "cannot judge " + condition_text + " within " + limit_text + " in " + win + ": " +
+                  std::to_string(unknown_count) + " of the " + std::to_string(n - m) +
+                  " points from " + rel(m) + ended + " on have no verdict; " + join(why, "; ");
+      break;
+    }
+  }
+  v.message = with_notes(std::move(v.message), notes);
+  return v;
+}
+
 std::optional<Verdict> judge_condition(const dsl::Statement& statement,
                                        const std::vector<PhaseWindow>& phases,
                                        std::optional<Duration> now, const MetricSource& source,
@@ -360,6 +662,14 @@ std::optional<Verdict> judge_condition(const dsl::Statement& statement,
   const std::string words =
       expected_words(cond, options, baseline_phase(phases, options.tolerance));
 
+  if (statement.recovery) {
+    if (!now) return judge_recovery(statement, phases, source, options, words);
+    v.expected = words + " within " + format_duration(statement.recovery->limit) + " " +
+                 dsl::to_string(statement.window);
+    v.message = "cannot judge " + v.statement +
+                " live: a recovery time is judged over the whole window, after the run";
+    return v;
+  }
   const ResolvedWindow complete = resolve_window(statement.window, phases);
   if (!complete.window) {
     v.expected = words + " " + dsl::to_string(statement.window);
@@ -463,6 +773,31 @@ ResolvedWindow resolve_window(const dsl::Window& window, const std::vector<Phase
     if (sliding) t.start = std::max(phase->start, t.end - window.last);
   }
   r.window = t;
+  return r;
+}
+
+JudgeOptions judge_options(const Plan& plan) {
+  return {plan.tolerance, plan.guard, plan.scrape_ticks};
+}
+
+ResolvedWindow resolve_recovery_window(const dsl::Window& window,
+                                       const std::vector<PhaseWindow>& phases) {
+  ResolvedWindow r;
+  if (window.kind != dsl::Window::Kind::kAfter) {
+    r.note = "'within' needs an after(PHASE) window, not " + dsl::to_string(window);
+    return r;
+  }
+  const auto it = std::find_if(phases.begin(), phases.end(),
+                               [&](const PhaseWindow& p) { return p.name == window.phase; });
+  if (it == phases.end()) {
+    r.note = "unknown phase '" + window.phase + "'";
+    return r;
+  }
+  if (it + 1 == phases.end()) {
+    r.note = "no phase follows '" + window.phase + "' to recover in";
+    return r;
+  }
+  r.window = TimeWindow{it->end, (it + 1)->end, dsl::to_string(window)};
   return r;
 }
 

@@ -162,7 +162,15 @@ observe::ClientSelection RunObservations::selection_for(const judge::TimeWindow&
                                                         std::string* problem) const {
   observe::ClientSelection sel;
   bool found = false;
-  if (window.start == Duration{0} && window.end >= plan_.total) {
+  // Prepared windows first: a recovery bucket that starts with a phase ([P.start, P.start +
+  // 1s)) would otherwise read as the live part of P and be answered with all of P.
+  for (const auto& w : extra_windows_) {
+    if (!found && w.start == window.start && w.end == window.end) {
+      sel.phases.push_back(w.label);
+      found = true;
+    }
+  }
+  if (!found && window.start == Duration{0} && window.end >= plan_.total) {
     for (const auto& p : plan_.phases) sel.phases.push_back(p.name);
     found = true;
   }
@@ -170,12 +178,6 @@ observe::ClientSelection RunObservations::selection_for(const judge::TimeWindow&
     // A whole phase, or the live part of one (abort_if reads [start, now)).
     if (!found && window.start == p.start && window.end <= p.end && window.end > window.start) {
       sel.phases.push_back(p.name);
-      found = true;
-    }
-  }
-  for (const auto& w : extra_windows_) {
-    if (!found && w.start == window.start && w.end == window.end) {
-      sel.phases.push_back(w.label);
       found = true;
     }
   }

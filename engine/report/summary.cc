@@ -186,7 +186,7 @@ void summarize_scrape_failures(RunReport& report, const Plan& plan,
 }
 
 std::vector<AssertionReport> judge_assertions(const Plan& plan, const judge::MetricSource& source) {
-  const judge::JudgeOptions options{plan.tolerance, plan.guard};
+  const judge::JudgeOptions options = judge::judge_options(plan);
   std::vector<AssertionReport> out;
   for (const auto& stmt : plan.assertions)
     out.push_back(

@@ -201,3 +201,62 @@ TEST_CASE("all semantic problems are reported in text order, syntax errors stop 
   REQUIRE(syntax.size() == 1);
   CHECK(syntax[0].message == "'p9' is not a quantile");
 }
+
+TEST_CASE("within is checked: after(P) with a phase to recover in, assertions only") {
+  CHECK(check("after(trigger): p95 < 300ms within 20s").empty());
+  CHECK(check("after(trigger): metric.last(queue_depth) < 10 within 1s").empty());
+  CHECK(check("after(warmup): p95 < 1.2 * during(warmup).p95 and error_rate < 1% within 25s")
+            .empty());
+  CHECK(check("after(trigger): p95 back to normal within 20s").empty());
+
+  struct Case {
+    std::string text;
+    StatementKind kind;
+    std::string at;
+    std::string message;
+    std::string hint;
+  };
+  const std::vector<Case> cases{
+      {"during(cooldown): p95 < 300ms within 20s", StatementKind::kAssertion, "during(cooldown)",
+       "'within' needs an after(PHASE) window, not during(cooldown)",
+       "write after(trigger): ... within 20s: the clock starts when trigger ends, and cooldown "
+       "is judged"},
+      {"during(cooldown, last 5s): p95 < 300ms within 2s", StatementKind::kAssertion,
+       "during(cooldown, last 5s)",
+       "'within' needs an after(PHASE) window, not during(cooldown, last 5s)",
+       "write after(trigger): ... within 2s: the clock starts when trigger ends, and cooldown "
+       "is judged"},
+      {"overall: p95 < 300ms within 20s", StatementKind::kAssertion, "overall",
+       "'within' needs an after(PHASE) window, not overall",
+       "the recovery clock starts when a phase ends (its faults are lifted): write "
+       "after(PHASE): ... within 20s, which judges the phase that follows PHASE"},
+      {"after(trigger): p95 < 300ms within 20s", StatementKind::kAbortIf, "within 20s",
+       "'within' cannot be used in abort_if",
+       "abort_if is judged while the run goes; state recovery times under assert:, e.g. "
+       "after(trigger): p95 < 300ms within 20s"},
+      {"after(cooldown): p95 < 300ms within 20s", StatementKind::kAssertion, "cooldown",
+       "no phase follows 'cooldown' to recover in",
+       "after(P): ... within D judges the phase after P; add a phase after cooldown or name an "
+       "earlier phase"},
+      {"after(trigger): p95 < 300ms within 30s", StatementKind::kAssertion, "30s",
+       "within 30s is longer than phase 'cooldown' (20s), the recovery window after trigger",
+       "use at most 20s, or lengthen cooldown so the system is seen to stay recovered"},
+      {"after(trigger): during(warmup).p95 < 1s within 20s", StatementKind::kAssertion,
+       "within 20s", "'within' needs a metric of the statement's window",
+       "recovery follows that metric over time, e.g. after(trigger): p95 < 300ms within 20s"},
+  };
+  for (const auto& c : cases) {
+    const DslProblem p = only_problem(c.text, c.kind);
+    CHECK(c.text.substr(p.offset, p.length) == c.at);
+    CHECK(p.message == c.message);
+    CHECK(p.hint == c.hint);
+  }
+  // The first phase has no phase before it to suggest.
+  const DslProblem first = only_problem("during(warmup): p95 < 300ms within 5s");
+  CHECK(first.hint.find("write after(PHASE)") != std::string::npos);
+  // Without phase lengths the limit is not checked against the phase.
+  DslContext ctx = scenario_context();
+  ctx.phase_durations.clear();
+  CHECK(check_statement("after(trigger): p95 < 300ms within 30s", ctx, StatementKind::kAssertion)
+            .empty());
+}

@@ -84,6 +84,7 @@ std::string meaning(const Condition& c) {
 std::string meaning(const Statement& s) {
   std::string out = std::to_string(static_cast<int>(s.kind)) + ":" + meaning(s.window);
   if (s.condition) out += meaning(*s.condition);
+  if (s.recovery) out += "within(" + std::to_string(s.recovery->limit.count()) + "us)";
   if (s.gate) {
     out += "gate(" + meaning(s.gate->value) + "," +
            std::to_string(static_cast<int>(s.gate->direction)) + "," +
@@ -406,6 +407,8 @@ TEST_CASE("parse -> print -> parse keeps every value and is a fixed point") {
       "overall: metric.max(q) < 9007199254740993",
       "overall: p95 < 1.2345678901234567 * p50",
       "during(trigger): p95 improves by >= 33.333333333333336%",
+      "after(trigger): p95 < 300ms within 20s",
+      "after(trigger): (p95 < 300ms or error_rate < 1%) and metric.last(q) < 10 within 1m30.5s",
   };
   for (const auto& text : texts) {
     INFO(text);
@@ -451,4 +454,68 @@ TEST_CASE("spans point into the original text") {
   const Window& w = *rhs.operands[1].metric.window;
   CHECK(text.substr(w.phase_span.offset, w.phase_span.length) == "warmup");
   CHECK(text.substr(s.condition->op_span.offset, s.condition->op_span.length) == ">");
+}
+
+TEST_CASE("within states a recovery time after the condition") {
+  const Statement s = parsed("after(trigger):  metric.last(queue_depth) < 10   within 30000ms");
+  REQUIRE(s.recovery);
+  CHECK(s.recovery->limit == std::chrono::seconds(30));
+  CHECK(to_string(s) == "after(trigger): metric.last(queue_depth) < 10 within 30s");
+  CHECK(canon("after(trigger): p95 < 300ms within 20s") ==
+        "after(trigger): p95 < 300ms within 20s");
+  CHECK(canon("after(trigger): error_rate < 1% within 1500ms") ==
+        "after(trigger): error_rate < 1% within 1.5s");
+  // It applies to the whole condition, and/or included.
+  const Statement both = parsed("after(trigger): p95 < 300ms and error_rate < 1% within 10s");
+  REQUIRE(both.condition);
+  CHECK(both.condition->kind == Condition::Kind::kAnd);
+  REQUIRE(both.recovery);
+  CHECK(both.recovery->limit == std::chrono::seconds(10));
+  CHECK_FALSE(parsed("after(trigger): p95 < 300ms").recovery);
+  // Spans: the whole `within D` and the duration.
+  const std::string text = "after(trigger): p95 < 300ms within 20s";
+  const Statement spanned = parsed(text);
+  CHECK(text.substr(spanned.recovery->span.offset, spanned.recovery->span.length) == "within 20s");
+  CHECK(text.substr(spanned.recovery->limit_span.offset, spanned.recovery->limit_span.length) ==
+        "20s");
+}
+
+TEST_CASE("within errors carry the place and a hint") {
+  struct Case {
+    std::string text;
+    StatementKind kind;
+    std::string at;  // the text underlined
+    std::string message;
+    std::string hint_part;
+  };
+  const std::vector<Case> cases{
+      {"after(trigger): p95 < 300ms within", StatementKind::kAssertion, "",
+       "expected a duration after 'within', found the end", "within 20s"},
+      {"after(trigger): p95 < 300ms within soon", StatementKind::kAssertion, "soon",
+       "expected a duration after 'within', found 'soon'", "within 20s"},
+      {"after(trigger): p95 < 300ms within 30", StatementKind::kAssertion, "30",
+       "'within' needs a duration, not '30'", "write 30s or 30ms"},
+      {"after(trigger): p95 < 300ms within 2%", StatementKind::kAssertion, "2%",
+       "'within' needs a duration, not '2%'", "within 20s"},
+      {"after(trigger): p95 < 300ms within 0s", StatementKind::kAssertion, "0s",
+       "'within' needs a duration longer than 0", "within 20s"},
+      {"after(trigger): p95 < 300ms within 30sec", StatementKind::kAssertion, "sec",
+       "unknown unit 'sec'", "units: us ms s"},
+      {"after(trigger): (p95 < 300ms within 20s) and rps > 5", StatementKind::kAssertion, "within",
+       "'within' applies to the whole condition, not inside '('", "at the end"},
+      {"after(trigger): p95 < 300ms within 20s within 30s", StatementKind::kAssertion, "within",
+       "'within' given twice", "keep one"},
+      {"after(trigger): p95 improves by >= 30% within 20s", StatementKind::kCompareGate, "within",
+       "'within' does not apply to compare gates", "assert:"},
+      {"after(trigger): p95 within 20s", StatementKind::kAssertion, "within",
+       "expected a comparison after 'p95', found 'within'", ">"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.text);
+    const ParseError e = error_of(c.text, c.kind);
+    CHECK(c.text.substr(e.offset, e.length) == c.at);
+    CHECK(e.message == c.message);
+    CHECK(e.hint.find(c.hint_part) != std::string::npos);
+  }
+  CHECK(is_keyword("within"));
 }

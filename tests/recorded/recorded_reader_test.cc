@@ -9,9 +9,11 @@
 #include <functional>
 
 #include "common/error.h"
+#include "judge/evaluator.h"
 #include "observe/sample_log.h"
 #include "observe/scrape_log.h"
 #include "recorded/recorded_run.h"
+#include "recorded/run_observations.h"
 #include "recorded_fixture.h"
 #include "report/summary.h"
 #include "temp_dir.h"
@@ -281,4 +283,35 @@ TEST_CASE("an artifact that says the run stopped early gives a note with complet
       CHECK(note.find("judged on what was recorded") != std::string::npos);
     }
   }
+}
+
+TEST_CASE("recovery buckets are answered from their own samples, the first one too") {
+  // after(trigger) judges cooldown [35s, 55s) in 1 s buckets; the first, [35s, 36s), starts
+  // with the phase and must not be answered with all of cooldown.
+  using namespace std::chrono_literals;
+  Plan plan;
+  plan.phases = {PhaseWindow{"warmup", 0s, 10s, 10, 10}, PhaseWindow{"trigger", 10s, 35s, 10, 10},
+                 PhaseWindow{"cooldown", 35s, 55s, 10, 10}};
+  plan.total = 55s;
+  plan.guard.min_requests = 5;
+  plan.assertions.push_back(plan_statement("after(trigger): count < 15 within 1s", {},
+                                           dsl::StatementKind::kAssertion, "test"));
+  RunObservations obs(plan, judging_windows(plan), {});
+  for (int64_t t_ms = 0; t_ms < 55'000; t_ms += 100) {  // 10 requests a second
+    observe::SampleRecord s;
+    s.seq = static_cast<uint64_t>(t_ms);
+    s.route = "r";
+    s.method = "GET";
+    s.intended_us = s.sent_us = t_ms * 1000;
+    s.latency_us = 1000;
+    s.status = 200;
+    s.phase = plan.phase_at(Duration{s.intended_us})->name;
+    obs.record(s);
+  }
+  const judge::Verdict v =
+      judge::evaluate(*plan.assertions[0].parsed, plan.phases, obs, judge::judge_options(plan));
+  INFO(v.message);
+  CHECK(v.status == judge::VerdictStatus::kPass);
+  CHECK(v.operands.at(0).value_text == "1s");
+  CHECK(v.operands.at(1).observed.value == 10.0);
 }
