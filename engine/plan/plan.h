@@ -43,10 +43,12 @@ struct PhaseWindow {
 //   knobs    target: a service.  state: the knob object, POSTed to /__faults.
 //   process  target: a service ("api", every instance) or one instance ("api#1").
 //            state: {"action":"kill"|"terminate"|"pause"|"restart", "grace_us":N,
-//                    "restart_after_us":N, "crashes":N}  (the last three only when set)
+//                    "restart_after_us":N, "restarts":N}  (grace for terminate and restart;
+//                    the last two only with restart_after)
 //   proxy    target: a proxy of the environment.
 //            state: {"toxics":[{"name":..,"type":..,"direction":..,"toxicity":..,
-//                    <attributes of the type, in microseconds or bytes>}, ...]}  (by name)
+//                    <the type's attributes, named as the fields of faults/toxic.h's Toxic:
+//                    latency_ms, delay_us, bytes, ...>}, ...]}  (sorted by name)
 //   exec     target: the hook's name.
 //            state: {"run":[argv],"undo":[argv],"shell":bool,"timeout_us":N}
 // The state is what the target must be from `at` on; a driver moves its target there from

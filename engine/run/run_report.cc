@@ -50,7 +50,8 @@ void record_services(RunReport& report, const ServiceLauncher& launcher,
 void record_fault_events(RunReport& report, const std::vector<FaultEvent>& events) {
   for (const auto& e : events)
     report.fault_events.push_back({e.at, e.phase, e.kind, e.target, e.action, e.state_json, e.ok,
-                                   e.status, redact_secrets(e.error), e.call_latency, e.ready_after});
+                                   e.status, redact_secrets(e.error), e.call_latency,
+                                   e.ready_after});
 }
 
 }  // namespace faultline

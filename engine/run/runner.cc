@@ -11,8 +11,8 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
-#include "common/version.h"
 #include "common/json_parse.h"
+#include "common/version.h"
 #include "faults/exec_driver.h"
 #include "faults/knob_driver.h"
 #include "faults/process_driver.h"
@@ -288,9 +288,7 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
   uint64_t last_arrivals = 0;
   RunSession session(
       plan, session_options_for(plan, env), clock, services, {&knobs, &processes, &proxies, &execs},
-      traffic,
-      obs,
-      [&] { return signals.received(); },
+      traffic, obs, [&] { return signals.received(); },
       [&](const SessionProgress& p) {
         ProgressSnapshot snap;
         snap.phase = p.phase ? p.phase->name : "end";
@@ -330,7 +328,8 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
   record_services(report, launcher, files.bundle.dir);
   // Every driver's events, in plan-time order (a stable sort keeps each driver's own order).
   std::vector<FaultEvent> events;
-  for (const FaultDriver* d : std::initializer_list<const FaultDriver*>{&knobs, &processes, &proxies, &execs})
+  for (const FaultDriver* d :
+       std::initializer_list<const FaultDriver*>{&knobs, &processes, &proxies, &execs})
     for (auto& e : d->events()) events.push_back(std::move(e));
   std::stable_sort(events.begin(), events.end(),
                    [](const FaultEvent& a, const FaultEvent& b) { return a.at < b.at; });

@@ -132,9 +132,8 @@ TEST_CASE("proxy toxics slow and cut the api's paths to redis and payment, and a
 TEST_CASE("exec hooks run and undo in order, argv without a shell, output in the bundle") {
   testing::TempDir dir("faultline-e2e-exec");
   const std::string marker = dir.path() + "/marker";
-  const Run r = run_faultline({"run", "tests/integration/specs/kinds-exec.yaml", "--set",
-                               "MARKER_FILE=" + marker},
-                              "exec");
+  const Run r = run_faultline(
+      {"run", "tests/integration/specs/kinds-exec.yaml", "--set", "MARKER_FILE=" + marker}, "exec");
   INFO(r.output);
   CHECK(r.exit_code == 0);
   check_all_pass(r);
@@ -156,9 +155,9 @@ TEST_CASE("exec hooks run and undo in order, argv without a shell, output in the
 TEST_CASE("an exec hook that fails ends the run with exit 3, and its undo still runs") {
   testing::TempDir dir("faultline-e2e-exec-fail");
   const std::string marker = dir.path() + "/marker";
-  const Run r = run_faultline({"run", "tests/integration/specs/kinds-exec-fail.yaml", "--set",
-                               "MARKER_FILE=" + marker},
-                              "execfail");
+  const Run r = run_faultline(
+      {"run", "tests/integration/specs/kinds-exec-fail.yaml", "--set", "MARKER_FILE=" + marker},
+      "execfail");
   INFO(r.output);
   CHECK(r.exit_code == 3);
   CHECK(r.status() == "environment-error");
