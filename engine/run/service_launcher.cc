@@ -159,6 +159,16 @@ const RunningService* ServiceLauncher::find_running(const std::string& name) con
   return nullptr;
 }
 
+std::vector<StartedService> ServiceLauncher::started() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (running_.empty()) return stopped_;
+  std::vector<StartedService> out;
+  for (const auto& r : running_)
+    out.push_back({r->name, r->url, r->log_path, r->process ? r->process->pid() : 0,
+                   r->started_here, r->balancer});
+  return out;
+}
+
 std::vector<const RunningService*> ServiceLauncher::members(const std::string& service) const {
   std::lock_guard<std::mutex> lock(mutex_);
   const ServiceSpec* spec = env_.find(service);
@@ -376,6 +386,12 @@ std::vector<std::string> ServiceLauncher::stop_all() {
       if (r->busy) return false;
     return true;
   });
+  if (!running_.empty()) {
+    lock.unlock();
+    std::vector<StartedService> now = started();
+    lock.lock();
+    stopped_ = std::move(now);
+  }
   while (!running_.empty()) {
     auto& r = running_.back();
     if (r->process) {

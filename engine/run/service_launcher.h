@@ -56,6 +56,16 @@ struct RunningService {
   bool down_on_purpose = false;
 };
 
+// A started service as the run's report lists it; kept after stop_all().
+struct StartedService {
+  std::string name;  // "api", "api#1"; the balancer has the service's name
+  std::string url;
+  std::string log_path;  // empty for services given by URL and proxies
+  int pid = 0;           // the newest process (a restarted instance's new one); 0 if none
+  bool started_here = false;
+  bool balancer = false;
+};
+
 class ServiceLauncher : public ProcessControl {
  public:
   // `log_dir` must exist; logs are <log_dir>/<service>.log.
@@ -71,6 +81,9 @@ class ServiceLauncher : public ProcessControl {
   // REQUIRES: start() brought up `name`. Throws EnvironmentError for unknown names.
   const RunningService& get(const std::string& name) const;
   const std::vector<std::unique_ptr<RunningService>>& services() const { return running_; }
+  // Every service start() brought up, in start order, as they are now or were when stop_all()
+  // stopped them (running_ is empty afterwards; the report is written after that).
+  std::vector<StartedService> started() const;
   // What answers for `service` one process at a time, for scrapes: its instances, in order,
   // when it is instanced (not the balancer); else the service itself. Empty when not started.
   std::vector<const RunningService*> members(const std::string& service) const;
@@ -129,6 +142,7 @@ class ServiceLauncher : public ProcessControl {
   Environment env_;
   std::string log_dir_;
   std::vector<std::unique_ptr<RunningService>> running_;
+  std::vector<StartedService> stopped_;  // started() as it was when stop_all() began
   std::function<bool()> interrupted_;
   uint64_t proxy_seed_ = 0;
 
