@@ -139,6 +139,17 @@ std::string_view strip_suffix(std::string_view name, std::string_view suffix) {
   return name;
 }
 
+// Whether a `job` matcher selects a target. An instance of a service is scraped as job
+// "api#1" and also answers to its service's name: job="api" and job=~"ap.*" select every
+// instance of api, job="api#1" one, and job!="api" none of them.
+bool job_selected(const LabelMatcher& m, std::string_view job) {
+  const auto hash = job.find('#');
+  if (hash == std::string_view::npos) return m.matches(job);
+  const std::string_view service = job.substr(0, hash);
+  const bool negative = m.op() == MatchOp::kNotEqual || m.op() == MatchOp::kRegexNoMatch;
+  return negative ? m.matches(job) && m.matches(service) : m.matches(job) || m.matches(service);
+}
+
 // Calls f(target, series) for every stored series named `name` that the matchers select.
 template <typename Targets, typename F>
 void for_each_series(const Targets& targets, std::string_view name, const LabelMatchers& matchers,
@@ -146,7 +157,7 @@ void for_each_series(const Targets& targets, std::string_view name, const LabelM
   for (const auto& t : targets) {
     bool job_ok = true;
     for (const LabelMatcher& m : matchers) {
-      if (m.name() == "job" && !m.matches(t->job)) job_ok = false;
+      if (m.name() == "job" && !job_selected(m, t->job)) job_ok = false;
     }
     if (!job_ok) continue;
     auto it = t->by_name.find(name);
@@ -176,7 +187,7 @@ void note_failures(const Targets& targets, const LabelMatchers& matchers, TimeWi
   for (const auto& t : targets) {
     bool job_ok = true;
     for (const LabelMatcher& m : matchers) {
-      if (m.name() == "job" && !m.matches(t->job)) job_ok = false;
+      if (m.name() == "job" && !job_selected(m, t->job)) job_ok = false;
     }
     if (!job_ok) continue;
     const ScrapeFailure* first = nullptr;

@@ -28,7 +28,9 @@
 // needs about 15-30 MB.
 //
 // A `job` label in an exposition is renamed `exported_job`, as Prometheus does without
-// honor_labels, so `job` always means the target.
+// honor_labels, so `job` always means the target. A target named "<service>#<K>" (one instance
+// of a service that runs several) is also selected by its service's name: job="api" reads
+// api#0, api#1, ... together, job="api#1" one of them, job!="api" none.
 //
 // Thread-safety: none; one writer, queries after (or between) writes on the same thread.
 #pragma once

@@ -36,13 +36,14 @@ RunReport start_report(const Plan& plan, const std::string& spec_path, const Run
 
 void record_services(RunReport& report, const ServiceLauncher& launcher,
                      const std::string& bundle) {
-  for (const auto& s : launcher.services()) {
+  // started(): the services are stopped by the time the report is written.
+  for (const auto& s : launcher.started()) {
     ServiceRecord rec;
-    rec.name = s->name;
-    rec.url = s->url;
-    rec.started_here = s->started_here;
-    rec.pid = s->process ? s->process->pid() : 0;
-    if (!s->log_path.empty()) rec.log = fs::relative(s->log_path, bundle).string();
+    rec.name = s.name;
+    rec.url = s.url;
+    rec.started_here = s.started_here;
+    rec.pid = s.pid;
+    if (!s.log_path.empty()) rec.log = fs::relative(s.log_path, bundle).string();
     report.services.push_back(rec);
   }
 }

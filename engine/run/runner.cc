@@ -95,20 +95,26 @@ class EngineTraffic : public SessionTraffic {
       });
       for (const auto& target : plan_.scrape_targets) {
         if (launcher_.find_proxy(target.service) != nullptr) continue;  // read in-process below
-        HttpRequest req;
-        req.url = launcher_.get(target.service).url + target.path;
-        req.timeout = kScrapeTimeout;
-        ++scrapes_outstanding_;
-        // The loop thread only hands the body over; the recording thread parses and stores.
-        engine_->submit_at(ticks[i], std::move(req),
-                           [this, i, boundary, job = target.service](SideCompletion&& c) {
-                             HttpResponse& r = c.response;
-                             if (r.error.empty() && r.status == 200)
-                               recording_.on_scrape(job, i, std::move(r.body), "", boundary);
-                             else
-                               recording_.on_scrape(job, i, std::nullopt, scrape_error(r), false);
-                             --scrapes_outstanding_;
-                           });
+        // A service with instances is scraped instance by instance (job "api#1"), never
+        // through its balancer, which would answer for a different instance each time.
+        std::vector<const RunningService*> members = launcher_.members(target.service);
+        if (members.empty()) members.push_back(&launcher_.get(target.service));  // throws
+        for (const RunningService* member : members) {
+          HttpRequest req;
+          req.url = member->url + target.path;
+          req.timeout = kScrapeTimeout;
+          ++scrapes_outstanding_;
+          // The loop thread only hands the body over; the recording thread parses and stores.
+          engine_->submit_at(ticks[i], std::move(req),
+                             [this, i, boundary, job = member->name](SideCompletion&& c) {
+                               HttpResponse& r = c.response;
+                               if (r.error.empty() && r.status == 200)
+                                 recording_.on_scrape(job, i, std::move(r.body), "", boundary);
+                               else
+                                 recording_.on_scrape(job, i, std::nullopt, scrape_error(r), false);
+                               --scrapes_outstanding_;
+                             });
+        }
       }
     }
     engine_->start(clock_.origin(), *source_, recording_);

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "common/error.h"
 #include "net/allowlist.h"
 #include "net/http_call.h"
+#include "run/nginx_balancer.h"
 #include "spec/service_placeholders.h"
 
 namespace faultline {
@@ -64,9 +66,11 @@ std::set<std::string> service_dependencies(const ServiceSpec& spec, const Enviro
   std::set<std::string> deps(spec.depends_on.begin(), spec.depends_on.end());
   auto collect = [&](const std::string& text) {
     substitute(text, [&](const std::string& name) {
+      // "redis.port" or "api#1.port": the service part ends at '#' or '.'.
       const auto dot = name.find('.');
-      if (dot != std::string::npos && env.find(name.substr(0, dot)))
-        deps.insert(name.substr(0, dot));
+      if (dot == std::string::npos) return std::string();
+      const std::string service = name.substr(0, std::min(dot, name.find('#')));
+      if (env.find(service)) deps.insert(service);
       return std::string();
     });
   };
@@ -100,8 +104,7 @@ std::string ServiceLauncher::resolve(const std::string& text, const ServiceSpec&
                              "' uses unknown placeholder {" + name + "}");
     const std::string service = name.substr(0, dot);
     const std::string field = name.substr(dot + 1);
-    for (const auto& r : running_) {
-      if (r->name != service) continue;
+    if (const RunningService* r = find_running(service)) {
       if (field == "port") return std::to_string(r->port);
       if (field == "host") return r->host;
       if (field == "url") return r->url;
@@ -140,14 +143,48 @@ void ServiceLauncher::start(const std::set<std::string>& wanted) {
       throw EnvironmentError(env_.source_path + ": no service named '" + name + "'");
   for (const ServiceSpec* spec : order) {
     bool already = false;
-    for (const auto& r : running_) already |= r->name == spec->name;
+    for (const auto& r : running_) already |= r->service == spec->name;
     if (!already) start_one(*spec);
   }
+}
+
+const RunningService* ServiceLauncher::find_running(const std::string& name) const {
+  for (const auto& r : running_)
+    if (r->name == name) return r.get();
+  // "{redis#0.port}": instance 0 of a service that runs as one process under its own name.
+  const auto hash = name.find('#');
+  if (hash != std::string::npos && name.substr(hash + 1) == "0")
+    for (const auto& r : running_)
+      if (r->name == name.substr(0, hash) && !r->balancer) return r.get();
+  return nullptr;
+}
+
+std::vector<StartedService> ServiceLauncher::started() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (running_.empty()) return stopped_;
+  std::vector<StartedService> out;
+  for (const auto& r : running_)
+    out.push_back({r->name, r->url, r->log_path, r->process ? r->process->pid() : 0,
+                   r->started_here, r->balancer});
+  return out;
+}
+
+std::vector<const RunningService*> ServiceLauncher::members(const std::string& service) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const ServiceSpec* spec = env_.find(service);
+  std::vector<const RunningService*> out;
+  for (const auto& r : running_) {
+    if (r->service != service) continue;
+    if (spec && spec->instanced() && r->name == service) continue;  // the balancer
+    out.push_back(r.get());
+  }
+  return out;
 }
 
 void ServiceLauncher::start_one(const ServiceSpec& spec) {
   auto service = std::make_unique<RunningService>();
   service->name = spec.name;
+  service->service = spec.name;
   if (!spec.url.empty()) {
     UrlParts parts;
     UrlProblem why;
@@ -191,19 +228,64 @@ void ServiceLauncher::start_one(const ServiceSpec& spec) {
     return;
   }
 
+  auto child_for = [&](int port) {
+    ChildSpec child;
+    for (const auto& arg : spec.command) child.argv.push_back(resolve(arg, spec, port));
+    for (const auto& [k, v] : spec.env) child.env.emplace_back(k, resolve(v, spec, port));
+    return child;
+  };
+  if (!spec.instanced()) {
+    service->log_path = log_dir_ + "/" + spec.name + ".log";
+    start_process(std::move(service), spec, child_for);
+    return;
+  }
+  // One after the other, each ready before the next: a service that migrates a database or
+  // takes a lock at start-up behaves as when its replicas roll out.
+  for (int k = 0; k < spec.instances; ++k) {
+    auto instance = std::make_unique<RunningService>();
+    instance->name = spec.name + "#" + std::to_string(k);
+    instance->service = spec.name;
+    // '.' is not part of service names, so api.1.log cannot be another service's log.
+    instance->log_path = log_dir_ + "/" + spec.name + "." + std::to_string(k) + ".log";
+    start_process(std::move(instance), spec, child_for);
+  }
+  if (!spec.balancer.empty()) start_balancer(spec);
+}
+
+void ServiceLauncher::start_balancer(const ServiceSpec& spec) {
+  const std::string nginx = find_nginx_binary();
+  if (nginx.empty())
+    throw EnvironmentError(spec.loc.str() + ": service '" + spec.name +
+                           "' has balancer: nginx, but no nginx was found in PATH or "
+                           "/usr/sbin/nginx; install Debian's nginx-light (scripts/install-deps)");
+  NginxBalancerConfig config;
+  config.service = spec.name;
+  config.dir = std::filesystem::absolute(log_dir_ + "/" + spec.name + ".nginx").string();
+  for (const RunningService* r : members(spec.name)) config.instance_ports.push_back(r->port);
+  auto service = std::make_unique<RunningService>();
+  service->name = spec.name;
+  service->service = spec.name;
+  service->balancer = true;
+  service->log_path = config.dir + "/error.log";
+  start_process(std::move(service), spec, [&](int port) {
+    config.listen_port = port;
+    return prepare_nginx_balancer(nginx, config);
+  });
+}
+
+void ServiceLauncher::start_process(std::unique_ptr<RunningService> service,
+                                    const ServiceSpec& spec,
+                                    const std::function<ChildSpec(int port)>& child_for) {
   service->started_here = true;
   service->host = "127.0.0.1";
-  service->log_path = log_dir_ + "/" + spec.name + ".log";
   // The port is free when picked but may be taken before the service binds it: retry.
   constexpr int kAttempts = 3;
   for (int attempt = 1;; ++attempt) {
     service->port = pick_free_port();
     service->url = (spec.protocol == "tcp" ? "tcp://" : "http://") + service->host + ":" +
                    std::to_string(service->port);
-    ChildSpec child;
-    for (const auto& arg : spec.command) child.argv.push_back(resolve(arg, spec, service->port));
-    for (const auto& [k, v] : spec.env) child.env.emplace_back(k, resolve(v, spec, service->port));
-    child.stdout_path = service->log_path;
+    ChildSpec child = child_for(service->port);
+    if (child.stdout_path.empty()) child.stdout_path = service->log_path;
     service->process = std::make_unique<ChildProcess>(ChildProcess::spawn(child));
     try {
       wait_ready(*service, service->process.get(), spec);
@@ -284,7 +366,9 @@ std::optional<std::string> ServiceLauncher::find_exited() {
     // A process fault owns the process while busy, and a down one was taken down on purpose.
     if (!r->process || r->busy || r->down_on_purpose || r->process->running()) continue;
     const int st = r->process->exit_status().value_or(-1);
-    return "service '" + r->name + "' (pid " + std::to_string(r->process->pid()) + ") exited (" +
+    const std::string who = r->balancer ? "the nginx balancer of service '" + r->name + "'"
+                                        : "service '" + r->name + "'";
+    return who + " (pid " + std::to_string(r->process->pid()) + ") exited (" +
            (WIFEXITED(st) ? "exit code " + std::to_string(WEXITSTATUS(st))
                           : "signal " + std::to_string(WTERMSIG(st))) +
            ")";
@@ -302,6 +386,12 @@ std::vector<std::string> ServiceLauncher::stop_all() {
       if (r->busy) return false;
     return true;
   });
+  if (!running_.empty()) {
+    lock.unlock();
+    std::vector<StartedService> now = started();
+    lock.lock();
+    stopped_ = std::move(now);
+  }
   while (!running_.empty()) {
     auto& r = running_.back();
     if (r->process) {
@@ -323,13 +413,18 @@ std::vector<std::string> ServiceLauncher::stop_all() {
 RunningService* ServiceLauncher::find_instance(const std::string& instance, std::string* why) {
   const auto hash = instance.find('#');
   const std::string name = instance.substr(0, hash);
+  const ServiceSpec* spec = env_.find(name);
   for (const auto& r : running_) {
-    if (r->name != name) continue;
+    if (r->service != name) continue;
     if (!r->started_here) {
       *why = "service '" + name + "' was not started by faultline (" +
              (r->proxy ? "it is a proxy" : "it is given by URL") +
              "): process faults need a service with a command";
       return nullptr;
+    }
+    if (spec && spec->instanced()) {
+      if (r->name == instance && hash != std::string::npos) return r.get();
+      continue;
     }
     if (hash != std::string::npos && instance.substr(hash + 1) != "0") {
       *why = "service '" + name + "' has one instance (" + name + "#0); there is no " + instance;
@@ -337,13 +432,32 @@ RunningService* ServiceLauncher::find_instance(const std::string& instance, std:
     }
     return r.get();
   }
+  if (spec && spec->instanced() && hash != std::string::npos) {
+    *why = "service '" + name + "' has " + std::to_string(spec->instances) + " instance" +
+           (spec->instances == 1 ? "" : "s") + " (" + name + "#0.." + name + "#" +
+           std::to_string(spec->instances - 1) + "); there is no " + instance +
+           " started for this run";
+    return nullptr;
+  }
   *why = "no service '" + name + "' was started for this run";
   return nullptr;
 }
 
 std::vector<std::string> ServiceLauncher::instances(const std::string& target, std::string* why) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (RunningService* r = find_instance(target, why)) return {r->name + "#0"};
+  const ServiceSpec* spec = env_.find(target);
+  if (spec && spec->instanced()) {
+    // Every instance of the service, in order; never its balancer.
+    std::vector<std::string> out;
+    for (const auto& r : running_)
+      if (r->service == target && !r->balancer) out.push_back(r->name);
+    if (out.empty()) *why = "no instance of service '" + target + "' was started for this run";
+    return out;
+  }
+  if (RunningService* r = find_instance(target, why)) {
+    if (r->name.find('#') != std::string::npos) return {r->name};
+    return {r->name + "#0"};
+  }
   return {};
 }
 
@@ -410,7 +524,7 @@ std::string ServiceLauncher::start_instance(const std::string& instance) {
   std::unique_ptr<ChildProcess> fresh;
   try {
     fresh = std::make_unique<ChildProcess>(spawn_later(child));
-    wait_ready(*r, fresh.get(), *env_.find(r->name));
+    wait_ready(*r, fresh.get(), *env_.find(r->service));
   } catch (const std::exception& e) {
     error = e.what();
     if (fresh) fresh->stop();

@@ -4,6 +4,12 @@
 // by URL are checked against the allowlist and used as they are. Everything started is
 // stopped by PID, in reverse order, by stop_all() or the destructor, whatever happened.
 //
+// A service with `instances: N` (or a balancer) runs as N processes named "<service>#0".., each
+// on its own port with its own log (<service>.<K>.log), started one after the other and each
+// waited ready; with `balancer: nginx` an nginx (run/nginx_balancer.h) is then started in front
+// of them under the service's own name, so get(service) is the balancer and traffic, knobs and
+// {service.url} go through it. A service without either runs as one process under its name.
+//
 // It is also the ProcessControl of process faults (faults/process_driver.h): an instance can be
 // signalled, taken down on purpose (then find_exited() does not report it) and started again
 // exactly as before, on the same port, with its log appended to.
@@ -34,8 +40,10 @@
 namespace faultline {
 
 struct RunningService {
-  std::string name;
-  std::string url;  // base URL, e.g. "http://127.0.0.1:40123"; for tcp "tcp://host:port"
+  std::string name;       // "api"; an instance of an instanced service: "api#1"
+  std::string service;    // the environment's service it belongs to ("api")
+  bool balancer = false;  // the nginx in front of the service's instances
+  std::string url;        // base URL, e.g. "http://127.0.0.1:40123"; for tcp "tcp://host:port"
   std::string host;
   int port = 0;
   bool started_here = false;
@@ -46,6 +54,16 @@ struct RunningService {
   // process (no one else touches it meanwhile); it was taken down on purpose.
   bool busy = false;
   bool down_on_purpose = false;
+};
+
+// A started service as the run's report lists it; kept after stop_all().
+struct StartedService {
+  std::string name;  // "api", "api#1"; the balancer has the service's name
+  std::string url;
+  std::string log_path;  // empty for services given by URL and proxies
+  int pid = 0;           // the newest process (a restarted instance's new one); 0 if none
+  bool started_here = false;
+  bool balancer = false;
 };
 
 class ServiceLauncher : public ProcessControl {
@@ -63,6 +81,12 @@ class ServiceLauncher : public ProcessControl {
   // REQUIRES: start() brought up `name`. Throws EnvironmentError for unknown names.
   const RunningService& get(const std::string& name) const;
   const std::vector<std::unique_ptr<RunningService>>& services() const { return running_; }
+  // Every service start() brought up, in start order, as they are now or were when stop_all()
+  // stopped them (running_ is empty afterwards; the report is written after that).
+  std::vector<StartedService> started() const;
+  // What answers for `service` one process at a time, for scrapes: its instances, in order,
+  // when it is instanced (not the balancer); else the service itself. Empty when not started.
+  std::vector<const RunningService*> members(const std::string& service) const;
 
   // Polled while waiting for a service to be ready: when it returns true, start() throws
   // Error(kInterrupted) (Ctrl-C during start-up). Empty: never.
@@ -82,7 +106,8 @@ class ServiceLauncher : public ProcessControl {
   // process fault actions under way (each bounded). Returns one line per service.
   std::vector<std::string> stop_all();
 
-  // ProcessControl. Every service faultline started with a command has one instance, "<name>#0".
+  // ProcessControl. A service faultline started with a command has `instances` instances,
+  // "<name>#0"..; one that is not instanced runs its instance #0 under its own name.
   std::vector<std::string> instances(const std::string& target, std::string* why) override;
   std::string signal_instance(const std::string& instance, int sig) override;
   std::string stop_instance(const std::string& instance, bool kill_at_once,
@@ -96,6 +121,14 @@ class ServiceLauncher : public ProcessControl {
 
  private:
   void start_one(const ServiceSpec& spec);
+  // Starts `child_for(port)` on a free port picked for `service`, trying another port when the
+  // one picked was taken meanwhile, and waits until it is ready; then adds it to running_.
+  void start_process(std::unique_ptr<RunningService> service, const ServiceSpec& spec,
+                     const std::function<ChildSpec(int port)>& child_for);
+  void start_balancer(const ServiceSpec& spec);
+  // The running service a placeholder's service part names ("redis", "api#1"), or null.
+  // REQUIRES: mutex_ held, or only the owning thread changes running_.
+  const RunningService* find_running(const std::string& name) const;
   // Waits until `service` (run by `process`, null for a service given by URL) is ready.
   void wait_ready(const RunningService& service, ChildProcess* process, const ServiceSpec& spec);
   // The started service an instance name ("api#0") stands for, or null with *why set.
@@ -109,6 +142,7 @@ class ServiceLauncher : public ProcessControl {
   Environment env_;
   std::string log_dir_;
   std::vector<std::unique_ptr<RunningService>> running_;
+  std::vector<StartedService> stopped_;  // started() as it was when stop_all() began
   std::function<bool()> interrupted_;
   uint64_t proxy_seed_ = 0;
 

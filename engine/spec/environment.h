@@ -28,8 +28,23 @@ struct ServiceSpec {
   std::vector<std::string> depends_on;  // started first; also implied by placeholders
   bool faults = false;                  // implements the fault contract (/__faults)
   std::string fault_token;              // bearer token for /__faults, if the service wants one
+  // Copies of the command faultline runs, each on its own port ({port}), named
+  // "<name>#0".."<name>#<instances-1>". 1..kMaxInstances; only for services with a command.
+  int instances = 1;
+  // "" or "nginx": a load balancer faultline runs in front of the instances; {name.url} and
+  // the like, and traffic to the service, go to it. Without one a service with more than one
+  // instance has no address of its own: refer to one instance as {name#K.port}.
+  std::string balancer;
   SourceLoc loc;
+
+  // Whether the service runs as named instances ("api#0", ...) rather than as one process
+  // named after the service: more than one instance, or a balancer in front.
+  bool instanced() const { return instances > 1 || !balancer.empty(); }
+  // Whether {name.port}, traffic and knobs have one address to go to.
+  bool has_single_address() const { return instances == 1 || !balancer.empty(); }
 };
+
+inline constexpr int kMaxInstances = 16;
 
 struct Environment {
   std::string name;

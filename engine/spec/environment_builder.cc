@@ -33,6 +33,9 @@ class Builder {
   void placeholders(std::string_view text, const std::string& pointer, size_t base,
                     const ServiceSpec& self, std::vector<std::string>& named);
   void check_references(Environment& env);
+  // Placeholders that name another service's address: checked once every service is known,
+  // since that one may come later in the file and its instances decide what is valid.
+  void check_instance_references(const Environment& env);
   // A path faultline appends to the service's URL (readiness): as url_path_problem says.
   void check_url_path(std::string_view path, const std::string& pointer);
 
@@ -41,6 +44,15 @@ class Builder {
   // service -> (service it depends on, pointer of the depends_on entry or placeholder)
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> uses_;
   std::map<std::string, std::string> pointers_;  // service -> pointer
+  struct AddressUse {
+    std::string service;  // the service named
+    int instance;         // K of {service#K.attr}, or -1
+    std::string text;     // the placeholder as written, without braces
+    SourceLoc at;
+    std::string pointer;
+    int length;
+  };
+  std::vector<AddressUse> address_uses_;
 };
 
 Environment Builder::build(const Value& doc, const std::string& source_path) {
@@ -112,6 +124,12 @@ Environment Builder::build(const Value& doc, const std::string& source_path) {
         std::vector<std::string> names;
         for (const auto& x : env.services) names.push_back(x.name);
         report_unknown_name(sink_, tp, "service", *to, names, "services");
+      } else if (!target->has_single_address()) {
+        sink_.error(tp,
+                    "service \"" + *to + "\" runs " + std::to_string(target->instances) +
+                        " instances without a balancer: the proxy has no single address to "
+                        "forward to",
+                    "add balancer: nginx to " + *to);
       } else {
         s.proxy_of = *to;
         s.depends_on.push_back(*to);
@@ -120,6 +138,7 @@ Environment Builder::build(const Value& doc, const std::string& source_path) {
     }
     env.services.push_back(std::move(s));
   }
+  check_instance_references(env);
   for (const auto& svc : env.services) {
     if (svc.url.empty()) continue;
     const std::string up = pointers_[svc.name] + "/url";
@@ -158,6 +177,23 @@ ServiceSpec Builder::service(const std::string& name, const Value& v, const std:
   if (auto p = string_value(field(v, "protocol"))) s.protocol = *p;
   if (const Value* f = field(v, "faults"); f && f->IsBool()) s.faults = f->GetBool();
   if (auto t = string_value(field(v, "fault_token"))) s.fault_token = *t;
+  // The schema bounds instances (1..kMaxInstances); what it cannot say is checked here.
+  if (const Value* n = field(v, "instances");
+      n && n->IsInt() && n->GetInt() >= 1 && n->GetInt() <= kMaxInstances) {
+    s.instances = n->GetInt();
+  }
+  if (auto b = string_value(field(v, "balancer")); b && *b == "nginx") s.balancer = *b;
+  if (s.instanced() && field(v, "command") == nullptr) {
+    const std::string key = field(v, "instances") ? "/instances" : "/balancer";
+    sink_.error(pointer + key, "instances and a balancer are for services faultline starts",
+                "give the service a command, or drop " + key.substr(1),
+                DiagnosticSink::Anchor::kKey);
+  }
+  if (!s.balancer.empty() && s.protocol != "http") {
+    sink_.error(pointer + "/balancer",
+                "the nginx balancer forwards HTTP; service \"" + name + "\" speaks " + s.protocol,
+                "drop balancer:, or make the service protocol: http", DiagnosticSink::Anchor::kKey);
+  }
   if (const Value* ready = field(v, "ready"); ready && ready->IsObject()) {
     if (auto p = string_value(field(*ready, "path"))) {
       s.ready_path = *p;
@@ -262,9 +298,43 @@ void Builder::placeholders(std::string_view text, const std::string& pointer, si
       sink_.error_at(at, pointer, "unknown placeholder attribute ." + p.attribute, hint, length);
       continue;
     }
+    if (p.service == self.name && p.instance >= 0) {
+      sink_.error_at(at, pointer, "an instance cannot refer to an instance of its own service",
+                     "each instance's own port is {port}", length);
+      continue;
+    }
     if (p.service != self.name) {
       uses_[self.name].emplace_back(p.service, pointer);
       named.push_back(p.service);
+      address_uses_.push_back({p.service, p.instance,
+                               std::string(text.substr(p.offset + 1, p.length - 2)), at, pointer,
+                               length});
+    }
+  }
+}
+
+void Builder::check_instance_references(const Environment& env) {
+  for (const auto& use : address_uses_) {
+    const ServiceSpec* target = env.find(use.service);
+    if (target == nullptr) continue;
+    const std::string attribute = use.text.substr(use.text.find('.'));
+    if (use.instance < 0 && !target->has_single_address()) {
+      sink_.error_at(use.at, use.pointer,
+                     "service \"" + target->name + "\" runs " + std::to_string(target->instances) +
+                         " instances without a balancer, so it has no single {" + use.text + "}",
+                     "add balancer: nginx or refer to one instance as {" + target->name + "#0" +
+                         attribute + "}",
+                     use.length);
+    } else if (use.instance >= target->instances) {
+      sink_.error_at(use.at, use.pointer,
+                     "service \"" + target->name + "\" has " + std::to_string(target->instances) +
+                         " instance" + (target->instances == 1 ? "" : "s") + " (" + target->name +
+                         "#0" +
+                         (target->instances > 1
+                              ? ".." + target->name + "#" + std::to_string(target->instances - 1)
+                              : "") +
+                         "); there is no " + target->name + "#" + std::to_string(use.instance),
+                     "instances count from 0", use.length);
     }
   }
 }

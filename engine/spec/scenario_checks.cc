@@ -106,6 +106,11 @@ void check_environment_names(const ScenarioReferences& refs, const Environment& 
     if (t == nullptr) {
       report_unknown_name(sink, refs.target.pointer, "target service", refs.target.name, services,
                           env_path);
+    } else if (!t->has_single_address()) {
+      sink.error(refs.target.pointer,
+                 "target \"" + t->name + "\" runs " + std::to_string(t->instances) +
+                     " instances without a balancer in " + env_path,
+                 "add balancer: nginx to it there, so traffic has one address to go to");
     } else if (t->protocol != "http") {
       sink.error(refs.target.pointer,
                  "target \"" + t->name + "\" speaks " + t->protocol + ", not http",
@@ -120,11 +125,36 @@ void check_environment_names(const ScenarioReferences& refs, const Environment& 
       sink.error(k.pointer, "service \"" + k.name + "\" does not take fault knobs in " + env_path,
                  "set faults: true for it there (and start it with faults enabled)",
                  DiagnosticSink::Anchor::kKey);
+    } else if (svc->instances > 1) {
+      // A knob call goes to one address; through a balancer it would reach one instance.
+      sink.error(k.pointer,
+                 "service \"" + k.name + "\" runs " + std::to_string(svc->instances) +
+                     " instances in " + env_path + "; knobs reach one address, not each instance",
+                 "break its instances with process faults, or run it with instances: 1",
+                 DiagnosticSink::Anchor::kKey);
     }
   }
   for (const auto& p : refs.process_services) {
-    const std::string base = p.name.substr(0, p.name.find('#'));
+    const size_t hash = p.name.find('#');
+    const std::string base = p.name.substr(0, hash);
     const ServiceSpec* svc = env.find(base);
+    if (svc != nullptr && !svc->command.empty() && hash != std::string::npos) {
+      const std::string index = p.name.substr(hash + 1);
+      const bool digits =
+          !index.empty() && index.size() <= 4 &&
+          std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (!digits || std::stoi(index) >= svc->instances) {
+        const std::string last = base + "#" + std::to_string(svc->instances - 1);
+        sink.error(p.pointer,
+                   "service \"" + base + "\" has " + std::to_string(svc->instances) +
+                       (svc->instances == 1 ? " instance (" + base + "#0)"
+                                            : " instances (" + base + "#0.." + last + ")") +
+                       " in " + env_path + "; there is no " + p.name,
+                   "name an instance from " + base + "#0 to " + last + ", or " + base +
+                       " for every instance");
+        continue;
+      }
+    }
     if (svc == nullptr) {
       report_unknown_name(sink, p.pointer, "service", base, services, env_path);
     } else if (svc->command.empty()) {
@@ -155,7 +185,14 @@ void check_statements(const Scenario& s, const ScenarioReferences& refs, const E
   dsl::DslContext ctx;
   ctx.phases = names_of(s.phases);
   ctx.routes = names_of(s.traffic.routes);
-  if (env != nullptr) ctx.services = names_of(env->services);
+  if (env != nullptr) {
+    ctx.services = names_of(env->services);
+    // Each instance is scraped as its own job ("api#1"); job="api" selects them all.
+    for (const auto& svc : env->services)
+      if (svc.instanced())
+        for (int i = 0; i < svc.instances; ++i)
+          ctx.services.push_back(svc.name + "#" + std::to_string(i));
+  }
   for (const auto& p : s.phases) {
     if (!p.name.empty() && p.duration.count() > 0) ctx.phase_durations[p.name] = p.duration;
   }

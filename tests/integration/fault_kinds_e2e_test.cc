@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -193,4 +194,40 @@ TEST_CASE("SIGKILL of faultline while it holds a service paused leaves no paused
   for (const auto& [pid, state] : left) names += std::to_string(pid) + ":" + state + " ";
   INFO("left behind: " << names);
   CHECK(left.empty());
+}
+
+TEST_CASE("one killed instance behind nginx is hidden from clients and its share moves over") {
+  const Run r = run_faultline({"run", "tests/integration/specs/kinds-instances.yaml"}, "inst");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  check_all_pass(r);
+  CHECK(r.report["faults_undone"].IsTrue());
+  const auto& events = r.report["fault_events"];
+  REQUIRE(events.IsArray());
+  REQUIRE(events.Size() == 2);
+  for (const auto& e : events.GetArray()) CHECK(std::string(e["target"].GetString()) == "api#1");
+  auto ev = events_of(r, "process");
+  CHECK(ev["kill"].ok == 1);
+  CHECK(ev["start"].ok == 1);
+  // The report lists each instance and the balancer (named after the service), with its log.
+  std::map<std::string, std::string> logs, urls;
+  for (const auto& s : r.report["meta"]["services"].GetArray()) {
+    CHECK(s["pid"].GetInt() > 0);
+    logs[s["name"].GetString()] = s["log"].GetString();
+    urls[s["name"].GetString()] = s["url"].GetString();
+  }
+  CHECK(logs["api#0"] == "logs/api.0.log");
+  CHECK(logs["api#1"] == "logs/api.1.log");
+  CHECK(logs["api#2"] == "logs/api.2.log");
+  CHECK(logs["api"] == "logs/api.nginx/error.log");
+  // nginx's access log names the instances each request was sent to: all three served.
+  const auto access = lines_of(bundle_dir(r) + "/logs/api.nginx/access.log");
+  CHECK(access.size() >= 480);
+  for (const char* instance : {"api#0", "api#1", "api#2"}) {
+    const std::string upstream = "upstream=" + urls[instance].substr(std::strlen("http://"));
+    INFO(instance << " at " << upstream);
+    CHECK(std::count_if(access.begin(), access.end(), [&](const std::string& line) {
+            return line.find(upstream) != std::string::npos;
+          }) >= 20);
+  }
 }

@@ -150,6 +150,30 @@ TEST_CASE("scrape store: label matchers and the job pseudo-label") {
   CHECK(inc({{"job", MatchOp::kEqual, "api"}, {"code", MatchOp::kEqual, "503"}}) == 2);
 }
 
+TEST_CASE("scrape store: job of a service selects each of its instances") {
+  // api runs 3 instances, each scraped as its own job; "apix" is another service whose name
+  // starts like api's.
+  ScrapeStore store;
+  for (int t = 0; t < 2; ++t) {
+    for (int k = 0; k < 3; ++k)
+      scrape(store, "api#" + std::to_string(k), t,
+             "req_total " + std::to_string(t * (k + 1) * 10) + "\n");
+    scrape(store, "apix", t, "req_total " + std::to_string(t * 1000) + "\n");
+  }
+  auto inc = [&](std::vector<LabelMatcher> m) {
+    return store.increase(sel("req_total", std::move(m)), window(0, 1)).value;
+  };
+  CHECK(inc({{"job", MatchOp::kEqual, "api"}}) == 10 + 20 + 30);
+  CHECK(inc({{"job", MatchOp::kEqual, "api#1"}}) == 20);
+  CHECK(std::isnan(inc({{"job", MatchOp::kEqual, "api#3"}})));
+  CHECK(inc({{"job", MatchOp::kNotEqual, "api"}}) == 1000);
+  CHECK(inc({{"job", MatchOp::kNotEqual, "api#1"}}) == 10 + 30 + 1000);
+  CHECK(inc({{"job", MatchOp::kRegexMatch, "api"}}) == 60);
+  CHECK(inc({{"job", MatchOp::kRegexMatch, "api#[02]"}}) == 40);
+  CHECK(inc({{"job", MatchOp::kRegexNoMatch, "api"}}) == 1000);
+  CHECK(inc({}) == 1060);
+}
+
 TEST_CASE("label matchers: anchoring, escapes and invalid regexes") {
   const LabelMatcher m("path", MatchOp::kRegexMatch, "/a|/b");
   CHECK(m.matches(std::string_view("/a")));
