@@ -90,7 +90,7 @@ void set_log_role(std::string_view role) {
 }
 
 std::string format_log_line(std::string_view timestamp, std::string_view role, LogLevel level,
-                            std::string_view event, std::initializer_list<LogField> fields) {
+                            std::string_view event, std::span<const LogField> fields) {
   std::string line;
   line.reserve(128);
   line.append("ts=").append(timestamp);
@@ -108,6 +108,10 @@ std::string format_log_line(std::string_view timestamp, std::string_view role, L
 }
 
 void log_event(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
+  log_event(level, event, std::span<const LogField>(fields.begin(), fields.size()));
+}
+
+void log_event(LogLevel level, std::string_view event, std::span<const LogField> fields) {
   std::string line = format_log_line(utc_timestamp(), g_role, level, event, fields);
   line.push_back('\n');
   // One write per line: concurrent lines stay whole (stderr is unbuffered and may be a file).

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -24,9 +25,17 @@ struct LogField {
 void set_log_role(std::string_view role);
 
 void log_event(LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {});
+// The same, for fields assembled at run time (optional fields, such as a trace id).
+void log_event(LogLevel level, std::string_view event, std::span<const LogField> fields);
 
 // The line log_event would write (without the trailing newline), for tests.
 std::string format_log_line(std::string_view timestamp, std::string_view role, LogLevel level,
-                            std::string_view event, std::initializer_list<LogField> fields);
+                            std::string_view event, std::span<const LogField> fields);
+inline std::string format_log_line(std::string_view timestamp, std::string_view role,
+                                   LogLevel level, std::string_view event,
+                                   std::initializer_list<LogField> fields) {
+  return format_log_line(timestamp, role, level, event,
+                         std::span<const LogField>(fields.begin(), fields.size()));
+}
 
 }  // namespace faultline::demo

@@ -21,7 +21,7 @@ void ReadinessMonitor::add_dependency(std::string name, bool required, Probe pro
   d.name = std::move(name);
   d.required = required;
   d.probe = std::move(probe);
-  metrics_.dependency_up.with({d.name}).set(0);
+  metrics_.dependency_up.with({d.name}).Set(0);
   deps_.push_back(std::move(d));
 }
 
@@ -51,7 +51,7 @@ void ReadinessMonitor::check_now() {
     d.up = up;
     d.checked = true;
     d.error = errors[i];
-    metrics_.dependency_up.with({d.name}).set(up ? 1 : 0);
+    metrics_.dependency_up.with({d.name}).Set(up ? 1 : 0);
     if (d.required && !up) ready = false;
   }
   if (!announced_ || ready != ready_) {
@@ -63,7 +63,7 @@ void ReadinessMonitor::check_now() {
   }
   announced_ = true;
   ready_ = ready;
-  metrics_.ready.set(ready ? 1 : 0);
+  metrics_.ready.Set(ready ? 1 : 0);
 }
 
 void ReadinessMonitor::start() {

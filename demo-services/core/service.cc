@@ -35,13 +35,13 @@ Service::Service(DemoConfig config)
       http_(server_options(config_), metrics_),
       readiness_(metrics_, stop_, config_.check_interval) {
   const std::string role = role_name();
-  metrics_.build_info.with({role, FAULTLINE_DEMO_VERSION}).set(1);
+  metrics_.build_info.with({role, FAULTLINE_DEMO_VERSION}).Set(1);
   registry_.add_collect_hook([this] {
     const auto t = now();
     for (const auto& k : faults_.catalog())
-      metrics_.fault_knob_value.with({k.name}).set(faults_.value(k.name, t));
+      metrics_.fault_knob_value.with({k.name}).Set(faults_.value(k.name, t));
     const auto lease = faults_.lease_remaining(t);
-    metrics_.fault_lease_remaining.set(lease ? static_cast<double>(lease->count()) / 1000.0 : 0.0);
+    metrics_.fault_lease_remaining.Set(lease ? static_cast<double>(lease->count()) / 1000.0 : 0.0);
   });
 
   http_.control_route("GET", "/healthz", [role](const Request&) {
@@ -91,7 +91,7 @@ std::optional<Response> Service::hold_if_forced(const Request& request) {
 void Service::watch_lease() {
   while (stop_.wait_for(std::chrono::milliseconds(50))) {
     if (faults_.expire_if_due(now())) {
-      metrics_.fault_changes.with({"lease_expired"}).inc();
+      metrics_.fault_changes.with({"lease_expired"}).Increment();
       log_event(LogLevel::kInfo, "fault_lease_expired", {{"state", "baseline"}});
     }
   }

@@ -33,7 +33,7 @@ DbOutcome SimulatedDb::call(std::string_view request_id,
                       : outcome == DbOutcome::kDeadlineExceeded ? "timeout"
                                                                 : "error";
   metrics_.dep_call_duration.with({"db", label})
-      .observe(seconds_between(start, std::chrono::steady_clock::now()));
+      .Observe(seconds_between(start, std::chrono::steady_clock::now()));
   return outcome;
 }
 

@@ -68,7 +68,7 @@ void install_fault_endpoints(HttpServer& server, FaultState& faults, const Fault
       "POST", "/__faults", guarded([&faults, &metrics, role, now](const Request& r) {
         const FaultState::ApplyResult result = faults.apply_json(r.body, now());
         if (!result.ok) {
-          metrics.fault_changes.with({"rejected"}).inc();
+          metrics.fault_changes.with({"rejected"}).Increment();
           log_event(LogLevel::kWarn, "fault_rejected",
                     {{"request_id", r.request_id},
                      {"who", who(r)},
@@ -80,7 +80,7 @@ void install_fault_endpoints(HttpServer& server, FaultState& faults, const Fault
                                   result.knob.empty() ? "Malformed fault request" : "Bad knob",
                                   result.message + "; nothing was applied", extra);
         }
-        metrics.fault_changes.with({"set"}).inc();
+        metrics.fault_changes.with({"set"}).Increment();
         log_event(LogLevel::kInfo, "fault_set",
                   {{"request_id", r.request_id}, {"who", who(r)}, {"applied", result.applied}});
         return json_response(200, faults.state_json(role, now()));
@@ -89,7 +89,7 @@ void install_fault_endpoints(HttpServer& server, FaultState& faults, const Fault
   server.control_route(
       "POST", "/__faults/reset", guarded([&faults, &metrics, role, now](const Request& r) {
         faults.reset();
-        metrics.fault_changes.with({"reset"}).inc();
+        metrics.fault_changes.with({"reset"}).Increment();
         log_event(LogLevel::kInfo, "fault_reset", {{"request_id", r.request_id}, {"who", who(r)}});
         return json_response(200, faults.state_json(role, now()));
       }));

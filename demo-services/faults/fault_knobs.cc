@@ -169,6 +169,10 @@ std::vector<KnobSpec> knob_catalog(Role role) {
                                 "fraction of jobs (targeted by order id) whose processing fails; "
                                 "a failed job is retried up to --max-retries times, then "
                                 "dead-lettered"));
+      c.push_back(bool_knob("worker_skip_dedup",
+                            "apply the effect of a job whose order was applied before (a "
+                            "duplicate delivery) instead of suppressing it: a planted bug for "
+                            "checks that look for duplicate effects"));
       break;
   }
   return c;

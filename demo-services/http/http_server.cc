@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "core/event_log.h"
+#include "http/trace_context.h"
 #include "net/http_call.h"
 
 namespace faultline::demo {
@@ -162,9 +163,9 @@ HttpServer::HttpServer(HttpServerOptions options, ServiceMetrics& metrics)
     : options_(std::move(options)),
       metrics_(metrics),
       busy_threads_(metrics.pool_busy_threads.with({"http"})) {
-  metrics_.pool_threads.with({"http"}).set(options_.threads);
+  metrics_.pool_threads.with({"http"}).Set(options_.threads);
   metrics_.registry.add_collect_hook([this] {
-    metrics_.pool_saturation.with({"http"}).set(busy_threads_.value() / options_.threads);
+    metrics_.pool_saturation.with({"http"}).Set(busy_threads_.Value() / options_.threads);
   });
 }
 
@@ -336,8 +337,8 @@ Response HttpServer::dispatch(Request& req, mg_connection* conn, std::string* ro
 
 void HttpServer::handle(mg_connection* conn) {
   const auto start = std::chrono::steady_clock::now();
-  metrics_.http_in_flight.add(1);
-  busy_threads_.add(1);
+  metrics_.http_in_flight.Increment();
+  busy_threads_.Increment();
 
   const mg_request_info* ri = mg_get_request_info(conn);
   Request req;
@@ -348,6 +349,7 @@ void HttpServer::handle(mg_connection* conn) {
   for (int i = 0; i < ri->num_headers; ++i)
     req.headers.emplace_back(ri->http_headers[i].name ? ri->http_headers[i].name : "",
                              ri->http_headers[i].value ? ri->http_headers[i].value : "");
+  req.trace_id = std::string(trace_id_of(req.header("traceparent")));
 
   std::string route_label = "unmatched";
   Response resp;
@@ -362,26 +364,33 @@ void HttpServer::handle(mg_connection* conn) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string status = std::to_string(resp.status);
   const std::string method(method_label(req.method));
-  metrics_.http_request_duration.with({route_label, method, status}).observe(seconds);
-  metrics_.http_requests.with({route_label, method, status}).inc();
-  busy_threads_.add(-1);
-  metrics_.http_in_flight.add(-1);
+  metrics_.http_request_duration.with({route_label, method, status}).Observe(seconds);
+  metrics_.http_requests.with({route_label, method, status}).Increment();
+  busy_threads_.Decrement();
+  metrics_.http_in_flight.Decrement();
 
-  if (options_.access_log && resp.status < 400)
-    log_event(LogLevel::kInfo, "request",
-              {{"request_id", req.request_id},
-               {"method", req.method},
-               {"route", route_label},
-               {"status", status},
-               {"ms", std::to_string(static_cast<int64_t>(seconds * 1000))}});
-  if (resp.status >= 400 && !resp.quiet)
+  // request_id stays the first field (tests and people grep "event=request request_id=...");
+  // trace_id is added, last, only when the request carried a valid traceparent.
+  std::vector<LogField> fields;
+  if (options_.access_log && resp.status < 400) {
+    fields = {{"request_id", req.request_id},
+              {"method", req.method},
+              {"route", route_label},
+              {"status", status},
+              {"ms", std::to_string(static_cast<int64_t>(seconds * 1000))}};
+    if (!req.trace_id.empty()) fields.push_back({"trace_id", req.trace_id});
+    log_event(LogLevel::kInfo, "request", fields);
+  }
+  if (resp.status >= 400 && !resp.quiet) {
+    fields = {{"request_id", req.request_id},
+              {"method", req.method},
+              {"path", req.path},
+              {"status", status},
+              {"detail", resp.log_detail}};
+    if (!req.trace_id.empty()) fields.push_back({"trace_id", req.trace_id});
     log_event(resp.status >= 500 ? LogLevel::kWarn : LogLevel::kInfo,
-              resp.status >= 500 ? "request_failed" : "request_rejected",
-              {{"request_id", req.request_id},
-               {"method", req.method},
-               {"path", req.path},
-               {"status", status},
-               {"detail", resp.log_detail}});
+              resp.status >= 500 ? "request_failed" : "request_rejected", fields);
+  }
 }
 
 }  // namespace faultline::demo

@@ -4,7 +4,9 @@
 //    counter) and every response echoes it;
 //  - bodies over max_body_bytes get 413, unknown paths 404, wrong methods 405 (with Allow),
 //    a handler exception 500 - all as RFC 7807 problem JSON - and the server keeps serving;
-//  - request metrics by route template; one log line per 4xx/5xx answer with the request id;
+//  - request metrics by route template; one log line per 4xx/5xx answer (and, with access_log,
+//    per other answer) with the request id and, when the request carried a W3C traceparent,
+//    its trace id;
 //  - a bulkhead: business routes may occupy at most threads - kThreadsKeptFree server threads;
 //    a business request beyond that gets 503 at once. Control routes (health, readiness,
 //    metrics, the fault endpoints) are never refused, so an incident that saturates the
@@ -40,6 +42,7 @@ struct Request {
   std::string body;
   std::string request_id;
   std::string remote_addr;
+  std::string trace_id;  // of a valid W3C traceparent header, else "" (http/trace_context.h)
 
   // First header with this name (case-insensitive), or "".
   std::string header(std::string_view name) const;

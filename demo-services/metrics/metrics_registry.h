@@ -1,155 +1,114 @@
-// A small Prometheus metrics registry (prometheus-cpp is not packaged for Debian 12): counters,
-// gauges and histograms in labelled families, rendered in the text exposition format 0.0.4 that
-// `promtool check metrics` accepts without lint findings.
+// The demo services' Prometheus registry: prometheus-cpp (Debian 12's prometheus-cpp-dev 1.0.1)
+// holds the metrics and writes the text exposition format 0.0.4; the services serve it on their
+// own /metrics route (prometheus-cpp's exposer is not used, so the bulkhead, request ids and
+// request metrics of http/http_server.h cover /metrics like every other route).
+//
+// What this layer adds to prometheus-cpp:
+//  - families with a fixed, ordered list of label names, whose children are addressed by that
+//    many positional values (with({"/orders", "POST", "201"})), checked on every call;
+//  - collect hooks, run before every render, for gauges sampled rather than tracked;
+//  - registration that refuses what prometheus-cpp would accept silently: a name registered
+//    twice, a bad or duplicate label name, "le" on a histogram, bounds that do not increase.
 //
 // Invariants:
-//  - Family names are unique in a registry; label names are fixed per family and a child is
-//    addressed by exactly that many values. Histogram families may not use the label "le".
-//  - A child reference returned by with() stays valid for the registry's lifetime.
-//  - Histogram bucket bounds are strictly increasing and finite; +Inf is implicit. Rendered
-//    buckets are cumulative, and _count equals the +Inf bucket of the same snapshot.
-//  - Output is deterministic: families in registration order, children sorted by label values.
+//  - Family names are unique in a registry. A child reference returned by with() stays valid
+//    for the registry's lifetime (prometheus-cpp owns the children and never moves them).
+//  - A family without children is not rendered (prometheus-cpp omits it); families whose
+//    series must read 0 from start-up create their children at registration.
+//  - Rendered label pairs are sorted by label name (prometheus-cpp keeps labels in a std::map);
+//    a histogram's "le" comes last. Consumers must not depend on label order.
 //
-// Thread-safety: every method may be called concurrently from any thread.
+// Thread-safety: every method may be called concurrently from any thread; so may the methods of
+// prometheus::Counter, Gauge and Histogram.
 #pragma once
 
-#include <atomic>
-#include <cstdint>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace faultline::demo {
 
-class Counter {
+using Counter = prometheus::Counter;
+using Gauge = prometheus::Gauge;
+using Histogram = prometheus::Histogram;
+
+// A named metric with a fixed list of label names and one child per label-value combination.
+template <class Metric>
+class MetricFamily {
  public:
-  // REQUIRES: by >= 0 (counters only go up).
-  void inc(double by = 1.0);
-  double value() const { return value_.load(std::memory_order_relaxed); }
+  MetricFamily(prometheus::Family<Metric>& family, std::string name,
+               std::vector<std::string> label_names, std::vector<double> bounds)
+      : family_(family),
+        name_(std::move(name)),
+        label_names_(std::move(label_names)),
+        bounds_(std::move(bounds)) {}
+  MetricFamily(const MetricFamily&) = delete;
+  MetricFamily& operator=(const MetricFamily&) = delete;
 
- private:
-  std::atomic<double> value_{0.0};
-};
-
-class Gauge {
- public:
-  void set(double v) { value_.store(v, std::memory_order_relaxed); }
-  void add(double by);
-  double value() const { return value_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<double> value_{0.0};
-};
-
-class Histogram {
- public:
-  // `bounds`: upper bounds of the finite buckets, strictly increasing (checked by the family).
-  explicit Histogram(std::vector<double> bounds);
-
-  void observe(double value);
-
-  struct Snapshot {
-    std::vector<double> bounds;        // finite upper bounds
-    std::vector<uint64_t> cumulative;  // one per bound, then one for +Inf (== count)
-    double sum = 0;
-    uint64_t count = 0;
-  };
-  Snapshot snapshot() const;
-
- private:
-  mutable std::mutex mu_;
-  std::vector<double> bounds_;
-  std::vector<uint64_t> counts_;  // per bucket, not cumulative; last is (last bound, +Inf)
-  double sum_ = 0;
-  uint64_t count_ = 0;
-};
-
-// A named metric with a fixed set of label names and one child per label-value combination.
-class FamilyBase {
- public:
-  FamilyBase(std::string name, std::string help, std::vector<std::string> label_names);
-  virtual ~FamilyBase() = default;
   const std::string& name() const { return name_; }
   const std::vector<std::string>& label_names() const { return label_names_; }
-  virtual void render(std::string& out) const = 0;
-
- protected:
-  void render_header(std::string& out, std::string_view type) const;
-  void check_label_count(size_t n) const;
-
-  std::string name_;
-  std::string help_;
-  std::vector<std::string> label_names_;
-};
-
-template <class Metric>
-class Family : public FamilyBase {
- public:
-  using FamilyBase::FamilyBase;
 
   // The child for these label values (created on first use).
   // REQUIRES: values.size() == label_names().size(); throws std::invalid_argument otherwise.
   Metric& with(const std::vector<std::string>& values) {
     check_label_count(values.size());
     std::lock_guard<std::mutex> lock(mu_);
+    // A cache in front of prometheus::Family::Add, which builds a label map and, for a
+    // histogram, a whole new histogram on every call before finding the existing child.
     auto it = children_.find(values);
-    if (it == children_.end()) it = children_.emplace(values, make_child()).first;
-    return *it->second;
-  }
-
- protected:
-  virtual std::unique_ptr<Metric> make_child() const = 0;
-  // Children in label-value order, under the family lock.
-  void for_each_child(
-      const std::function<void(const std::vector<std::string>&, const Metric&)>& fn) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [values, child] : children_) fn(values, *child);
+    if (it != children_.end()) return *it->second;
+    prometheus::Labels labels;
+    for (size_t i = 0; i < values.size(); ++i) labels.emplace(label_names_[i], values[i]);
+    Metric* child = nullptr;
+    if constexpr (std::is_same_v<Metric, Histogram>)
+      child = &family_.Add(labels, bounds_);
+    else
+      child = &family_.Add(labels);
+    children_.emplace(values, child);
+    return *child;
   }
 
  private:
-  mutable std::mutex mu_;
-  std::map<std::vector<std::string>, std::unique_ptr<Metric>> children_;
+  void check_label_count(size_t n) const {
+    if (n != label_names_.size())
+      throw std::invalid_argument(name_ + " takes " + std::to_string(label_names_.size()) +
+                                  " label values, got " + std::to_string(n));
+  }
+
+  prometheus::Family<Metric>& family_;
+  std::string name_;
+  std::vector<std::string> label_names_;
+  std::vector<double> bounds_;  // histograms only
+  std::mutex mu_;
+  std::map<std::vector<std::string>, Metric*> children_;
 };
 
-class CounterFamily : public Family<Counter> {
- public:
-  using Family<Counter>::Family;
-  void render(std::string& out) const override;
-
- protected:
-  std::unique_ptr<Counter> make_child() const override { return std::make_unique<Counter>(); }
-};
-
-class GaugeFamily : public Family<Gauge> {
- public:
-  using Family<Gauge>::Family;
-  void render(std::string& out) const override;
-
- protected:
-  std::unique_ptr<Gauge> make_child() const override { return std::make_unique<Gauge>(); }
-};
-
-class HistogramFamily : public Family<Histogram> {
- public:
-  HistogramFamily(std::string name, std::string help, std::vector<std::string> label_names,
-                  std::vector<double> bounds);
-  void render(std::string& out) const override;
-
- protected:
-  std::unique_ptr<Histogram> make_child() const override;
-
- private:
-  std::vector<double> bounds_;
-};
+using CounterFamily = MetricFamily<Counter>;
+using GaugeFamily = MetricFamily<Gauge>;
+using HistogramFamily = MetricFamily<Histogram>;
 
 class MetricsRegistry {
  public:
-  // Registration throws std::invalid_argument on a bad or duplicate name, a bad label name,
-  // or (histograms) bounds that are not strictly increasing and finite.
+  MetricsRegistry();
+  ~MetricsRegistry();
+  MetricsRegistry(const MetricsRegistry&) = delete;
+  MetricsRegistry& operator=(const MetricsRegistry&) = delete;
+
+  // Registration throws std::invalid_argument on a bad or duplicate name, a bad or duplicate
+  // label name, or (histograms) the label "le" or bounds that are not strictly increasing and
+  // finite.
   CounterFamily& counter(std::string name, std::string help,
                          std::vector<std::string> label_names = {});
   GaugeFamily& gauge(std::string name, std::string help, std::vector<std::string> label_names = {});
@@ -160,26 +119,23 @@ class MetricsRegistry {
   // (ratios, knob values, lease state).
   void add_collect_hook(std::function<void()> hook);
 
-  // The whole exposition, text format 0.0.4.
+  // The whole exposition, text format 0.0.4 (prometheus::TextSerializer).
   std::string render() const;
 
  private:
-  template <class F>
-  F& add(std::unique_ptr<F> family);
+  void check_new_family(const std::string& name, const std::vector<std::string>& label_names);
 
+  prometheus::Registry registry_;
   mutable std::mutex mu_;
-  std::vector<std::unique_ptr<FamilyBase>> families_;
+  std::vector<std::string> names_;
+  std::vector<std::unique_ptr<CounterFamily>> counters_;
+  std::vector<std::unique_ptr<GaugeFamily>> gauges_;
+  std::vector<std::unique_ptr<HistogramFamily>> histograms_;
   std::vector<std::function<void()>> hooks_;
 };
 
 // Buckets (seconds) fine enough to tell 100 ms, 300 ms, 800 ms and 1.5 s apart: each is a bound.
 const std::vector<double>& latency_buckets_seconds();
-
-// Text-format escaping: label values escape \ " and newline; HELP escapes \ and newline.
-std::string escape_label_value(std::string_view value);
-std::string escape_help(std::string_view help);
-// Sample value: shortest round-trip decimal, or +Inf / -Inf / NaN.
-std::string format_sample_value(double value);
 
 // The Content-Type of render()'s output.
 inline constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";

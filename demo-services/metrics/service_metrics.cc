@@ -67,7 +67,7 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& r)
   // Children that exist from the start, so a rate() over them never misses its first increase.
   for (const char* action : {"set", "reset", "lease_expired", "rejected"})
     fault_changes.with({action});
-  http_in_flight.set(0);
+  http_in_flight.Set(0);
 }
 
 }  // namespace faultline::demo

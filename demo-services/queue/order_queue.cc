@@ -12,15 +12,24 @@ namespace faultline::demo {
 
 namespace {
 
-// KEYS: processing, done mark, effects counter. ARGV: raw job.
+// KEYS: processing, done mark, effects counter, applied list. ARGV: raw job, order id,
+// "dedup" | "skip". Returns 1 applied, 0 duplicate suppressed, 2 duplicate applied, -1 when the
+// job was not in the processing list (acknowledged before: nothing happens twice).
 constexpr const char* kCompleteScript = R"lua(
-local applied = 0
-if redis.call('SET', KEYS[2], '1', 'NX') then
-  redis.call('INCR', KEYS[3])
-  applied = 1
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
+  return -1
 end
-redis.call('LREM', KEYS[1], 1, ARGV[1])
-return applied
+local result = 0
+if redis.call('SET', KEYS[2], '1', 'NX') then
+  result = 1
+elseif ARGV[3] == 'skip' then
+  result = 2
+end
+if result ~= 0 then
+  redis.call('INCR', KEYS[3])
+  redis.call('RPUSH', KEYS[4], ARGV[2])
+end
+return result
 )lua";
 
 // KEYS: processing, target list. ARGV: raw job, next job, "front" | "back".
@@ -73,6 +82,10 @@ std::string encode_job(const Job& job) {
     w.Key("last_error");
     w.String(job.last_error);
   }
+  if (!job.traceparent.empty()) {
+    w.Key("traceparent");
+    w.String(job.traceparent);
+  }
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize());
 }
@@ -95,6 +108,7 @@ std::optional<Job> decode_job(std::string_view raw) {
   job.request_id = str("request_id").value_or("");
   job.user_id = str("user_id").value_or("");
   job.last_error = str("last_error").value_or("");
+  job.traceparent = str("traceparent").value_or("");
   if (auto it = obj.FindMember("amount"); it != obj.MemberEnd() && it->value.IsNumber())
     job.amount = it->value.GetDouble();
   if (auto it = obj.FindMember("attempt"); it != obj.MemberEnd()) {
@@ -121,12 +135,30 @@ std::optional<std::string> OrderQueue::take(std::string_view worker_id, Duration
   return std::move(r.str);
 }
 
-bool OrderQueue::complete(std::string_view worker_id, const std::string& raw,
-                          std::string_view order_id) {
-  RedisReply r =
-      conn_.command({"EVAL", kCompleteScript, "3", order_keys::processing(worker_id),
-                     order_keys::done(order_id), std::string(order_keys::kEffects), raw});
-  return r.integer == 1;
+OrderQueue::Completion OrderQueue::complete(std::string_view worker_id, const std::string& raw,
+                                            std::string_view order_id, bool skip_dedup) {
+  RedisReply r = conn_.command({"EVAL", kCompleteScript, "4", order_keys::processing(worker_id),
+                                order_keys::done(order_id), std::string(order_keys::kEffects),
+                                std::string(order_keys::kApplied), raw, std::string(order_id),
+                                skip_dedup ? "skip" : "dedup"});
+  switch (r.integer) {
+    case 1:
+      return Completion::kApplied;
+    case 0:
+      return Completion::kDuplicateSuppressed;
+    case 2:
+      return Completion::kDuplicateApplied;
+    default:
+      return Completion::kAlreadyAcknowledged;
+  }
+}
+
+std::vector<std::string> OrderQueue::applied_effects() {
+  RedisReply r = conn_.command({"LRANGE", std::string(order_keys::kApplied), "0", "-1"});
+  std::vector<std::string> ids;
+  ids.reserve(r.elements.size());
+  for (auto& e : r.elements) ids.push_back(std::move(e.str));
+  return ids;
 }
 
 bool OrderQueue::move(std::string_view worker_id, const std::string& raw, std::string_view target,

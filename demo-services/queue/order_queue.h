@@ -7,12 +7,16 @@
 //   orders:done:<order_id>       STRING "1" once the order's effect happened (idempotency mark)
 //   orders:effects               STRING counter of effects; equals the number of distinct orders
 //                                processed when processing is exactly-once
+//   orders:applied               LIST  the order id of every effect, in the order applied (RPUSH:
+//                                oldest first); duplicates appear only when dedup was skipped
 //
 // A job moves queue -> processing atomically (BLMOVE), so a crash never loses it; on start a
-// worker moves what its processing list holds back to the queue. The effect, the idempotency
-// mark and the acknowledgement (LREM) happen in one Lua script, so a job runs its effect at most
-// once however often it is delivered. Retry and dead-letter moves are scripts too, and only act
-// if the job is still in the processing list, so repeating one after a lost reply is harmless.
+// worker moves what its processing list holds back to the queue. The effect (counter and
+// applied list), the idempotency mark and the acknowledgement (LREM) happen in one Lua script, so
+// a job runs its effect at most once however often it is delivered - unless the caller asks to
+// skip deduplication (the worker_skip_dedup fault knob), which applies duplicates too. Retry and
+// dead-letter moves are scripts too, and only act if the job is still in the processing list, so
+// repeating one after a lost reply is harmless.
 //
 // Thread-safety: an OrderQueue uses one RedisConnection; one thread at a time.
 #pragma once
@@ -21,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/units.h"
 #include "queue/redis_connection.h"
@@ -31,12 +36,14 @@ namespace order_keys {
 inline constexpr std::string_view kQueue = "orders:queue";
 inline constexpr std::string_view kDeadLetters = "orders:dlq";
 inline constexpr std::string_view kEffects = "orders:effects";
+inline constexpr std::string_view kApplied = "orders:applied";
 std::string processing(std::string_view worker_id);
 std::string done(std::string_view order_id);
 }  // namespace order_keys
 
 // A job as JSON: {"order_id","request_id","user_id","amount","attempt","enqueued_at_ms"
-// [,"last_error"]}. attempt counts from 0; enqueued_at_ms is Unix time of the first enqueue.
+// [,"last_error"][,"traceparent"]}. attempt counts from 0; enqueued_at_ms is Unix time of the first
+// enqueue.
 struct Job {
   std::string order_id;
   std::string request_id;
@@ -45,6 +52,7 @@ struct Job {
   int attempt = 0;
   int64_t enqueued_at_ms = 0;
   std::string last_error;
+  std::string traceparent;  // the order request's W3C traceparent, "" when it had none
 };
 
 std::string encode_job(const Job& job);
@@ -64,9 +72,21 @@ class OrderQueue {
   // Returns the raw job text, or nullopt when the queue stayed empty.
   std::optional<std::string> take(std::string_view worker_id, Duration block);
 
-  // Effect + idempotency mark + acknowledgement, atomically. Returns true when the effect was
-  // applied now, false when the order had been done before (a duplicate delivery).
-  bool complete(std::string_view worker_id, const std::string& raw, std::string_view order_id);
+  enum class Completion {
+    kApplied,              // first effect of this order
+    kDuplicateSuppressed,  // the order had been done before: no second effect
+    kDuplicateApplied,     // done before, applied again because dedup was skipped
+    kAlreadyAcknowledged,  // `raw` was no longer in the processing list (a repeat after a lost
+                           // reply): nothing done
+  };
+  // Effect + idempotency mark + acknowledgement, atomically, only while `raw` is in the
+  // processing list. The effect is INCR orders:effects and RPUSH orders:applied <order_id>.
+  // skip_dedup: apply the effect even when the order was done before.
+  Completion complete(std::string_view worker_id, const std::string& raw, std::string_view order_id,
+                      bool skip_dedup = false);
+
+  // Every order id in orders:applied, oldest first.
+  std::vector<std::string> applied_effects();
 
   // Acknowledges `raw` and pushes `next` to the back of the queue (a retry).
   bool retry(std::string_view worker_id, const std::string& raw, const std::string& next);

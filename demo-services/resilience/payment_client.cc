@@ -85,17 +85,17 @@ std::string charge_idempotency_key(std::string_view order_id) {
 
 PaymentClient::PaymentClient(PaymentPolicy policy, ServiceMetrics& metrics, const StopSignal& stop)
     : policy_(std::move(policy)), metrics_(metrics), stop_(stop) {
-  if (policy_.hedge_after > Duration{0}) {
+  // Every counter of the call exists at 0 from start-up, switched on or not: an experiment that
+  // reads increase(dep_retries_total) gets 0, not "no data", when nothing was retried.
+  for (CounterFamily* family :
+       {&metrics_.dep_retries, &metrics_.dep_hedges, &metrics_.dep_hedge_wins,
+        &metrics_.dep_hedges_suppressed, &metrics_.dep_retry_budget_exhausted})
+    family->with({"payment"});
+  if (policy_.hedge_after > Duration{0})
     policy_.idempotency_keys = true;  // a hedge without a key could charge twice
-    metrics_.dep_hedges.with({"payment"});
-    metrics_.dep_hedge_wins.with({"payment"});
-    metrics_.dep_hedges_suppressed.with({"payment"});
-  }
-  if (policy_.retry_budget_ratio > 0) {
+  if (policy_.retry_budget_ratio > 0)
     budget_ = std::make_unique<RetryBudget>(policy_.retry_budget_ratio,
                                             policy_.retry_budget_min_per_second, Clock::now());
-    metrics_.dep_retry_budget_exhausted.with({"payment"});
-  }
 }
 
 HttpRequest PaymentClient::attempt_request(const ChargeRequest& request,
@@ -107,7 +107,7 @@ HttpRequest PaymentClient::attempt_request(const ChargeRequest& request,
   http.timeout = to_ms(timeout);
   http.headers = {"Content-Type: application/json", "X-Request-Id: " + attempt_id};
   if (!request.traceparent.empty()) http.headers.push_back("traceparent: " + request.traceparent);
-  if (policy_.idempotency_keys)
+  if (policy_.idempotency_keys || request.idempotency_key)
     http.headers.push_back("Idempotency-Key: " + charge_idempotency_key(request.order_id));
   if (policy_.propagate_deadline)
     http.headers.push_back(
@@ -135,11 +135,11 @@ ChargeResult PaymentClient::charge(const ChargeRequest& request) {
         break;
       }
       if (budget_ && !budget_->try_spend(Clock::now())) {
-        metrics_.dep_retry_budget_exhausted.with({"payment"}).inc();
+        metrics_.dep_retry_budget_exhausted.with({"payment"}).Increment();
         result.detail += "; retry budget spent";
         break;
       }
-      metrics_.dep_retries.with({"payment"}).inc();
+      metrics_.dep_retries.with({"payment"}).Increment();
       if (!stop_.wait_for(policy_.backoff)) {
         result.kind = ChargeResult::Kind::kInterrupted;
         result.detail = "shutting down";
@@ -169,7 +169,7 @@ ChargeResult PaymentClient::charge(const ChargeRequest& request) {
     Classified c = classify(response, deadline.has_value());
     if (!hedging)  // hedged_exchange records each of its transfers itself
       metrics_.dep_call_duration.with({"payment", c.outcome})
-          .observe(seconds_between(start, Clock::now()));
+          .Observe(seconds_between(start, Clock::now()));
     result.kind = c.kind;
     result.detail = std::move(c.detail);
     result.status = response.status;
@@ -226,9 +226,9 @@ HttpResponse PaymentClient::hedged_exchange(const ChargeRequest& request,
         HttpResponse& response = t.exchange->finish(code);
         const Classified c = classify(response, deadline_sent);
         metrics_.dep_call_duration.with({"payment", c.outcome})
-            .observe(seconds_between(t.started, Clock::now()));
+            .Observe(seconds_between(t.started, Clock::now()));
         if (decisive(c.kind) && !answer) {
-          if (t.is_hedge) metrics_.dep_hedge_wins.with({"payment"}).inc();
+          if (t.is_hedge) metrics_.dep_hedge_wins.with({"payment"}).Increment();
           answer = std::move(response);
         } else if (!answer) {
           last_failure = std::move(response);
@@ -247,15 +247,15 @@ HttpResponse PaymentClient::hedged_exchange(const ChargeRequest& request,
       hedge_pending = false;
       hedge_gate_.record(true);
       if (!hedge_gate_.open()) {
-        metrics_.dep_hedges_suppressed.with({"payment"}).inc();
+        metrics_.dep_hedges_suppressed.with({"payment"}).Increment();
       } else if (budget_ && !budget_->try_spend(now)) {
-        metrics_.dep_retry_budget_exhausted.with({"payment"}).inc();
+        metrics_.dep_retry_budget_exhausted.with({"payment"}).Increment();
       } else if (now < attempt_deadline) {
         HttpRequest hedge =
             attempt_request(request, hedge_request_id(attempt_id),
                             std::chrono::duration_cast<Duration>(attempt_deadline - now));
         launch(std::move(hedge), true);
-        metrics_.dep_hedges.with({"payment"}).inc();
+        metrics_.dep_hedges.with({"payment"}).Increment();
         ++result->hedges;
         continue;
       }
@@ -275,7 +275,7 @@ HttpResponse PaymentClient::hedged_exchange(const ChargeRequest& request,
     curl_multi_remove_handle(multi.get(), static_cast<CURL*>(t.exchange->easy_handle()));
     t.in_multi = false;
     metrics_.dep_call_duration.with({"payment", "cancelled"})
-        .observe(seconds_between(t.started, Clock::now()));
+        .Observe(seconds_between(t.started, Clock::now()));
   }
   if (answer) return std::move(*answer);
   return std::move(*last_failure);

@@ -64,6 +64,9 @@ struct ChargeRequest {
   std::string traceparent;  // passed through when the caller sent one
   // The caller's own deadline (its X-Deadline-Ms); only used with propagate_deadline.
   std::optional<std::chrono::steady_clock::time_point> deadline;
+  // Send "Idempotency-Key: <order id>" even when the policy does not (the order is retried by
+  // its client under a client_order_id, so an earlier attempt may have been captured).
+  bool idempotency_key = false;
 };
 
 struct ChargeResult {

@@ -25,7 +25,7 @@ std::optional<Response> read_request_deadline(const Request& request, DeadlineCl
 
 Response deadline_exceeded_response(const Request& request, ServiceMetrics& metrics,
                                     std::string_view stage) {
-  metrics.deadline_abandoned.with({std::string(stage)}).inc();
+  metrics.deadline_abandoned.with({std::string(stage)}).Increment();
   return problem_response(request, 504, "deadline-exceeded", "Gateway Timeout",
                           "the caller's deadline (" + std::string(kDeadlineHeader) +
                               ") passed; the work was abandoned at stage '" + std::string(stage) +

@@ -2,9 +2,14 @@
 // job on the Redis queue for the worker.
 //
 //   GET  /users/{id}   DB read; ids 1..1000000 exist
-//   POST /orders       {"user_id": "u-1" | 42, "amount": 12.5} -> DB write, charge, enqueue
+//   POST /orders       {"user_id": "u-1" | 42, "amount": 12.5 [, "client_order_id": "c-1"]}
+//                      -> DB write, charge, enqueue; 201 with the order (its "order_id").
 //                      (the charge's fixes - idempotency key, hedge, deadline, retry budget -
 //                      are resilience/payment_client.h's policies, switched on by flags)
+//                      client_order_id makes the request idempotent
+//                      (resilience/client_order_registry.h): the same id gets the same order,
+//                      charged at most once (the charge carries Idempotency-Key: <order id>)
+//                      and enqueued once; a repeat of a created order replays its 201
 //   GET  /orders/{id}  DB read of an order this process created
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -21,8 +26,11 @@
 #include "core/service.h"
 #include "core/simulated_db.h"
 #include "http/request_json.h"
+#include "http/trace_context.h"
 #include "queue/order_queue.h"
 #include "queue/redis_connection.h"
+#include "resilience/client_order_registry.h"
+#include "resilience/idempotency_store.h"
 #include "resilience/payment_client.h"
 #include "resilience/request_deadline.h"
 
@@ -43,17 +51,28 @@ std::string process_nonce() {
   return buf;
 }
 
-std::string order_json(const std::string& order_id, const std::string& user_id, double amount,
-                       const std::string& status, const std::string& request_id) {
+struct OrderFields {
+  std::string order_id;
+  std::string client_order_id;  // "" when the client sent none
+  std::string user_id;
+  double amount = 0;
+};
+
+std::string order_json(const OrderFields& o, const std::string& status,
+                       const std::string& request_id) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
   w.Key("order_id");
-  w.String(order_id);
+  w.String(o.order_id);
+  if (!o.client_order_id.empty()) {
+    w.Key("client_order_id");
+    w.String(o.client_order_id);
+  }
   w.Key("user_id");
-  w.String(user_id);
+  w.String(o.user_id);
   w.Key("amount");
-  w.Double(amount);
+  w.Double(o.amount);
   w.Key("status");
   w.String(status);
   w.Key("request_id");
@@ -85,7 +104,14 @@ class ApiLogic : public RoleLogic {
         redis_address_{s.config().redis_host, s.config().redis_port},
         redis_(redis_address_, std::chrono::milliseconds(500), std::chrono::seconds(2)),
         probe_conn_(redis_address_, kProbeTimeout, kProbeTimeout),
-        nonce_(process_nonce()) {
+        nonce_(process_nonce()),
+        order_replays_(s.metrics()
+                           .registry
+                           .counter("orders_replayed_total",
+                                    "POST /orders answered with the order an earlier request "
+                                    "with the same client_order_id created (nothing charged or "
+                                    "queued again).")
+                           .with({})) {
     s.http().route("GET", "/users/{id}", [this](const Request& r) { return get_user(r); });
     s.http().route("POST", "/orders", [this](const Request& r) { return create_order(r); });
     s.http().route("GET", "/orders/{id}", [this](const Request& r) { return get_order(r); });
@@ -134,25 +160,77 @@ class ApiLogic : public RoleLogic {
     auto amount = amount_field(r, doc, "amount", &problem);
     if (!amount) return problem;
 
-    const std::string order_id =
-        "ord-" + nonce_ + "-" + std::to_string(order_counter_.fetch_add(1) + 1);
-    if (auto failed = db_call(r)) return *failed;
-    db_.put(order_id, order_json(order_id, *user_id, *amount, "pending_payment", r.request_id));
+    auto client_order_id = id_field(r, doc, "client_order_id", false, &problem);
+    if (!client_order_id) return problem;
 
-    ChargeRequest charge{order_id, *user_id, *amount, r.request_id, r.header("traceparent"),
-                         deadline};
-    const ChargeResult paid = payment_.charge(charge);
-    if (paid.kind != ChargeResult::Kind::kCaptured) {
-      db_.put(order_id, order_json(order_id, *user_id, *amount, "payment_failed", r.request_id));
-      return payment_problem(r, paid);
+    OrderFields order{"ord-" + nonce_ + "-" + std::to_string(order_counter_.fetch_add(1) + 1),
+                      *client_order_id, *user_id, *amount};
+    bool charged = false;  // a previous attempt with this client_order_id captured the charge
+    if (!order.client_order_id.empty()) {
+      const auto claim = client_orders_.claim(
+          order.client_order_id, charge_fingerprint(order.user_id, order.amount), order.order_id);
+      switch (claim.kind) {
+        case ClientOrderRegistry::Claim::Kind::kConflict:
+          return problem_response(r, 422, "client-order-id-reused", "Unprocessable Entity",
+                                  "this client_order_id was used for another order (user_id "
+                                  "and amount must match the first use)",
+                                  {{"field", "client_order_id"}});
+        case ClientOrderRegistry::Claim::Kind::kInProgress: {
+          Response busy =
+              problem_response(r, 409, "order-in-progress", "Conflict",
+                               "a request with this client_order_id is being handled; retry later",
+                               {{"order_id", claim.order_id}, {"field", "client_order_id"}});
+          busy.headers.emplace_back("Retry-After", "1");
+          return busy;
+        }
+        case ClientOrderRegistry::Claim::Kind::kDone: {
+          order_replays_.Increment();
+          Response replayed = json_response(201, claim.body);
+          replayed.headers.emplace_back("Location", "/orders/" + claim.order_id);
+          replayed.headers.emplace_back("Idempotent-Replayed", "true");
+          return replayed;
+        }
+        case ClientOrderRegistry::Claim::Kind::kOwner:
+          order.order_id = claim.order_id;
+          charged = claim.charged;
+          break;
+      }
+    }
+    // Until the order is created, any way out (failure, exception) opens the id again for a
+    // retry, remembering whether the charge was captured.
+    struct Release {
+      ClientOrderRegistry& registry;
+      const std::string& id;
+      const bool& charged;
+      bool done = false;
+      ~Release() {
+        if (!done && !id.empty()) registry.release(id, charged);
+      }
+    } release{client_orders_, order.client_order_id, charged};
+
+    if (auto failed = db_call(r)) return *failed;
+    if (!charged) {
+      db_.put(order.order_id, order_json(order, "pending_payment", r.request_id));
+      ChargeRequest charge{order.order_id,          *user_id, *amount, r.request_id,
+                           r.header("traceparent"), deadline};
+      // A client retrying an order may meet a charge an earlier attempt left behind (timed
+      // out here, captured at payment): the key lets payment (--idempotency) replay it.
+      charge.idempotency_key = !order.client_order_id.empty();
+      const ChargeResult paid = payment_.charge(charge);
+      if (paid.kind != ChargeResult::Kind::kCaptured) {
+        db_.put(order.order_id, order_json(order, "payment_failed", r.request_id));
+        return payment_problem(r, order.order_id, paid);
+      }
+      charged = true;
     }
 
     Job job;
-    job.order_id = order_id;
+    job.order_id = order.order_id;
     job.request_id = r.request_id;
     job.user_id = *user_id;
     job.amount = *amount;
     job.enqueued_at_ms = unix_time_ms();
+    if (!r.trace_id.empty()) job.traceparent = r.header("traceparent");
     const auto start = std::chrono::steady_clock::now();
     std::string error;
     bool timed_out = false;
@@ -164,23 +242,26 @@ class ApiLogic : public RoleLogic {
     }
     s_.metrics()
         .dep_call_duration.with({"redis", error.empty() ? "ok" : (timed_out ? "timeout" : "error")})
-        .observe(seconds_between(start, std::chrono::steady_clock::now()));
+        .Observe(seconds_between(start, std::chrono::steady_clock::now()));
     if (!error.empty()) {
-      db_.put(order_id, order_json(order_id, *user_id, *amount, "paid_not_queued", r.request_id));
+      db_.put(order.order_id, order_json(order, "paid_not_queued", r.request_id));
       return problem_response(r, 503, "queue-unavailable", "Service Unavailable",
                               "the order is paid but could not be queued: " + error,
-                              {{"order_id", order_id}});
+                              {{"order_id", order.order_id}});
     }
-    const std::string body = order_json(order_id, *user_id, *amount, "queued", r.request_id);
-    db_.put(order_id, body);
+    const std::string body = order_json(order, "queued", r.request_id);
+    db_.put(order.order_id, body);
+    if (!order.client_order_id.empty()) client_orders_.finish(order.client_order_id, body);
+    release.done = true;
     Response created = json_response(201, body);
-    created.headers.emplace_back("Location", "/orders/" + order_id);
+    created.headers.emplace_back("Location", "/orders/" + order.order_id);
     return created;
   }
 
-  static Response payment_problem(const Request& r, const ChargeResult& paid) {
+  static Response payment_problem(const Request& r, const std::string& order_id,
+                                  const ChargeResult& paid) {
     const std::vector<std::pair<std::string, std::string>> extra = {
-        {"payment_attempts", std::to_string(paid.attempts)}};
+        {"payment_attempts", std::to_string(paid.attempts)}, {"order_id", order_id}};
     const std::string tries = " after " + std::to_string(paid.attempts) + " attempt(s)";
     switch (paid.kind) {
       case ChargeResult::Kind::kTimeout:
@@ -220,6 +301,8 @@ class ApiLogic : public RoleLogic {
   RedisConnection probe_conn_;  // used only by the readiness thread
   std::string nonce_;
   std::atomic<uint64_t> order_counter_{0};
+  ClientOrderRegistry client_orders_;
+  Counter& order_replays_;
 };
 
 }  // namespace

@@ -57,7 +57,7 @@ class PaymentLogic : public RoleLogic {
       idempotency_ = std::make_unique<IdempotencyStore>(IdempotencyStore::kDefaultCapacity,
                                                         s.config().idempotency_ttl);
       s.metrics().registry.add_collect_hook(
-          [this] { stored_keys_.set(static_cast<double>(idempotency_->size())); });
+          [this] { stored_keys_.Set(static_cast<double>(idempotency_->size())); });
     }
     if (s.config().deadline_propagation)
       for (const char* stage : {"arrival", "db", "charge"})
@@ -101,7 +101,7 @@ class PaymentLogic : public RoleLogic {
     const DbOutcome db = db_.call(r.request_id, deadline);
     if (db == DbOutcome::kDeadlineExceeded)
       return deadline_exceeded_response(r, s_.metrics(), "db");
-    if (db == DbOutcome::kFailed) charges_.with({"failed"}).inc();
+    if (db == DbOutcome::kFailed) charges_.with({"failed"}).Increment();
     if (auto failed = db_failure_response(r, db)) return *failed;
     auto& faults = s_.faults();
     const auto now = Service::now();
@@ -118,7 +118,7 @@ class PaymentLogic : public RoleLogic {
     }
     if (targeting_hit("payment_fail_rate", r.request_id,
                       faults.value("payment_fail_rate", Service::now()))) {
-      charges_.with({"failed"}).inc();
+      charges_.with({"failed"}).Increment();
       return problem_response(r, 502, "charge-failed", "Bad Gateway",
                               "the charge failed (payment_fail_rate)", {{"order_id", *order_id}});
     }
@@ -143,7 +143,7 @@ class PaymentLogic : public RoleLogic {
       if (auto stored = idempotency_->insert_if_absent(key, {fingerprint, body}, Service::now()))
         return replay(r, *stored, fingerprint);
     db_.put(charge_id, body);
-    charges_.with({"captured"}).inc();
+    charges_.with({"captured"}).Increment();
     return json_response(200, std::move(body));
   }
 
@@ -155,7 +155,7 @@ class PaymentLogic : public RoleLogic {
                               "this Idempotency-Key was used for a different charge (order and "
                               "amount must match the first use)",
                               {{"field", std::string(kIdempotencyHeader)}});
-    replays_.inc();
+    replays_.Increment();
     Response replayed = json_response(200, stored.body);
     replayed.headers.emplace_back("Idempotent-Replayed", "true");
     return replayed;

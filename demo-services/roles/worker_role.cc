@@ -2,11 +2,16 @@
 // the keys and the guarantees). Per job: --job-time plus worker_delay_ms, then worker_fail_rate
 // decides (targeting by order id) whether processing fails. A failed job is retried (attempt+1,
 // back of the queue) up to --max-retries times, then dead-lettered. A successful job runs its
-// effect once per order id however often it is delivered.
+// effect once per order id however often it is delivered (unless the worker_skip_dedup knob lets
+// duplicates through). The effect is INCR orders:effects and RPUSH orders:applied <order id>;
+// GET /admin/effects answers that list: {"applied": [order ids, in application order], "count"}.
 //
 // On start the worker moves whatever its processing list holds (jobs a killed predecessor with
 // the same --worker-id had taken) back to the queue before consuming. On SIGTERM a job in its
 // delay is handed back to the front of the queue; a job past its delay is finished.
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -16,6 +21,7 @@
 #include "common/targeting.h"
 #include "core/event_log.h"
 #include "core/service.h"
+#include "http/trace_context.h"
 #include "queue/order_queue.h"
 #include "queue/redis_connection.h"
 
@@ -26,6 +32,12 @@ namespace {
 constexpr auto kProbeTimeout = std::chrono::milliseconds(200);
 constexpr auto kTakeBlock = std::chrono::milliseconds(250);
 constexpr auto kRedisRetryPause = std::chrono::milliseconds(200);
+
+// Jobs carry the order request's traceparent; its trace id goes last on the job's log lines.
+void add_trace_id(std::vector<LogField>& fields, const Job& job) {
+  const std::string_view trace_id = trace_id_of(job.traceparent);
+  if (!trace_id.empty()) fields.push_back({"trace_id", std::string(trace_id)});
+}
 
 class WorkerLogic : public RoleLogic {
  public:
@@ -44,8 +56,18 @@ class WorkerLogic : public RoleLogic {
         duplicates_(registry_
                         .counter("jobs_duplicate_total",
                                  "Processed jobs whose order had been done before: no second "
-                                 "effect.")
+                                 "effect (duplicates suppressed).")
                         .with({})),
+        effects_applied_(registry_
+                             .counter("jobs_effects_applied_total",
+                                      "Effects applied (each is one entry of orders:applied), "
+                                      "duplicates let through by worker_skip_dedup included.")
+                             .with({})),
+        duplicates_applied_(registry_
+                                .counter("jobs_duplicate_applied_total",
+                                         "Processed jobs whose order had been done before and "
+                                         "whose effect was applied again (worker_skip_dedup).")
+                                .with({})),
         failed_(registry_.counter("jobs_failed_total", "Job attempts that failed.").with({})),
         retried_(
             registry_.counter("jobs_retried_total", "Failed jobs put back for another attempt.")
@@ -78,12 +100,15 @@ class WorkerLogic : public RoleLogic {
         dlq_depth_(
             registry_.gauge("dead_letter_queue_depth", "Jobs in orders:dlq (at scrape).").with({})),
         busy_(s.metrics().pool_busy_threads.with({"jobs"})) {
-    s.metrics().pool_threads.with({"jobs"}).set(s.config().workers);
+    s.metrics().pool_threads.with({"jobs"}).Set(s.config().workers);
     registry_.add_collect_hook([this] {
-      s_.metrics().pool_saturation.with({"jobs"}).set(busy_.value() / s_.config().workers);
+      s_.metrics().pool_saturation.with({"jobs"}).Set(busy_.Value() / s_.config().workers);
       sample_depths();
     });
     s.readiness().add_dependency("redis", true, [this] { return redis_ping(probe_conn_); });
+    // A control route: read-only, and it must answer while the jobs pool is saturated.
+    s.http().control_route("GET", "/admin/effects",
+                           [this](const Request& r) { return effects(r); });
   }
 
   void start() override {
@@ -101,12 +126,36 @@ class WorkerLogic : public RoleLogic {
     try {
       OrderQueue q(depth_conn_);
       const auto d = q.depths(worker_id_);
-      queue_depth_.set(static_cast<double>(d.queue));
-      processing_depth_.set(static_cast<double>(d.processing));
-      dlq_depth_.set(static_cast<double>(d.dead_letters));
+      queue_depth_.Set(static_cast<double>(d.queue));
+      processing_depth_.Set(static_cast<double>(d.processing));
+      dlq_depth_.Set(static_cast<double>(d.dead_letters));
     } catch (const RedisError&) {
       // Redis is down: keep the last values; dependency_up says why.
     }
+  }
+
+  // GET /admin/effects: {"applied": [order ids, oldest first], "count": N}, read from
+  // orders:applied (so it covers every worker process sharing the Redis, and survives restarts).
+  Response effects(const Request& r) {
+    std::vector<std::string> applied;
+    try {
+      std::lock_guard<std::mutex> lock(depth_mu_);
+      applied = OrderQueue(depth_conn_).applied_effects();
+    } catch (const RedisError& e) {
+      return problem_response(r, 503, "redis-unavailable", "Service Unavailable",
+                              std::string("cannot read orders:applied: ") + e.what());
+    }
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("applied");
+    w.StartArray();
+    for (const auto& id : applied) w.String(id.data(), static_cast<rapidjson::SizeType>(id.size()));
+    w.EndArray();
+    w.Key("count");
+    w.Uint64(applied.size());
+    w.EndObject();
+    return json_response(200, std::string(buf.GetString(), buf.GetSize()));
   }
 
   // The first consumer to reach Redis moves the previous run's unfinished jobs back to the
@@ -116,7 +165,7 @@ class WorkerLogic : public RoleLogic {
     std::lock_guard<std::mutex> lock(recovery_mu_);
     if (recovered_done_.load(std::memory_order_relaxed)) return;
     const int n = q.recover(worker_id_);
-    recovered_.inc(n);
+    recovered_.Increment(n);
     log_event(LogLevel::kInfo, "jobs_recovered",
               {{"count", std::to_string(n)}, {"list", order_keys::processing(worker_id_)}});
     recovered_done_.store(true, std::memory_order_release);
@@ -159,21 +208,21 @@ class WorkerLogic : public RoleLogic {
   }
 
   void process(OrderQueue& q, const std::string& raw) {
-    busy_.add(1);
+    busy_.Increment();
     struct Idle {
       Gauge& g;
-      ~Idle() { g.add(-1); }
+      ~Idle() { g.Decrement(); }
     } idle{busy_};
 
     const auto job = decode_job(raw);
     if (!job) {
       log_event(LogLevel::kWarn, "job_dead_lettered",
                 {{"reason", "unreadable job"}, {"job", raw.substr(0, 200)}});
-      if (until_done([&] { q.dead_letter(worker_id_, raw, raw); })) dead_lettered_.inc();
+      if (until_done([&] { q.dead_letter(worker_id_, raw, raw); })) dead_lettered_.Increment();
       return;
     }
     if (job->enqueued_at_ms > 0)
-      queue_wait_.observe(
+      queue_wait_.Observe(
           static_cast<double>(std::max<int64_t>(0, unix_time_ms() - job->enqueued_at_ms)) / 1000.0);
     const auto start = std::chrono::steady_clock::now();
     auto& faults = s_.faults();
@@ -190,29 +239,58 @@ class WorkerLogic : public RoleLogic {
     const bool fail = targeting_hit("worker_fail_rate", job->order_id,
                                     faults.value("worker_fail_rate", Service::now()));
     if (!fail) {
-      bool applied = false;
-      if (!until_done([&] { applied = q.complete(worker_id_, raw, job->order_id); })) return;
-      processed_.inc();
-      if (!applied) duplicates_.inc();
+      const bool skip_dedup = faults.flag("worker_skip_dedup", Service::now());
+      OrderQueue::Completion done = OrderQueue::Completion::kApplied;
+      if (!until_done([&] { done = q.complete(worker_id_, raw, job->order_id, skip_dedup); }))
+        return;
+      processed_.Increment();
+      const char* outcome = "applied";
+      switch (done) {
+        case OrderQueue::Completion::kApplied:
+          effects_applied_.Increment();
+          break;
+        case OrderQueue::Completion::kDuplicateSuppressed:
+          duplicates_.Increment();
+          outcome = "duplicate_suppressed";
+          break;
+        case OrderQueue::Completion::kDuplicateApplied:
+          effects_applied_.Increment();
+          duplicates_applied_.Increment();
+          outcome = "duplicate_applied";
+          break;
+        case OrderQueue::Completion::kAlreadyAcknowledged:
+          // A repeat after a lost reply: the first run did the work and its outcome is unknown.
+          outcome = "acknowledged_before";
+          break;
+      }
+      if (s_.config().access_log) {
+        std::vector<LogField> fields = {{"order_id", job->order_id},
+                                        {"request_id", job->request_id},
+                                        {"outcome", outcome},
+                                        {"attempt", std::to_string(job->attempt)}};
+        add_trace_id(fields, *job);
+        log_event(LogLevel::kInfo, "job_done", fields);
+      }
     } else {
-      failed_.inc();
+      failed_.Increment();
       Job next = *job;
       next.last_error = "worker_fail_rate";
       if (job->attempt < s_.config().max_retries) {
         next.attempt = job->attempt + 1;
         if (!until_done([&] { q.retry(worker_id_, raw, encode_job(next)); })) return;
-        retried_.inc();
+        retried_.Increment();
       } else {
         if (!until_done([&] { q.dead_letter(worker_id_, raw, encode_job(next)); })) return;
-        dead_lettered_.inc();
-        log_event(LogLevel::kWarn, "job_dead_lettered",
-                  {{"order_id", job->order_id},
-                   {"request_id", job->request_id},
-                   {"attempts", std::to_string(job->attempt + 1)},
-                   {"reason", next.last_error}});
+        dead_lettered_.Increment();
+        std::vector<LogField> fields = {{"order_id", job->order_id},
+                                        {"request_id", job->request_id},
+                                        {"attempts", std::to_string(job->attempt + 1)},
+                                        {"reason", next.last_error}};
+        add_trace_id(fields, *job);
+        log_event(LogLevel::kWarn, "job_dead_lettered", fields);
       }
     }
-    job_duration_.observe(seconds_between(start, std::chrono::steady_clock::now()));
+    job_duration_.Observe(seconds_between(start, std::chrono::steady_clock::now()));
   }
 
   Service& s_;
@@ -220,10 +298,12 @@ class WorkerLogic : public RoleLogic {
   std::string worker_id_;
   RedisConnection probe_conn_;  // readiness thread only
   std::mutex depth_mu_;
-  RedisConnection depth_conn_;  // scrapes, under depth_mu_
+  RedisConnection depth_conn_;  // scrapes and /admin/effects, under depth_mu_
   MetricsRegistry& registry_;
   Counter& processed_;
   Counter& duplicates_;
+  Counter& effects_applied_;
+  Counter& duplicates_applied_;
   Counter& failed_;
   Counter& retried_;
   Counter& dead_lettered_;

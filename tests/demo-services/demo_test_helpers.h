@@ -4,6 +4,7 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "demo_cluster.h"
@@ -25,19 +27,59 @@ inline rapidjson::Document parse_json(const std::string& text) {
   return d;
 }
 
+// "name{b=\"2\",a=\"1\"}" -> "name{a=\"1\",b=\"2\"}": label pairs sorted by name, so a series
+// is found whatever label order the exposition uses (prometheus-cpp sorts labels by name).
+// Reads the series from the start of `text`; *end is set past it (the value follows).
+inline std::string canonical_series(const std::string& text, size_t* end = nullptr) {
+  size_t i = 0;
+  while (i < text.size() && text[i] != '{' && text[i] != ' ') ++i;
+  std::string name = text.substr(0, i);
+  std::vector<std::pair<std::string, std::string>> labels;  // value kept escaped
+  if (i < text.size() && text[i] == '{') {
+    ++i;
+    while (i < text.size() && text[i] != '}') {
+      const size_t eq = text.find('=', i);
+      if (eq == std::string::npos || eq + 1 >= text.size()) break;
+      std::string key = text.substr(i, eq - i);
+      size_t j = eq + 2;  // past ="
+      std::string value;
+      while (j < text.size() && text[j] != '"') {
+        if (text[j] == '\\' && j + 1 < text.size()) value.push_back(text[j++]);
+        value.push_back(text[j++]);
+      }
+      labels.emplace_back(std::move(key), std::move(value));
+      i = j + 1;
+      if (i < text.size() && text[i] == ',') ++i;
+    }
+    ++i;  // past }
+    std::sort(labels.begin(), labels.end());
+    name += '{';
+    for (size_t k = 0; k < labels.size(); ++k)
+      name += (k ? "," : "") + labels[k].first + "=\"" + labels[k].second + "\"";
+    name += '}';
+  }
+  if (end) *end = i;
+  return name;
+}
+
 // The value of one exact series ("jobs_processed_total" or
-// "http_requests_total{route=\"/orders\",method=\"POST\",status=\"201\"}") in an exposition.
+// "http_requests_total{route=\"/orders\",method=\"POST\",status=\"201\"}", labels in any order)
+// in an exposition.
 inline std::optional<double> metric_value(const std::string& exposition,
                                           const std::string& series) {
+  const std::string wanted = canonical_series(series);
+  const std::string name = series.substr(0, series.find('{'));
   size_t pos = 0;
   while (pos < exposition.size()) {
     size_t end = exposition.find('\n', pos);
     if (end == std::string::npos) end = exposition.size();
     const std::string line = exposition.substr(pos, end - pos);
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
-        line[series.size()] == ' ')
-      return std::stod(line.substr(series.size() + 1));
     pos = end + 1;
+    if (line.compare(0, name.size(), name) != 0) continue;
+    size_t value_at = 0;
+    if (canonical_series(line, &value_at) == wanted && value_at < line.size() &&
+        line[value_at] == ' ')
+      return std::stod(line.substr(value_at + 1));
   }
   return std::nullopt;
 }
