@@ -58,8 +58,7 @@ Service::Service(DemoConfig config)
     r.body = registry_.render();
     return r;
   });
-  const FaultGuard guard{config_.faults, config_.production, config_.fault_token};
-  install_fault_endpoints(http_, faults_, guard, role, metrics_);
+  install_fault_endpoints(http_, faults_, fault_guard(), role, metrics_);
 }
 
 Service::~Service() {

@@ -19,6 +19,7 @@
 #include "core/readiness_monitor.h"
 #include "core/simulated_db.h"
 #include "core/stop_signal.h"
+#include "faults/fault_endpoints.h"
 #include "faults/fault_knobs.h"
 #include "http/http_server.h"
 #include "metrics/metrics_registry.h"
@@ -47,6 +48,10 @@ class Service {
   ServiceMetrics& metrics() { return metrics_; }
   FaultState& faults() { return faults_; }
   HttpServer& http() { return http_; }
+  // Who may reach the fault endpoints, and the admin routes guarded like them.
+  FaultGuard fault_guard() const {
+    return {config_.faults, config_.production, config_.fault_token};
+  }
   ReadinessMonitor& readiness() { return readiness_; }
   const StopSignal& stop_signal() const { return stop_; }
   static FaultState::Clock::time_point now() { return FaultState::Clock::now(); }

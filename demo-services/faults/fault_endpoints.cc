@@ -40,25 +40,32 @@ bool fault_request_authorized(const FaultGuard& guard, std::string_view authoriz
   return same_secret(authorization.substr(kScheme.size()), guard.token);
 }
 
+Handler with_fault_guard(const FaultGuard& guard, Handler h) {
+  return [guard, h = std::move(h)](const Request& r) {
+    if (!fault_request_authorized(guard, r.header("Authorization"))) {
+      log_event(LogLevel::kWarn, "fault_unauthorized",
+                {{"request_id", r.request_id}, {"who", who(r)}, {"path", r.path}});
+      Response resp = problem_response(r, 401, "unauthorized", "Unauthorized",
+                                       "the fault endpoints need 'Authorization: Bearer "
+                                       "<token>' (the service's --fault-token)");
+      resp.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"faultline\"");
+      return resp;
+    }
+    return h(r);
+  };
+}
+
+void install_guarded_route(HttpServer& server, const FaultGuard& guard, const std::string& method,
+                           const std::string& path, Handler h) {
+  if (!fault_endpoints_exposed(guard)) return;
+  server.control_route(method, path, with_fault_guard(guard, std::move(h)));
+}
+
 void install_fault_endpoints(HttpServer& server, FaultState& faults, const FaultGuard& guard,
                              std::string role, ServiceMetrics& metrics) {
   if (!fault_endpoints_exposed(guard)) return;
   auto now = [] { return FaultState::Clock::now(); };
-  // Wraps a handler with the token check.
-  auto guarded = [guard](Handler h) -> Handler {
-    return [guard, h = std::move(h)](const Request& r) {
-      if (!fault_request_authorized(guard, r.header("Authorization"))) {
-        log_event(LogLevel::kWarn, "fault_unauthorized",
-                  {{"request_id", r.request_id}, {"who", who(r)}, {"path", r.path}});
-        Response resp = problem_response(r, 401, "unauthorized", "Unauthorized",
-                                         "the fault endpoints need 'Authorization: Bearer "
-                                         "<token>' (the service's --fault-token)");
-        resp.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"faultline\"");
-        return resp;
-      }
-      return h(r);
-    };
-  };
+  auto guarded = [&guard](Handler h) { return with_fault_guard(guard, std::move(h)); };
 
   server.control_route("GET", "/__faults", guarded([&faults, role, now](const Request&) {
                          return json_response(200, faults.state_json(role, now()));

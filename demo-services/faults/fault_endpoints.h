@@ -28,6 +28,16 @@ bool fault_endpoints_exposed(const FaultGuard& guard);
 // True when `authorization` ("Bearer <token>") satisfies the guard's token, or none is set.
 bool fault_request_authorized(const FaultGuard& guard, std::string_view authorization);
 
+// `h` behind the guard's token check: 401 (and a logged warning) without the right token.
+Handler with_fault_guard(const FaultGuard& guard, Handler h);
+
+// A control route that exists and is guarded exactly like /__faults: only when
+// fault_endpoints_exposed(guard), and only with the token. For the admin routes a chaos
+// experiment reads (GET /orders/applied on the worker), which a production service must not
+// answer to anyone.
+void install_guarded_route(HttpServer& server, const FaultGuard& guard, const std::string& method,
+                           const std::string& path, Handler h);
+
 // Installs the routes when fault_endpoints_exposed(guard). `faults` and `metrics` must outlive
 // the server.
 void install_fault_endpoints(HttpServer& server, FaultState& faults, const FaultGuard& guard,

@@ -4,7 +4,7 @@
 // back of the queue) up to --max-retries times, then dead-lettered. A successful job runs its
 // effect once per order id however often it is delivered (unless the worker_skip_dedup knob lets
 // duplicates through). The effect is INCR orders:effects and RPUSH orders:applied <order id>;
-// GET /admin/effects answers that list: {"applied": [order ids, in application order], "count"}.
+// GET /orders/applied answers that list: {"applied": [order ids, in application order], "count"}.
 //
 // On start the worker moves whatever its processing list holds (jobs a killed predecessor with
 // the same --worker-id had taken) back to the queue before consuming. On SIGTERM a job in its
@@ -106,9 +106,10 @@ class WorkerLogic : public RoleLogic {
       sample_depths();
     });
     s.readiness().add_dependency("redis", true, [this] { return redis_ping(probe_conn_); });
-    // A control route: read-only, and it must answer while the jobs pool is saturated.
-    s.http().control_route("GET", "/admin/effects",
-                           [this](const Request& r) { return effects(r); });
+    // Guarded like /__faults (it exists only with --faults, and takes the fault token): a
+    // control route, so it answers while the jobs pool is saturated.
+    install_guarded_route(s.http(), s.fault_guard(), "GET", "/orders/applied",
+                          [this](const Request& r) { return effects(r); });
   }
 
   void start() override {
@@ -134,7 +135,7 @@ class WorkerLogic : public RoleLogic {
     }
   }
 
-  // GET /admin/effects: {"applied": [order ids, oldest first], "count": N}, read from
+  // GET /orders/applied: {"applied": [order ids, oldest first], "count": N}, read from
   // orders:applied (so it covers every worker process sharing the Redis, and survives restarts).
   Response effects(const Request& r) {
     std::vector<std::string> applied;
@@ -298,7 +299,7 @@ class WorkerLogic : public RoleLogic {
   std::string worker_id_;
   RedisConnection probe_conn_;  // readiness thread only
   std::mutex depth_mu_;
-  RedisConnection depth_conn_;  // scrapes and /admin/effects, under depth_mu_
+  RedisConnection depth_conn_;  // scrapes and /orders/applied, under depth_mu_
   MetricsRegistry& registry_;
   Counter& processed_;
   Counter& duplicates_;

@@ -1,6 +1,6 @@
 // Orders end to end for the zero-loss and duplicate checks: client_order_id makes POST /orders
 // idempotent (one order id, one charge, one job), the worker counts and lists every effect it
-// applies (GET /admin/effects, in application order), worker_skip_dedup lets duplicates
+// applies (GET /orders/applied, in application order), worker_skip_dedup lets duplicates
 // through on purpose, and the services log the trace ids of the traceparents they receive.
 #include <doctest/doctest.h>
 
@@ -33,7 +33,7 @@ struct Effects {
 };
 
 Effects admin_effects(const std::string& worker_url) {
-  const auto r = http_get(worker_url + "/admin/effects");
+  const auto r = http_get(worker_url + "/orders/applied");
   REQUIRE(r.status == 200);
   const auto doc = parse_json(r.body);
   REQUIRE(doc.IsObject());
@@ -240,4 +240,26 @@ TEST_CASE("logs: api, payment and worker log the trace id of the traceparent the
                has(worker, "trace_id=" + trace_id + "\n");
       },
       5s));
+}
+
+TEST_CASE("worker: GET /orders/applied is guarded like /__faults (only with --faults, token)") {
+  {
+    DemoClusterOptions options;
+    options.fault_token = "tok";
+    DemoCluster cluster(options);
+    CHECK(http_get(cluster.worker_url() + "/orders/applied").status == 401);
+    CHECK(
+        http_get(cluster.worker_url() + "/orders/applied", {"Authorization: Bearer nope"}).status ==
+        401);
+    const auto ok =
+        http_get(cluster.worker_url() + "/orders/applied", {"Authorization: Bearer tok"});
+    CHECK(ok.status == 200);
+    CHECK(parse_json(ok.body)["count"].GetUint64() == 0);
+  }
+  {
+    DemoClusterOptions options;
+    options.faults = false;
+    DemoCluster cluster(options);
+    CHECK(http_get(cluster.worker_url() + "/orders/applied").status == 404);
+  }
 }
