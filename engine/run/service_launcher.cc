@@ -94,9 +94,17 @@ ServiceLauncher::~ServiceLauncher() {
 }
 
 std::string ServiceLauncher::resolve(const std::string& text, const ServiceSpec& self,
-                                     int self_port) const {
+                                     int self_port, const std::string& data_dir) const {
   return substitute(text, [&](const std::string& name) -> std::string {
     if (name == "port") return std::to_string(self_port);
+    if (name == "data_dir" && !data_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(data_dir, ec);
+      if (ec)
+        throw EnvironmentError(self.loc.str() + ": service '" + self.name + "': {data_dir} " +
+                               data_dir + " cannot be created: " + ec.message());
+      return std::filesystem::absolute(data_dir).lexically_normal().string();
+    }
     if (name == "host") return "127.0.0.1";
     const auto dot = name.find('.');
     if (dot == std::string::npos)
@@ -228,15 +236,22 @@ void ServiceLauncher::start_one(const ServiceSpec& spec) {
     return;
   }
 
-  auto child_for = [&](int port) {
-    ChildSpec child;
-    for (const auto& arg : spec.command) child.argv.push_back(resolve(arg, spec, port));
-    for (const auto& [k, v] : spec.env) child.env.emplace_back(k, resolve(v, spec, port));
-    return child;
+  // {data_dir}: a directory of the instance's own in the bundle (data/<service>[.K]), kept
+  // across restarts, so a service with state on disk (redis with appendonly) keeps it when a
+  // process fault kills it, and the state stays with the run's evidence.
+  auto child_for = [&](const std::string& data_name) {
+    return [&, data_name](int port) {
+      const std::string data_dir = log_dir_ + "/../data/" + data_name;
+      ChildSpec child;
+      for (const auto& arg : spec.command) child.argv.push_back(resolve(arg, spec, port, data_dir));
+      for (const auto& [k, v] : spec.env)
+        child.env.emplace_back(k, resolve(v, spec, port, data_dir));
+      return child;
+    };
   };
   if (!spec.instanced()) {
     service->log_path = log_dir_ + "/" + spec.name + ".log";
-    start_process(std::move(service), spec, child_for);
+    start_process(std::move(service), spec, child_for(spec.name));
     return;
   }
   // One after the other, each ready before the next: a service that migrates a database or
@@ -247,7 +262,7 @@ void ServiceLauncher::start_one(const ServiceSpec& spec) {
     instance->service = spec.name;
     // '.' is not part of service names, so api.1.log cannot be another service's log.
     instance->log_path = log_dir_ + "/" + spec.name + "." + std::to_string(k) + ".log";
-    start_process(std::move(instance), spec, child_for);
+    start_process(std::move(instance), spec, child_for(spec.name + "." + std::to_string(k)));
   }
   if (!spec.balancer.empty()) start_balancer(spec);
 }

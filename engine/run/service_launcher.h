@@ -117,7 +117,9 @@ class ServiceLauncher : public ProcessControl {
 
   // The service's command with placeholders resolved against ports known so far.
   // Exposed for tests and for `faultline plan` to show what would run.
-  std::string resolve(const std::string& text, const ServiceSpec& self, int self_port) const;
+  // {data_dir} resolves to `data_dir` (created); empty: not known here.
+  std::string resolve(const std::string& text, const ServiceSpec& self, int self_port,
+                      const std::string& data_dir = "") const;
 
  private:
   void start_one(const ServiceSpec& spec);

@@ -266,7 +266,11 @@ void Builder::placeholders(std::string_view text, const std::string& pointer, si
     const SourceLoc at = sink_.map().locate_in_value(pointer, base + p.offset);
     const int length = static_cast<int>(p.length);
     if (p.service.empty()) {
-      if (p.attribute != "port") {
+      if (p.attribute == "data_dir") {
+        if (!self.url.empty())
+          sink_.error_at(at, pointer, "{data_dir} is only known for services faultline starts",
+                         "this service has a url", length);
+      } else if (p.attribute != "port") {
         std::string hint = "this service's own port is {port}; another's is {<service>.port}";
         if (std::find(service_names_.begin(), service_names_.end(), p.attribute) !=
             service_names_.end()) {

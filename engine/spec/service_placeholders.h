@@ -1,5 +1,6 @@
 // Placeholders of environment commands and variables, filled in when faultline starts a
-// service: {port} (the port allocated to this service), {<service>.port}, {<service>.url},
+// service: {port} (the port allocated to this service), {data_dir} (a directory of its own in
+// the run's bundle, kept across restarts), {<service>.port}, {<service>.url},
 // {<service>.host} (of another service, which is therefore started first), and the same of one
 // instance of a service that runs several: {<service>#<K>.port}. The loader checks them; the
 // runner fills them, both through find_service_placeholders.
