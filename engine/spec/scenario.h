@@ -42,10 +42,11 @@ struct RouteSpec {
   std::vector<std::pair<std::string, std::string>> header_templates;  // in file order
   std::string body_template;  // empty: no body; YAML maps are rendered to JSON text
   std::vector<VarSpec> vars;
+  SourceLoc loc;
   // JSON pointer ("/order_id") into a 2xx response's JSON body: the id the system acknowledged
   // for the request, recorded in its sample. Empty: the body is not kept (no cost per request).
-  std::string ack_id;
-  SourceLoc loc;
+  // (Has an initializer so that aggregate initialisations without it stay complete.)
+  std::string ack_id = {};
 };
 
 enum class ArrivalProcess { kConstant, kPoisson };
