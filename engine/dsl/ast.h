@@ -61,12 +61,15 @@ struct Literal {
 };
 
 // A metric read: client side (`p95(route=orders)`) or server side (`metric.max(queue_depth)`),
-// optionally from another window (`during(warmup).p95`).
+// optionally from another window (`during(warmup).p95`); or a fact of the whole run
+// (`history.lost`, `verify.effects("/count")`), which has no window (the checker allows it
+// only in `overall:` assertions).
 struct MetricRef {
-  enum class Side { kClient, kServer };
+  enum class Side { kClient, kServer, kRunFact };
   Side side = Side::kClient;
   ClientQuery client;            // side == kClient
   ServerQuery server;            // side == kServer
+  RunFactQuery fact;             // side == kRunFact
   std::optional<Window> window;  // set: read from this window instead of the statement's
   Span name_span;                // the client metric name, or the server function name
   // Parallel to client.selectors or server.matchers: where each value was written.

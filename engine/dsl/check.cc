@@ -144,6 +144,7 @@ class Checker {
   explicit Checker(const DslContext& ctx) : ctx_(ctx) {}
 
   std::vector<DslProblem> run(const Statement& s) {
+    statement_ = &s;
     window(s.window);
     if (s.condition) condition(*s.condition);
     if (s.condition && s.recovery) recovery(s);
@@ -297,6 +298,10 @@ class Checker {
     for (const auto& operand : v.operands) names_in(operand);
     if (v.kind != ValueExpr::Kind::kMetric) return;
     const MetricRef& m = v.metric;
+    if (m.side == MetricRef::Side::kRunFact) {
+      run_fact(v);
+      return;
+    }
     if (m.window) window(*m.window);
     if (m.side == MetricRef::Side::kClient) {
       for (size_t i = 0; i < m.client.selectors.size(); ++i) {
@@ -319,7 +324,41 @@ class Checker {
     }
   }
 
+  // history.* and verify.*(...) are known once the run is over and belong to no window: only
+  // in `overall:` assertions, never with a window of their own.
+  void run_fact(const ValueExpr& v) {
+    const MetricRef& m = v.metric;
+    const std::string what = to_string(m.fact);
+    const std::string example =
+        "e.g. overall: " + what +
+        (m.fact.source == "history" && m.fact.name != "acknowledged" ? " == 0" : " > 0");
+    if (statement_->kind == StatementKind::kAbortIf) {
+      add(v.span, what + " is known only after the run",
+          "abort_if is judged while the run goes; "
+          "assert it under assert:, " +
+              example);
+    } else if (statement_->kind == StatementKind::kCompareGate) {
+      add(v.span, what + " cannot be compared between runs",
+          "assert it in each run under assert:, " + example);
+    } else if (m.window) {
+      add(m.window->span, what + " is a figure of the whole run, not of a window",
+          "drop '" + to_string(*m.window) + ".' and use it in an overall: statement");
+    } else if (statement_->window.kind != Window::Kind::kOverall) {
+      add(v.span, what + " is a figure of the whole run, not of " + to_string(statement_->window),
+          "write it in an overall: statement, " + example);
+    }
+    if (m.fact.source == "verify" && ctx_.verify_hooks) {
+      const auto& hooks = *ctx_.verify_hooks;
+      if (hooks.empty())
+        add(m.name_span, "unknown verify hook '" + m.fact.name + "'",
+            "the scenario has no verify hooks: add one under hooks.verify");
+      else
+        known_name(m.fact.name, hooks, "verify hook", m.name_span);
+    }
+  }
+
   const DslContext& ctx_;
+  const Statement* statement_ = nullptr;
   std::vector<DslProblem> problems_;
 };
 

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,8 @@ struct DslContext {
   // Optional phase lengths by name. When a phase is listed here, `during(P, last D)` with D
   // longer than the phase is an error; otherwise the evaluator clamps D to the phase.
   std::map<std::string, Duration, std::less<>> phase_durations;
+  // Names of the verify hooks (verify.<hook>(...)); nullopt: do not check them.
+  std::optional<std::vector<std::string>> verify_hooks;
 };
 
 // Parses and checks one statement. Empty result = valid. A syntax error yields exactly one

@@ -41,4 +41,15 @@ struct ServerQuery {
   bool operator==(const ServerQuery&) const = default;
 };
 
+// A fact of the run as a whole, known once it is over (judge/run_facts.h):
+//   `history.lost`               source "history", name one of history_names() (vocabulary.h)
+//   `verify.effects("/count")`   source "verify", name the verify hook, pointer a JSON pointer
+//                                into its output ("" for the whole output)
+struct RunFactQuery {
+  std::string source;
+  std::string name;
+  std::string pointer;  // verify only
+  bool operator==(const RunFactQuery&) const = default;
+};
+
 }  // namespace faultline::dsl

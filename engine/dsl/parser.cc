@@ -509,6 +509,7 @@ class Parser {
       fail_at(name, "expected a metric, found " + describe(name), "e.g. during(warmup).p95");
     }
     if (name.is("metric")) return server_metric();
+    if (name.is("history") || name.is("verify")) return run_fact();
     const std::string word(name.text);
     if (!client_metric_type(word)) unknown_metric(name);
     take();
@@ -631,6 +632,61 @@ class Parser {
                 did_you_mean(value, classes) + "error classes: " + join(classes, " "));
       }
     }
+  }
+
+  // `history.lost` or `verify.<hook>("/json/pointer")`.
+  ValueExpr run_fact() {
+    const Token& word = take();
+    const bool history = word.is("history");
+    ValueExpr v;
+    v.kind = ValueExpr::Kind::kMetric;
+    MetricRef& m = v.metric;
+    m.side = MetricRef::Side::kRunFact;
+    m.fact.source = std::string(word.text);
+    const char* example = history
+                              ? "e.g. overall: history.lost == 0"
+                              : "e.g. overall: verify.effects(\"/count\") == count(route=orders, "
+                                "status=2xx)";
+    if (!accept(".")) {
+      fail_at(peek(), "expected '.' after '" + m.fact.source + "'",
+              history ? "write history.<figure>: " + join(history_names(), " ")
+                      : std::string("write verify.<hook>(\"/json/pointer\"), ") + example);
+    }
+    const Token& name = peek();
+    if (name.kind != TokenKind::kIdent) {
+      fail_at(name,
+              std::string("expected ") + (history ? "a history figure" : "a verify hook name") +
+                  ", found " + describe(name),
+              history ? "figures: " + join(history_names(), " ") : std::string(example));
+    }
+    const std::string n(name.text);
+    if (history) {
+      const auto& names = history_names();
+      if (std::find(names.begin(), names.end(), n) == names.end())
+        fail_at(name, "unknown history figure '" + n + "'",
+                did_you_mean(n, names) + "figures: " + join(names, " "));
+    }
+    take();
+    m.fact.name = n;
+    m.name_span = span_of(name);
+    if (!history) {
+      const Token& open = peek();
+      if (!accept("(")) {
+        fail_at(open, "expected '(' after verify." + n,
+                "name what to read in its JSON output: verify." + n + "(\"/count\")");
+      }
+      const Token& ptr = peek();
+      if (ptr.kind != TokenKind::kString || (!ptr.value.empty() && ptr.value[0] != '/')) {
+        fail_at(ptr, "expected a quoted JSON pointer, found " + describe(ptr),
+                "e.g. verify." + n + "(\"/count\"), or \"\" for an output that is a number");
+      }
+      take();
+      m.fact.pointer = ptr.value;
+      m.value_spans.push_back(span_of(ptr));
+      close_paren(open);
+    }
+    v.span = span_from(word.offset);
+    return v;
   }
 
   ValueExpr server_metric() {

@@ -116,10 +116,22 @@ std::string to_string(const ServerQuery& query) {
   return out + ")";
 }
 
+std::string to_string(const RunFactQuery& query) {
+  if (query.source == "history") return "history." + query.name;
+  return "verify." + query.name + "(" + quote(query.pointer) + ")";
+}
+
 std::string to_string(const MetricRef& metric) {
   std::string out = metric.window ? to_string(*metric.window) + "." : "";
-  return out + (metric.side == MetricRef::Side::kClient ? to_string(metric.client)
-                                                        : to_string(metric.server));
+  switch (metric.side) {
+    case MetricRef::Side::kClient:
+      return out + to_string(metric.client);
+    case MetricRef::Side::kServer:
+      return out + to_string(metric.server);
+    case MetricRef::Side::kRunFact:
+      return out + to_string(metric.fact);
+  }
+  return out;
 }
 
 std::string to_string(const ValueExpr& value) {

@@ -20,6 +20,7 @@ std::string to_string(const ValueExpr& value);
 std::string to_string(const MetricRef& metric);    // with its window prefix when it has one
 std::string to_string(const ClientQuery& query);   // "p95(route=orders, status=5xx)"
 std::string to_string(const ServerQuery& query);   // "metric.p95(name{route=\"/orders\"})"
+std::string to_string(const RunFactQuery& query);  // "history.lost", "verify.x(\"/n\")"
 std::string to_string(CompareOp op);               // ">="
 std::string to_string(Gate::Direction direction);  // "improves"
 

@@ -86,14 +86,21 @@ bool is_status_selector(std::string_view value) {
          std::isdigit(static_cast<unsigned char>(value[2]));
 }
 
+const std::vector<std::string>& history_names() {
+  static const std::vector<std::string> names{"lost",         "duplicated", "unexpected",
+                                              "acknowledged", "applied",    "ack_missing"};
+  return names;
+}
+
 bool is_keyword(std::string_view word) {
   static const std::vector<std::string> keywords{
-      "during", "after",  "overall",  "last",      "and", "or",     "back",
-      "to",     "normal", "improves", "regresses", "by",  "metric", "within"};
+      "during", "after",    "overall",   "last", "and",    "or",     "back",    "to",
+      "normal", "improves", "regresses", "by",   "metric", "within", "history", "verify"};
   return contains(keywords, word);
 }
 
 ValueType metric_type(const MetricRef& metric) {
+  if (metric.side == MetricRef::Side::kRunFact) return ValueType::kNumber;
   if (metric.side == MetricRef::Side::kClient) {
     return client_metric_type(metric.client.metric).value_or(ValueType::kNumber);
   }

@@ -40,6 +40,9 @@ const std::vector<std::string>& http_methods();   // GET POST PUT DELETE PATCH H
 // "2xx".."5xx" or an exact code 100..599.
 bool is_status_selector(std::string_view value);
 
+// The figures of `history.<name>`: lost duplicated unexpected acknowledged applied ack_missing.
+const std::vector<std::string>& history_names();
+
 // Words with a meaning in the grammar; they cannot name a metric.
 bool is_keyword(std::string_view word);
 

@@ -208,7 +208,12 @@ class Judging {
     op.window = w;
     op.type = dsl::metric_type(m);
     std::string of;  // " for p95(route=orders)": names the population when it is not all
-    if (m.side == MetricRef::Side::kClient) {
+    if (m.side == MetricRef::Side::kRunFact) {
+      op.what = dsl::to_string(m.fact);
+      op.observed = source_.run_fact(m.fact);
+      op.sample_noun = m.fact.source == "history" ? "ids" : "hook output";
+      op.required_samples = 0;  // the traffic guard is about windows; a fact is exact
+    } else if (m.side == MetricRef::Side::kClient) {
       op.what = dsl::to_string(m.client);
       op.observed = source_.client(w, m.client);
       op.sample_noun = "requests";

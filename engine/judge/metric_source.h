@@ -69,6 +69,12 @@ class MetricSource {
   virtual ~MetricSource() = default;
   virtual Observed client(const TimeWindow& window, const ClientQuery& query) const = 0;
   virtual Observed server(const TimeWindow& window, const ServerQuery& query) const = 0;
+  // A fact of the whole run (history.*, verify.*; judge/run_facts.h). Sources that keep none
+  // (live judging, tables in tests) answer with no value and say so.
+  virtual Observed run_fact(const dsl::RunFactQuery& query) const {
+    (void)query;
+    return {std::nullopt, 0, "not known to this source (only after the run)"};
+  }
 };
 
 }  // namespace faultline::judge

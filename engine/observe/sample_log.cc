@@ -27,11 +27,16 @@ enum Column {
   kBytesIn,
   kBytesOut,
   kPhase,
+  kAckId,  // added later: logs written before it lack it, and read as ""
   kColumnCount
 };
 constexpr std::array<std::string_view, kColumnCount> kColumnNames = {
     "seq",        "request_id", "route",       "method",   "path",      "intended_us", "sent_us",
-    "latency_us", "status",     "error_class", "bytes_in", "bytes_out", "phase"};
+    "latency_us", "status",     "error_class", "bytes_in", "bytes_out", "phase",       "ack_id"};
+// Columns a log may lack (written by a faultline that had no such column).
+constexpr bool is_optional_column(size_t c) {
+  return c == kAckId;
+}
 
 void put_csv(std::string& out, std::string_view s) {
   if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
@@ -94,6 +99,8 @@ void SampleLogWriter::append(const SampleRecord& r) {
   put_int(b, r.bytes_out);
   b += ',';
   put_csv(b, r.phase);
+  b += ',';
+  put_csv(b, r.ack_id);
   b += '\n';
   file_.write(b);
   ++records_;
@@ -141,7 +148,7 @@ SampleLogReader::SampleLogReader(const std::string& path) : file_(path, "sample 
     }
   }
   for (size_t c = 0; c < kColumnNames.size(); ++c) {
-    if (column_of_[c] < 0) {
+    if (column_of_[c] < 0 && !is_optional_column(c)) {
       throw SampleLogError(path + ":2: the header has no column \"" + std::string(kColumnNames[c]) +
                            "\"");
     }
@@ -226,6 +233,10 @@ bool SampleLogReader::next(SampleRecord& r) {
   number(kBytesIn, r.bytes_in);
   number(kBytesOut, r.bytes_out);
   r.phase = text(kPhase);
+  if (column_of_[kAckId] >= 0)
+    r.ack_id = text(kAckId);
+  else
+    r.ack_id.clear();
   ++records_;
   return true;
 }

@@ -6,12 +6,14 @@
 //   line 1: `# faultline-samples 1` (format name and version)
 //   line 2: the header, the column names of SampleRecord:
 //           seq,request_id,route,method,path,intended_us,sent_us,latency_us,status,
-//           error_class,bytes_in,bytes_out,phase
+//           error_class,bytes_in,bytes_out,phase,ack_id
+//   (ack_id came later: a log without that column reads with ack_id "")
 //   then one record per line, RFC 4180 quoting: a field containing a comma, a double quote,
 //   CR or LF is quoted, with quotes doubled. Integers in decimal.
 // The reader finds columns by header name, so later versions may add columns; missing known
-// columns are an error. Records appear in the order they were appended (the runner appends
-// as requests finish), so a reader that wants the schedule sorts by seq or intended_us.
+// columns are an error, except the optional ones added since (ack_id). Records appear in the order
+// they were appended (the runner appends as requests finish), so a reader that wants the schedule
+// sorts by seq or intended_us.
 //
 // Writing costs one formatted line per sample into gz_file.h's buffer, compressed at zlib
 // level 1 when it fills; flush() pushes everything to the file so a crash loses at most what

@@ -29,6 +29,9 @@ struct SampleRecord {
   int64_t bytes_in = 0;   // response bytes received
   int64_t bytes_out = 0;  // request bytes sent
   std::string phase;
+  // The id the system acknowledged in a 2xx body (the route's ack_id pointer), as text; ""
+  // when the route has no ack_id or the response gave none.
+  std::string ack_id;
 
   bool dropped() const { return error_class == "dropped"; }
   bool aborted() const { return error_class == "aborted"; }

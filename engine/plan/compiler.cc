@@ -229,6 +229,7 @@ Plan compile_plan(const Scenario& s, const PlanOverrides& o) {
   plan.request_timeout = s.traffic.timeout;
   plan.max_in_flight = s.traffic.max_in_flight;
   plan.routes = s.traffic.routes;
+  plan.hooks = s.hooks;
 
   plan.fault_steps = fault_timeline(s, plan.phases);
 

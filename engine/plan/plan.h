@@ -118,6 +118,9 @@ struct Plan {
   std::vector<PlannedStatement> assertions;
   std::vector<PlannedStatement> abort_if;
   std::vector<PlannedStatement> compare_gates;
+  // Setup and verify hooks (run/hooks.h). Part of the canonical form only when there are any,
+  // so plans without hooks keep their hashes.
+  ScenarioHooks hooks;
 
   std::string plan_hash;  // sha256 of canonical_plan_json(plan) (without the hash itself)
 

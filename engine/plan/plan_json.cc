@@ -83,6 +83,7 @@ void write_plan_members(JsonOut& j, const Plan& p) {
     }
     j.end_array();
     j.member("body", r.body_template);
+    if (!r.ack_id.empty()) j.member("ack_id", r.ack_id);  // only when set: older hashes hold
     j.key("vars");
     j.begin_array();
     for (const auto& v : r.vars) {
@@ -174,6 +175,35 @@ void write_plan_members(JsonOut& j, const Plan& p) {
   statements("assert", p.assertions);
   statements("abort_if", p.abort_if);
   statements("compare", p.compare_gates);
+
+  // Only when there are hooks, so plans without them keep their hashes.
+  if (!p.hooks.empty()) {
+    j.key("hooks");
+    j.begin_object();
+    for (const bool verify : {false, true}) {
+      j.key(verify ? "verify" : "setup");
+      j.begin_array();
+      for (const auto& h : verify ? p.hooks.verify : p.hooks.setup) {
+        j.begin_object();
+        j.member("name", h.name);
+        j.key("exec");
+        j.begin_array();
+        for (const auto& a : h.exec) j.value(a);
+        j.end_array();
+        j.member("http_service", h.http_service);
+        j.member("http_path", h.http_path);
+        j.member("http_method", h.http_method);
+        j.member("wait_us", static_cast<int64_t>(h.wait.count()));
+        j.member("timeout_us", static_cast<int64_t>(h.timeout.count()));
+        j.member("retry_until_ok_us",
+                 static_cast<int64_t>(h.retry_until_ok ? h.retry_until_ok->count() : -1));
+        j.member("applied_ids", h.applied_ids);
+        j.end_object();
+      }
+      j.end_array();
+    }
+    j.end_object();
+  }
 }
 
 void write_arrival(JsonOut& j, const Arrival& a) {
@@ -386,6 +416,7 @@ Plan plan_from_json(const std::string& json) {
     route.path_template = r.str("path");
     route.header_templates = string_pairs(r.array("headers"));
     route.body_template = r.str("body");
+    if (r.has("ack_id")) route.ack_id = r.str("ack_id");
     for (const auto& v : r.array("vars").GetArray())
       route.vars.push_back(read_var(Reader(v, "vars[]")));
     p.routes.push_back(std::move(route));
@@ -421,6 +452,28 @@ Plan plan_from_json(const std::string& json) {
   p.assertions = statements(root, "assert", dsl::StatementKind::kAssertion);
   p.abort_if = statements(root, "abort_if", dsl::StatementKind::kAbortIf);
   p.compare_gates = statements(root, "compare", dsl::StatementKind::kCompareGate);
+  if (root.has("hooks")) {
+    const Reader hooks = root.object("hooks");
+    for (const bool verify : {false, true}) {
+      const char* key = verify ? "verify" : "setup";
+      for (const auto& e : hooks.array(key).GetArray()) {
+        const Reader h(e, std::string("hooks.") + key + "[]");
+        HookSpec spec;
+        spec.name = h.str("name");
+        spec.exec = h.strings("exec");
+        spec.http_service = h.str("http_service");
+        spec.http_path = h.str("http_path");
+        spec.http_method = h.str("http_method");
+        spec.wait = Duration{h.i64("wait_us")};
+        spec.timeout = Duration{h.i64("timeout_us")};
+        if (const int64_t r = h.i64("retry_until_ok_us"); r >= 0) spec.retry_until_ok = Duration{r};
+        spec.applied_ids = h.str("applied_ids");
+        if (spec.exec.empty() == spec.http_service.empty())
+          throw UsageError("plan JSON: hook '" + spec.name + "' has neither or both exec and http");
+        (verify ? p.hooks.verify : p.hooks.setup).push_back(std::move(spec));
+      }
+    }
+  }
   // plan.json comes from disk and its hash is no defence (anyone can compute one): bound what
   // scrape_ticks_for loops over, one tick per interval, before it runs.
   constexpr int64_t kMaxTotalUs = int64_t{1} << 52;  // about 140 years

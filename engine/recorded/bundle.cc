@@ -5,7 +5,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include <rapidjson/document.h>
+
 #include "common/error.h"
+#include "common/file_io.h"
+#include "common/json_out.h"
+#include "common/json_parse.h"
 
 namespace faultline {
 
@@ -71,6 +76,65 @@ bool save_scrape_snapshot(const BundleLayout& bundle, const std::string& job, Du
   std::ofstream f(bundle.snapshot(job, at), std::ios::binary);
   f << body;
   return static_cast<bool>(f);
+}
+
+void write_hook_status(const BundleLayout& bundle, const HookRecord& hook) {
+  JsonOut j(JsonOut::kPretty);
+  j.begin_object();
+  j.member("name", hook.name);
+  j.member("stage", hook.stage);
+  j.member("kind", hook.kind);
+  j.member("ok", hook.ok);
+  j.member("attempts", static_cast<int64_t>(hook.attempts));
+  j.member("exit_code", static_cast<int64_t>(hook.exit_code));
+  j.member("http_status", static_cast<int64_t>(hook.http_status));
+  j.member("elapsed_us", static_cast<int64_t>(hook.elapsed.count()));
+  j.member("error", hook.error);
+  j.end_object();
+  write_file_atomically(bundle.hook_status(hook.name), j.text() + "\n");
+}
+
+std::optional<HookRecord> read_hook_record(const BundleLayout& bundle, const std::string& name,
+                                           std::string* why) {
+  const std::optional<std::string> text = read_whole_file(bundle.hook_status(name));
+  if (!text) {
+    *why = "hooks/" + name + ".status.json is not in the bundle";
+    return std::nullopt;
+  }
+  rapidjson::Document doc;
+  if (!parse_json(*text, &doc) || !doc.IsObject()) {
+    *why = "hooks/" + name + ".status.json is damaged";
+    return std::nullopt;
+  }
+  auto str = [&](const char* k) {
+    auto it = doc.FindMember(k);
+    return it != doc.MemberEnd() && it->value.IsString()
+               ? std::string(it->value.GetString(), it->value.GetStringLength())
+               : std::string();
+  };
+  auto num = [&](const char* k) -> int64_t {
+    auto it = doc.FindMember(k);
+    return it != doc.MemberEnd() && it->value.IsInt64() ? it->value.GetInt64() : 0;
+  };
+  HookRecord h;
+  h.name = name;
+  h.stage = str("stage");
+  h.kind = str("kind");
+  auto ok = doc.FindMember("ok");
+  h.ok = ok != doc.MemberEnd() && ok->value.IsBool() && ok->value.GetBool();
+  h.attempts = static_cast<int>(num("attempts"));
+  h.exit_code = static_cast<int>(num("exit_code"));
+  h.http_status = num("http_status");
+  h.elapsed = Duration{num("elapsed_us")};
+  h.error = str("error");
+  h.output_file = "hooks/" + name + ".out";
+  if (std::optional<std::string> out = read_whole_file(bundle.hook_output(name))) {
+    h.output = std::move(*out);
+  } else if (h.ok) {
+    *why = "hooks/" + name + ".out is not in the bundle";
+    return std::nullopt;
+  }
+  return h;
 }
 
 }  // namespace faultline

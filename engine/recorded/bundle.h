@@ -7,16 +7,21 @@
 //   scrapes.txt.gz     every scrape, verbatim, in tick order (observe/scrape_log.h)
 //   scrapes/<job>-<plan time>.prom   raw /metrics bodies at phase boundaries
 //   logs/<service>.log service output, exec hook output
+//   hooks/<name>.out   a setup or verify hook's output: exec stdout, or the HTTP body
+//   hooks/<name>.err   an exec hook's stderr
+//   hooks/<name>.status.json  how it went (read_hook_status); judge reads verify output here
 //
 // judge, compare, replay and merge read runs through this header and recorded_run.h, never
 // through the run stage.
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/units.h"
+#include "report/report.h"
 
 namespace faultline {
 
@@ -29,6 +34,16 @@ struct BundleLayout {
   std::string scrape_log() const { return dir + "/scrapes.txt.gz"; }
   std::string logs_dir() const { return dir + "/logs"; }
   std::string snapshots_dir() const { return dir + "/scrapes"; }
+  std::string hooks_dir() const { return dir + "/hooks"; }
+  std::string hook_output(const std::string& name) const {
+    return hooks_dir() + "/" + name + ".out";
+  }
+  std::string hook_stderr(const std::string& name) const {
+    return hooks_dir() + "/" + name + ".err";
+  }
+  std::string hook_status(const std::string& name) const {
+    return hooks_dir() + "/" + name + ".status.json";
+  }
   // A raw /metrics body of `job` scraped at plan time `at`.
   std::string snapshot(const std::string& job, Duration at) const;
 };
@@ -60,5 +75,14 @@ std::vector<std::string> list_bundle_files(const BundleLayout& bundle);
 // convenience copy (scrapes.txt.gz holds every scrape), so a failed write returns false.
 bool save_scrape_snapshot(const BundleLayout& bundle, const std::string& job, Duration at,
                           const std::string& body);
+
+// Writes how a hook went (its HookRecord without the output) as hooks/<name>.status.json,
+// atomically. Throws EnvironmentError when it cannot.
+void write_hook_status(const BundleLayout& bundle, const HookRecord& hook);
+
+// The record of hook `name` from the bundle (status and output), or nullopt with *why set
+// when its status file is missing or damaged.
+std::optional<HookRecord> read_hook_record(const BundleLayout& bundle, const std::string& name,
+                                           std::string* why);
 
 }  // namespace faultline

@@ -129,6 +129,7 @@ std::unique_ptr<RunObservations> recorded_observations(const RecordedRun& run, s
   auto obs = std::make_unique<RunObservations>(run.plan, judging_windows(run.plan),
                                                run.plan.metrics_of_interest);
   const RecordedLogs logs = obs->load_recorded_logs(run.bundle_dir);
+  obs->load_recorded_hooks(run.bundle_dir);
   const std::string reason = cut_short_reason(run);
   if (note) {
     note->clear();

@@ -69,11 +69,21 @@ RunObservations::RunObservations(const Plan& plan, std::vector<judge::TimeWindow
     for (const auto& p : plan.phases) is_phase |= w.start == p.start && w.end == p.end;
     if (!is_phase) extra_windows_.push_back(std::move(w));
   }
+  for (const auto& r : plan.routes)
+    if (!r.ack_id.empty()) ack_routes_.insert(r.name);
+  facts_.no_history = "the verify hooks have not run";
 }
 
 void RunObservations::record(const observe::SampleRecord& sample) {
   std::lock_guard lock(mutex_);
   client_.record(sample);
+  if (sample.status >= 200 && sample.status < 300 && sample.error_class.empty() &&
+      ack_routes_.count(sample.route) > 0) {
+    if (sample.ack_id.empty())
+      ++ack_missing_;
+    else
+      acknowledged_.emplace_back(sample.seq, sample.ack_id);
+  }
   const Duration t{sample.intended_us};
   for (const auto& w : extra_windows_)
     if (t >= w.start && t < w.end) client_.record_in(w.label, sample);
@@ -104,6 +114,60 @@ void RunObservations::scrape_done(const std::string& job, size_t tick_index,
 void RunObservations::record_scrapes_to(observe::ScrapeLogWriter* log) {
   std::lock_guard lock(mutex_);
   scrape_log_ = log;
+}
+
+void RunObservations::set_verify_outcomes(const std::vector<HookRecord>& verify_hooks) {
+  judge::RunFacts facts;
+  for (const auto& h : verify_hooks) facts.verify[h.name] = {h.ok, h.error, h.output};
+  const HookSpec* source = plan_.hooks.history_source();
+  std::lock_guard lock(mutex_);
+  if (source == nullptr) {
+    facts.no_history = "no verify hook gives applied_ids, so there is no id history";
+  } else if (ack_routes_.empty()) {
+    facts.no_history = "no route has ack_id, so no acknowledged ids were recorded";
+  } else if (auto it = facts.verify.find(source->name); it == facts.verify.end()) {
+    facts.no_history = "verify hook '" + source->name + "' did not run";
+  } else if (!it->second.ok) {
+    facts.no_history = "verify hook '" + source->name + "' failed: " + it->second.error;
+  } else {
+    std::vector<std::string> applied;
+    std::string error;
+    if (!judge::applied_ids_from_json(it->second.output, source->applied_ids, &applied, &error)) {
+      facts.no_history = "verify hook '" + source->name + "': " + error;
+    } else {
+      facts.history = judge::compute_id_history(acknowledged_, applied);
+      facts.history->source_hook = source->name;
+      facts.history->ack_missing = ack_missing_;
+    }
+  }
+  facts_ = std::move(facts);
+}
+
+void RunObservations::load_recorded_hooks(const std::string& bundle_dir) {
+  const BundleLayout bundle{bundle_dir};
+  std::vector<HookRecord> outcomes;
+  for (const auto& h : plan_.hooks.verify) {
+    std::string why;
+    if (auto record = read_hook_record(bundle, h.name, &why)) {
+      outcomes.push_back(std::move(*record));
+    } else {
+      HookRecord missing;
+      missing.name = h.name;
+      missing.error = why;
+      outcomes.push_back(std::move(missing));
+    }
+  }
+  set_verify_outcomes(outcomes);
+}
+
+judge::RunFacts RunObservations::run_facts() const {
+  std::lock_guard lock(mutex_);
+  return facts_;
+}
+
+judge::Observed RunObservations::run_fact(const dsl::RunFactQuery& query) const {
+  std::lock_guard lock(mutex_);
+  return judge::answer_run_fact(facts_, query);
 }
 
 std::string RecordedLogs::describe_cut() const {

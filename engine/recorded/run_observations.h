@@ -14,14 +14,17 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "judge/metric_source.h"
+#include "judge/run_facts.h"
 #include "observe/client_stats.h"
 #include "observe/scrape_log.h"
 #include "observe/scrape_store.h"
 #include "plan/plan.h"
+#include "report/report.h"
 
 namespace faultline {
 
@@ -77,6 +80,16 @@ class RunObservations : public judge::MetricSource {
                          const judge::ClientQuery& query) const override;
   judge::Observed server(const judge::TimeWindow& window,
                          const judge::ServerQuery& query) const override;
+  judge::Observed run_fact(const dsl::RunFactQuery& query) const override;
+
+  // The verify hooks' outcomes, once they ran (or as read back from a bundle): keeps their
+  // output for verify.* reads and computes the id history from the plan's history source.
+  // Until it is called, history.* and verify.* have no value.
+  void set_verify_outcomes(const std::vector<HookRecord>& verify_hooks);
+  // Reads the plan's verify hooks back from a bundle (hooks/<name>.status.json and .out) and
+  // calls set_verify_outcomes; a hook missing from the bundle has no output, with the reason.
+  void load_recorded_hooks(const std::string& bundle_dir);
+  judge::RunFacts run_facts() const;
 
   // Copies for reporting once the run is over (or a consistent snapshot during it).
   observe::ClientStats client_stats() const;
@@ -104,6 +117,11 @@ class RunObservations : public judge::MetricSource {
   std::map<std::string, size_t> next_tick_;
   std::map<std::string, std::map<size_t, PendingScrape>> ahead_;
   observe::ScrapeLogWriter* scrape_log_ = nullptr;
+  // The id history's acknowledged side: routes with an ack_id, and what their 2xx gave.
+  std::set<std::string> ack_routes_;
+  std::vector<std::pair<uint64_t, std::string>> acknowledged_;  // (seq, id)
+  int64_t ack_missing_ = 0;
+  judge::RunFacts facts_;
 };
 
 // The key under which ClientStats holds an extra window.

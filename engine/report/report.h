@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/units.h"
+#include "judge/run_facts.h"
 #include "judge/verdict.h"
 
 namespace faultline {
@@ -143,6 +144,21 @@ struct ServiceRecord {
   std::string log;  // path inside the bundle
 };
 
+// One setup or verify hook as it ran (run/hooks.h). The output itself stays in the bundle.
+struct HookRecord {
+  std::string name;
+  std::string stage;  // "setup" or "verify"
+  std::string kind;   // "exec" or "http"
+  bool ok = false;
+  int attempts = 0;
+  int exit_code = -1;       // exec: the command's exit code; -1 when it did not exit by itself
+  long http_status = 0;     // http: the last response's status; 0 when none arrived
+  Duration elapsed{0};      // from the first attempt to the last one's end (wait excluded)
+  std::string error;        // why it failed, "" when ok
+  std::string output_file;  // "hooks/<name>.out", relative to the bundle
+  std::string output;       // the output itself (not written to the artifact)
+};
+
 struct RunReport {
   RunStatus status = RunStatus::kPassed;
   int exit_code = 0;
@@ -169,7 +185,11 @@ struct RunReport {
   std::vector<SlowRequest> slowest;  // at most 50, slowest first
   std::vector<ErrorSignature> error_signatures;
   std::vector<ScrapeFailureReport> scrape_failures;  // targets with at least one failure
-  std::vector<std::string> hint_request_ids;         // slowest and failed, to grep in logs
+  std::vector<HookRecord> hooks;                     // setup then verify, as they ran
+  // The id history (judge/run_facts.h), when a verify hook gave applied_ids; else why not.
+  std::optional<judge::IdHistory> history;
+  std::string no_history;
+  std::vector<std::string> hint_request_ids;  // slowest and failed, to grep in logs
   std::vector<std::string> hint_trace_ids;
   // Replays: the source artifact, its schedule checksum, and whether ours matched it.
   std::string replay_of;

@@ -252,6 +252,54 @@ void scrape_failures(Writer& w, const RunReport& r) {
   w.end_array();
 }
 
+void hooks(Writer& w, const RunReport& r) {
+  key(w, "hooks");
+  w.begin_array();
+  for (const auto& h : r.hooks) {
+    w.begin_object();
+    str(w, "name", h.name);
+    str(w, "stage", h.stage);
+    str(w, "kind", h.kind);
+    boolean(w, "ok", h.ok);
+    i64(w, "attempts", h.attempts);
+    if (h.kind == "exec")
+      i64(w, "exit_code", h.exit_code);
+    else
+      i64(w, "http_status", h.http_status);
+    us(w, "elapsed_us", h.elapsed);
+    str(w, "error", h.error);
+    str(w, "output", h.output_file);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+void id_set(Writer& w, std::string_view k, const judge::IdSet& set) {
+  key(w, k);
+  w.begin_object();
+  i64(w, "count", set.count);
+  strings(w, "examples", set.examples);
+  w.end_object();
+}
+
+void history(Writer& w, const RunReport& r) {
+  key(w, "history");
+  if (!r.history) {
+    w.null();
+    return;
+  }
+  const judge::IdHistory& h = *r.history;
+  w.begin_object();
+  str(w, "source_hook", h.source_hook);
+  i64(w, "acknowledged", h.acknowledged);
+  i64(w, "applied", h.applied);
+  i64(w, "ack_missing", h.ack_missing);
+  id_set(w, "lost", h.lost);
+  id_set(w, "duplicated", h.duplicated);
+  id_set(w, "unexpected", h.unexpected);
+  w.end_object();
+}
+
 void assertions(Writer& w, const RunReport& r) {
   key(w, "assertions");
   w.begin_array();
@@ -337,6 +385,8 @@ std::string report_to_json(const RunReport& r) {
   phases(w, r);
   faults(w, r);
   scrape_failures(w, r);
+  hooks(w, r);
+  history(w, r);
   assertions(w, r);
   key(w, "replay");
   w.begin_object();

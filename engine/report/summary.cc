@@ -380,6 +380,29 @@ void print_summary(std::FILE* out, const RunReport& r, const std::string& artifa
                  static_cast<long long>(f.count), format_duration(f.first.front().at).c_str(),
                  f.first.front().reason.c_str());
   }
+  if (r.history) {
+    const judge::IdHistory& h = *r.history;
+    auto set = [](const char* name, const judge::IdSet& ids) {
+      std::string line = std::string(name) + " " + std::to_string(ids.count);
+      if (!ids.examples.empty()) {
+        line += " (e.g.";
+        for (size_t i = 0; i < ids.examples.size() && i < 3; ++i) line += " " + ids.examples[i];
+        line += ")";
+      }
+      return line;
+    };
+    std::fprintf(out, "ids (verify hook %s): %lld acknowledged, %lld applied; %s, %s, %s%s\n",
+                 h.source_hook.c_str(), static_cast<long long>(h.acknowledged),
+                 static_cast<long long>(h.applied), set("lost", h.lost).c_str(),
+                 set("duplicated", h.duplicated).c_str(), set("unexpected", h.unexpected).c_str(),
+                 h.ack_missing > 0
+                     ? ("; " + std::to_string(h.ack_missing) + " 2xx without an id").c_str()
+                     : "");
+  }
+  for (const auto& h : r.hooks)
+    if (!h.ok)
+      std::fprintf(out, "%s hook %s failed: %s\n", h.stage.c_str(), h.name.c_str(),
+                   h.error.c_str());
   print_assertions(out, r.assertions);
   if (!r.status_detail.empty()) std::fprintf(out, "\n%s\n", r.status_detail.c_str());
   if (!r.faults_undone)

@@ -28,6 +28,7 @@ bool ArrivalSource::next(PlannedRequest& out) {
   out.headers.push_back("traceparent: " + arrival->traceparent);
   out.body = std::move(arrival->body);
   out.request_id = std::move(arrival->request_id);
+  out.ack_pointer = plan_.routes[arrival->route].ack_id;
   return true;
 }
 

@@ -45,6 +45,9 @@ struct PlannedRequest {
   std::vector<std::string> headers;  // "Name: value"
   std::string body;
   std::string request_id;  // sent as the request id header (LoadEngineOptions) unless empty
+  // JSON pointer of the acknowledged id in a 2xx JSON body ("/order_id"), or empty: the body is
+  // then discarded unread. Must outlive the request (the plan's route holds it).
+  std::string_view ack_pointer;
 };
 
 // Pull-based arrival stream, so an hour-long schedule never sits in memory. The engine reads at
@@ -79,7 +82,13 @@ struct RequestSample {
   std::string_view error_class;
   uint64_t bytes_in = 0;   // response headers and body as received
   uint64_t bytes_out = 0;  // request as sent (curl's CURLINFO_REQUEST_SIZE)
+  // With an ack_pointer: the id at it in a 2xx JSON body of at most kMaxAckBodyBytes, as text
+  // (a string as it is, a number in decimal); else "". Valid only during on_sample.
+  std::string_view ack_id;
 };
+
+// The largest response body searched for an acknowledged id; a larger one gives no id.
+inline constexpr size_t kMaxAckBodyBytes = 64 * 1024;
 
 class SampleSink {
  public:

@@ -1,6 +1,12 @@
 #include "run/load_transfer.h"
 
+#include <rapidjson/document.h>
+#include <rapidjson/pointer.h>
+
+#include <charconv>
+
 #include "common/error.h"
+#include "common/json_parse.h"
 
 namespace faultline {
 
@@ -46,11 +52,54 @@ int LoadTransfer::on_prerequest(void* self, char*, char*, int, int) {
   return CURL_PREREQFUNC_OK;
 }
 
+size_t LoadTransfer::keep_body(char* data, size_t size, size_t nmemb, void* self) {
+  auto* t = static_cast<LoadTransfer*>(self);
+  const size_t n = size * nmemb;
+  if (t->body_.size() + n > kMaxAckBodyBytes) {
+    t->body_over_limit_ = true;  // read on (the latency counts the whole response), keep none
+  } else if (!t->body_over_limit_) {
+    t->body_.append(data, n);
+  }
+  return n;
+}
+
+bool LoadTransfer::extract_ack_id() {
+  if (body_over_limit_ || body_.empty()) return false;
+  // The target is not trusted: parse_json is iterative and depth-limited, so a body of 64 KiB
+  // of '[' cannot overflow the loop thread's stack.
+  rapidjson::Document doc;
+  if (!parse_json(body_, &doc)) return false;
+  const rapidjson::Pointer pointer(request_.ack_pointer.data(), request_.ack_pointer.size());
+  const rapidjson::Value* v = pointer.IsValid() ? pointer.Get(doc) : nullptr;
+  if (v == nullptr) return false;
+  char buf[32];
+  if (v->IsString()) {
+    ack_id_.assign(v->GetString(), v->GetStringLength());
+  } else if (v->IsInt64()) {
+    ack_id_.assign(buf, std::to_chars(buf, buf + sizeof buf, v->GetInt64()).ptr);
+  } else if (v->IsUint64()) {
+    ack_id_.assign(buf, std::to_chars(buf, buf + sizeof buf, v->GetUint64()).ptr);
+  } else {
+    return false;  // a fraction, bool, null, object or array is not an id
+  }
+  return !ack_id_.empty();
+}
+
 void LoadTransfer::prepare(PlannedRequest& next, Clock::time_point dispatched) {
   std::swap(request_, next);
   dispatched_ = dispatched;
   on_connection_ = false;
   CURL* e = easy_;
+  const bool keep = !request_.ack_pointer.empty();
+  if (keep != keeping_body_) {
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep ? &LoadTransfer::keep_body : &discard_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, keep ? static_cast<void*>(this) : nullptr);
+    keeping_body_ = keep;
+  }
+  if (keep) {
+    body_.clear();
+    body_over_limit_ = false;
+  }
   if (request_.url != applied_url_) {
     curl_easy_setopt(e, CURLOPT_URL, request_.url.c_str());  // curl copies it
     applied_url_ = request_.url;
@@ -88,7 +137,7 @@ void LoadTransfer::prepare(PlannedRequest& next, Clock::time_point dispatched) {
 }
 
 void LoadTransfer::fill_sample(RequestSample& sample, std::string_view error_class,
-                               Clock::time_point origin, Clock::time_point finished) const {
+                               Clock::time_point origin, Clock::time_point finished) {
   long status = 0;
   curl_off_t body_in = 0;
   long header_in = 0, request_out = 0;
@@ -106,6 +155,9 @@ void LoadTransfer::fill_sample(RequestSample& sample, std::string_view error_cla
   sample.error_class = error_class;
   sample.bytes_in = static_cast<uint64_t>(body_in) + static_cast<uint64_t>(header_in);
   sample.bytes_out = static_cast<uint64_t>(request_out);
+  sample.ack_id = {};
+  if (keeping_body_ && error_class.empty() && status >= 200 && status < 300 && extract_ack_id())
+    sample.ack_id = ack_id_;
 }
 
 }  // namespace faultline

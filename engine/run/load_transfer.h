@@ -37,12 +37,17 @@ class LoadTransfer {
   // When the request went onto a connection, or the dispatch time if it never did.
   Clock::time_point sent() const { return on_connection_ ? on_connection_at_ : dispatched_; }
 
-  // Fills `sample` from the finished transfer (status, bytes, error class and times).
+  // Fills `sample` from the finished transfer (status, bytes, error class and times, and the
+  // acknowledged id when the request has an ack_pointer; sample.ack_id points into this
+  // transfer until its next request).
   void fill_sample(RequestSample& sample, std::string_view error_class, Clock::time_point origin,
-                   Clock::time_point finished) const;
+                   Clock::time_point finished);
 
  private:
   static int on_prerequest(void* self, char*, char*, int, int);
+  static size_t keep_body(char* data, size_t size, size_t nmemb, void* self);
+  // The id at request_.ack_pointer in body_, as text, into ack_id_; false when there is none.
+  bool extract_ack_id();
 
   CURL* easy_;
   uint32_t index_;
@@ -52,6 +57,11 @@ class LoadTransfer {
   std::vector<curl_slist> header_nodes_;  // our own list nodes: curl only reads them
   std::string applied_url_, applied_method_ = "GET";
   bool applied_body_ = false;
+  // Routes with an ack_id keep their response body (up to kMaxAckBodyBytes) to read it from.
+  bool keeping_body_ = false;
+  bool body_over_limit_ = false;
+  std::string body_;
+  std::string ack_id_;
   Clock::time_point dispatched_{}, on_connection_at_{};
   bool on_connection_ = false;
 };

@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "judge/evaluator.h"
+#include "spec/service_placeholders.h"
 
 namespace faultline {
 
@@ -14,6 +15,17 @@ std::set<std::string> services_needed(const Plan& plan) {
   for (const auto& t : plan.scrape_targets) needed.insert(t.service);
   for (const auto& f : plan.fault_steps)
     if (std::string s = fault_step_service(f); !s.empty()) needed.insert(s);
+  // Hooks: the service an http hook probes and every {svc.*} they name.
+  for (const auto* list : {&plan.hooks.setup, &plan.hooks.verify}) {
+    for (const auto& h : *list) {
+      if (!h.http_service.empty()) needed.insert(h.http_service);
+      std::vector<std::string> texts = h.exec;
+      texts.push_back(h.http_path);
+      for (const auto& t : texts)
+        for (const auto& p : find_service_placeholders(t))
+          if (!p.service.empty()) needed.insert(p.service);
+    }
+  }
   return needed;
 }
 
@@ -42,6 +54,8 @@ SessionOutcome RunSession::run() {
   try {
     services_.start(services_needed(plan_), [&] { return stop_signal_() != 0; });
     for (FaultDriver* d : drivers_) d->preflight(plan_);
+    if (stop_signal_()) throw Error(ExitCode::kInterrupted, "interrupted before traffic");
+    if (hooks_) hooks_->setup();
     if (stop_signal_()) throw Error(ExitCode::kInterrupted, "interrupted before traffic");
     clock_.start(options_.start_lead);
     if (apply_initial_faults()) {
@@ -177,6 +191,14 @@ void RunSession::cleanup() {
     traffic_.finish();
   } catch (const std::exception& e) {
     fail_environment(std::string("traffic: ") + e.what());
+  }
+  const bool verifiable = out_.status == RunStatus::kPassed || out_.status == RunStatus::kAborted;
+  if (hooks_ && out_.traffic_started && verifiable && out_.faults_undone) {
+    try {
+      if (auto failure = hooks_->verify()) fail_environment(*failure);
+    } catch (const std::exception& e) {
+      fail_environment(std::string("verify hooks: ") + e.what());
+    }
   }
   services_.stop_all();
   if (!out_.faults_undone) {

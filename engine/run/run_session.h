@@ -68,6 +68,16 @@ class SessionTraffic {
   virtual void finish() = 0;
 };
 
+// The scenario's setup and verify hooks (run/hooks.h).
+class SessionHooks {
+ public:
+  virtual ~SessionHooks() = default;
+  // Runs the setup hooks in order. Throws EnvironmentError naming the first that failed.
+  virtual void setup() = 0;
+  // Runs every verify hook in order; the first failure, naming its hook, or nullopt.
+  virtual std::optional<std::string> verify() = 0;
+};
+
 struct SessionProgress {
   Duration elapsed{0};
   const PhaseWindow* phase = nullptr;  // null after the last phase
@@ -113,6 +123,11 @@ class RunSession {
   void on_cleanup(std::function<void(const std::string&, Duration)> f) {
     on_cleanup_ = std::move(f);
   }
+  // Setup hooks run after the preflight, before the clock starts (a failure sends nothing);
+  // verify hooks in the cleanup, after the traffic finished and the faults were undone, before
+  // the services stop, when the traffic ran to its end or an abort_if stopped it (not after an
+  // interrupt, an environment error or an unconfirmed undo). Not owned; may be null.
+  void set_hooks(SessionHooks* hooks) { hooks_ = hooks; }
 
  private:
   bool apply_initial_faults();
@@ -132,6 +147,7 @@ class RunSession {
   std::function<int()> stop_signal_;
   std::function<void(const SessionProgress&)> progress_;
   std::function<void(const std::string&, Duration)> on_cleanup_;
+  SessionHooks* hooks_ = nullptr;
   SessionOutcome out_;
   size_t next_step_ = 0;
 };

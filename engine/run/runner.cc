@@ -24,6 +24,7 @@
 #include "report/report_json.h"
 #include "report/summary.h"
 #include "run/arrival_source.h"
+#include "run/hooks.h"
 #include "run/load_engine.h"
 #include "run/recording.h"
 #include "run/run_report.h"
@@ -204,6 +205,62 @@ class EngineTraffic : public SessionTraffic {
   std::atomic<int64_t> scrapes_outstanding_{0};
 };
 
+// The plan's hooks, run against the launcher's services; keeps every record for the report.
+class PlanHooks : public SessionHooks {
+ public:
+  PlanHooks(const Plan& plan, const ServiceLauncher& launcher, const BundleLayout& bundle,
+            std::function<bool()> interrupted, std::FILE* out, bool quiet)
+      : plan_(plan), out_(out), quiet_(quiet) {
+    options_.bundle = bundle;
+    options_.interrupted = std::move(interrupted);
+    options_.lookup = [&launcher](const std::string& name) {
+      const RunningService& s = launcher.get(name);
+      return HookServiceAddress{s.url, s.host, s.port};
+    };
+  }
+  void setup() override {
+    for (const auto& h : plan_.hooks.setup) {
+      const HookRecord& r = run(h, "setup");
+      if (!r.ok)
+        throw EnvironmentError("setup hook '" + h.name + "' failed: " + r.error +
+                               " (nothing was sent; output in " + r.output_file + ")");
+    }
+  }
+  std::optional<std::string> verify() override {
+    verified_ = true;
+    std::optional<std::string> failure;
+    for (const auto& h : plan_.hooks.verify) {
+      const HookRecord& r = run(h, "verify");
+      if (!r.ok && !failure)
+        failure = "verify hook '" + h.name + "' failed: " + r.error + " (output in " +
+                  r.output_file + ")";
+    }
+    return failure;
+  }
+  const std::vector<HookRecord>& records() const { return records_; }
+  bool verified() const { return verified_; }
+  std::vector<HookRecord> verify_records() const {
+    std::vector<HookRecord> out;
+    for (const auto& r : records_)
+      if (r.stage == "verify") out.push_back(r);
+    return out;
+  }
+
+ private:
+  const HookRecord& run(const HookSpec& h, const char* stage) {
+    if (!quiet_) std::fprintf(out_, "%s hook %s\n", stage, h.name.c_str());
+    records_.push_back(run_hook(h, stage, options_));
+    return records_.back();
+  }
+
+  const Plan& plan_;
+  std::FILE* out_;
+  bool quiet_;
+  HookRunOptions options_;
+  std::vector<HookRecord> records_;
+  bool verified_ = false;
+};
+
 // The session's budgets, stretched to what the plan's faults may take: an exec hook's undo may
 // first wait for its run (each up to the hook's timeout), and a process fault's undo starts a
 // service again and waits for it to be ready (up to its readiness timeout, after a grace).
@@ -316,6 +373,9 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
         snap.sent = p.counters.sent;
         progress.update(snap);
       });
+  PlanHooks hooks(
+      plan, launcher, files.bundle, [&] { return signals.received() != 0; }, out, progress.quiet());
+  if (!plan.hooks.empty()) session.set_hooks(&hooks);
   session.on_cleanup([&](const std::string& reason, Duration budget) {
     if (reason == "undo at end") return;
     progress.finish();
@@ -360,6 +420,14 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
   }
 
   // ---- judge and report ----
+  report.hooks = hooks.records();
+  if (hooks.verified() || plan.hooks.verify.empty())
+    obs.set_verify_outcomes(hooks.verify_records());
+  {
+    const judge::RunFacts facts = obs.run_facts();
+    report.history = facts.history;
+    report.no_history = facts.no_history;
+  }
   const RunStatus ended = report.status;
   report.status = RunStatus::kPassed;
   summarize_run(report, plan, obs, obs.client_stats(), outcome.traffic_started);

@@ -43,6 +43,10 @@ struct RouteSpec {
   std::string body_template;  // empty: no body; YAML maps are rendered to JSON text
   std::vector<VarSpec> vars;
   SourceLoc loc;
+  // JSON pointer ("/order_id") into a 2xx response's JSON body: the id the system acknowledged
+  // for the request, recorded in its sample. Empty: the body is not kept (no cost per request).
+  // (Has an initializer so that aggregate initialisations without it stay complete.)
+  std::string ack_id = {};
 };
 
 enum class ArrivalProcess { kConstant, kPoisson };
@@ -184,6 +188,39 @@ struct Tolerance {
   std::string baseline_phase;  // empty: the first phase
 };
 
+// A command or an HTTP probe run once, outside the traffic: a setup hook before the first
+// request (seed data, clear state), a verify hook after the traffic ended and the faults were
+// undone (read what the system applied). Exactly one of exec and http_service is set.
+// Placeholders {svc.port}, {svc.url}, {svc.host} in exec argv and the http path are resolved
+// against the running services; a hook has no {port} of its own.
+struct HookSpec {
+  std::string name;               // unique among all hooks; names hooks/<name>.out in the bundle
+  std::vector<std::string> exec;  // argv (no shell)
+  std::string http_service;       // http: the service probed
+  std::string http_path = "/";    // http: path (and query) on it
+  std::string http_method = "GET";
+  Duration wait{0};                            // delay before the first attempt
+  Duration timeout{std::chrono::seconds(10)};  // each attempt
+  // Retry a failing attempt (non-zero exit, HTTP not 2xx, timeout, unusable JSON) until this
+  // much time has passed since the first attempt. None: one attempt.
+  std::optional<Duration> retry_until_ok;
+  // verify only: JSON pointer to an array of the ids the system applied (strings or numbers).
+  std::string applied_ids;
+  SourceLoc loc;
+};
+
+struct ScenarioHooks {
+  std::vector<HookSpec> setup;   // in order, after services are up, before traffic
+  std::vector<HookSpec> verify;  // in order, after traffic and the undo of faults
+  bool empty() const { return setup.empty() && verify.empty(); }
+  // The verify hook whose applied_ids feed the id history, or null (at most one has it).
+  const HookSpec* history_source() const {
+    for (const auto& h : verify)
+      if (!h.applied_ids.empty()) return &h;
+    return nullptr;
+  }
+};
+
 struct Scenario {
   int version = 1;
   std::string name;
@@ -200,7 +237,8 @@ struct Scenario {
   Tolerance tolerance;
   std::vector<AssertionSpec> abort_if;  // checked live; true ends the run early
   std::vector<AssertionSpec> compare;   // regression gates for `faultline compare`
-  std::string source_path;              // the file as given on the command line
+  ScenarioHooks hooks;
+  std::string source_path;  // the file as given on the command line
 
   const PhaseSpec* find_phase(const std::string& name) const;
   const FaultProfile* find_profile(const std::string& name) const;

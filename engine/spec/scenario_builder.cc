@@ -6,12 +6,14 @@
 #include <map>
 #include <set>
 
+#include <rapidjson/pointer.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "common/text.h"
 #include "net/allowlist.h"
 #include "spec/route_template.h"
+#include "spec/service_placeholders.h"
 
 namespace faultline {
 
@@ -69,6 +71,12 @@ class Builder {
   void statements(const Value* list, const std::string& pointer, std::vector<AssertionSpec>& out,
                   std::vector<std::string>& pointers);
   void tolerance(const Value& t, const std::string& pointer, Tolerance& out);
+  void hooks(const Value& h, const std::string& pointer, ScenarioHooks& out);
+  HookSpec hook(const Value& v, const std::string& pointer, bool verify);
+  // A JSON pointer ("/order_id") that RapidJSON can follow; reports it otherwise.
+  bool check_json_pointer(const std::string& text, const std::string& pointer);
+  // Service placeholders of a hook's argument or path: services to check, no {port}.
+  void hook_placeholders(const std::string& text, const std::string& pointer);
 
   DiagnosticSink& sink_;
   ScenarioReferences& refs_;
@@ -125,6 +133,7 @@ Scenario Builder::build(const Value& doc) {
   if (const Value* t = field(doc, "tolerance"); t && t->IsObject()) {
     tolerance(*t, "/tolerance", s.tolerance);
   }
+  if (const Value* h = field(doc, "hooks"); h && h->IsObject()) hooks(*h, "/hooks", s.hooks);
   return s;
 }
 
@@ -160,6 +169,8 @@ RouteSpec Builder::route(const Value& r, const std::string& pointer) {
   if (!r.IsObject()) return out;
   if (auto v = string_value(field(r, "name"))) out.name = *v;
   if (const Value* w = field(r, "weight"); w && w->IsNumber()) out.weight = w->GetDouble();
+  if (auto v = string_value(field(r, "ack_id")); v && check_json_pointer(*v, pointer + "/ack_id"))
+    out.ack_id = *v;
 
   if (const Value* vars = field(r, "vars"); vars && vars->IsObject()) {
     for (auto m = vars->MemberBegin(); m != vars->MemberEnd(); ++m) {
@@ -666,6 +677,114 @@ void Builder::tolerance(const Value& t, const std::string& pointer, Tolerance& o
     out.baseline_phase = *b;
     refs_.baseline = {*b, pointer + "/baseline"};
   }
+}
+
+bool Builder::check_json_pointer(const std::string& text, const std::string& pointer) {
+  if (sink_.has_error_at(pointer)) return false;  // the schema said it does not start with '/'
+  const rapidjson::Pointer p(text.c_str(), text.size());
+  if (p.IsValid()) return true;
+  sink_.error_at(map().locate_in_value(pointer, p.GetParseErrorOffset()), pointer,
+                 "\"" + text + "\" is not a JSON pointer",
+                 "write /name/0/id; escape '~' as ~0 and '/' inside a name as ~1", 1);
+  return false;
+}
+
+void Builder::hook_placeholders(const std::string& text, const std::string& pointer) {
+  for (const auto& p : find_service_placeholders(text)) {
+    if (p.service.empty()) {
+      sink_.error_at(map().locate_in_value(pointer, p.offset), pointer,
+                     "a hook has no {" + p.attribute + "} of its own",
+                     "name the service: {api.port}, {api.url} or {api.host}",
+                     static_cast<int>(p.length));
+      continue;
+    }
+    if (p.attribute != "port" && p.attribute != "url" && p.attribute != "host") {
+      sink_.error_at(map().locate_in_value(pointer, p.offset), pointer,
+                     "unknown placeholder {" + p.service + "." + p.attribute + "}",
+                     "a service has port, url and host", static_cast<int>(p.length));
+      continue;
+    }
+    refs_.hook_services.push_back({p.service, pointer});
+  }
+}
+
+HookSpec Builder::hook(const Value& v, const std::string& pointer, bool verify) {
+  HookSpec out;
+  out.loc = value_loc(pointer);
+  if (auto n = string_value(field(v, "name"))) out.name = *n;
+  const Value* exec = field(v, "exec");
+  const Value* http = field(v, "http");
+  if ((exec == nullptr) == (http == nullptr))
+    sink_.error(pointer, exec ? "a hook is exec or http, not both" : "a hook needs exec or http",
+                "exec: [cmd, arg] runs a command; http: {service: api, path: /x} probes a service",
+                DiagnosticSink::Anchor::kKey);
+  if (exec && exec->IsArray()) {
+    for (rapidjson::SizeType i = 0; i < exec->Size(); ++i) {
+      const Value& a = (*exec)[i];
+      if (!a.IsString()) continue;
+      out.exec.emplace_back(a.GetString(), a.GetStringLength());
+      hook_placeholders(out.exec.back(), pointer_append(pointer + "/exec", i));
+    }
+  }
+  if (http && http->IsObject()) {
+    if (auto s = string_value(field(*http, "service"))) {
+      out.http_service = *s;
+      refs_.hook_http_services.push_back({*s, pointer + "/http/service"});
+    }
+    if (auto p = string_value(field(*http, "path"))) {
+      out.http_path = *p;
+      const std::string pp = pointer + "/http/path";
+      if (const auto problem = url_path_problem(*p); problem && !sink_.has_error_at(pp))
+        sink_.error_at(map().locate_in_value(pp, problem->offset), pp, problem->message,
+                       "e.g. /admin/effects", static_cast<int>(problem->length));
+      hook_placeholders(*p, pp);
+    }
+    if (auto m = string_value(field(*http, "method"))) out.http_method = *m;
+  }
+  if (auto d = read_duration(field(v, "wait"), pointer + "/wait", sink_, false)) out.wait = *d;
+  if (auto d = read_duration(field(v, "timeout"), pointer + "/timeout", sink_, true))
+    out.timeout = *d;
+  out.retry_until_ok =
+      read_duration(field(v, "retry_until_ok"), pointer + "/retry_until_ok", sink_, true);
+  if (auto a = string_value(field(v, "applied_ids"))) {
+    if (!verify)
+      sink_.error(pointer + "/applied_ids", "applied_ids belongs to a verify hook",
+                  "setup hooks run before traffic: nothing has been applied yet",
+                  DiagnosticSink::Anchor::kKey);
+    else if (check_json_pointer(*a, pointer + "/applied_ids"))
+      out.applied_ids = *a;
+  }
+  return out;
+}
+
+void Builder::hooks(const Value& h, const std::string& pointer, ScenarioHooks& out) {
+  std::vector<NamedAt> names;
+  std::string history_pointer;  // the first verify hook with applied_ids
+  for (const bool verify : {false, true}) {
+    const char* key = verify ? "verify" : "setup";
+    const Value* list = field(h, key);
+    if (list == nullptr || !list->IsArray()) continue;
+    for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+      if (!(*list)[i].IsObject()) continue;
+      const std::string hp = pointer_append(pointer + "/" + key, i);
+      HookSpec spec = hook((*list)[i], hp, verify);
+      if (!spec.name.empty()) names.push_back({spec.name, hp + "/name"});
+      if (!spec.applied_ids.empty()) {
+        if (history_pointer.empty()) {
+          history_pointer = hp;
+        } else {
+          sink_.error(hp + "/applied_ids",
+                      "only one verify hook may give applied_ids (the first is at " +
+                          value_loc(history_pointer).str() + ")",
+                      "the id history compares one list of applied ids with the acknowledged "
+                      "ones; merge the lists in one hook",
+                      DiagnosticSink::Anchor::kKey);
+        }
+      }
+      (verify ? out.verify : out.setup).push_back(std::move(spec));
+    }
+  }
+  report_duplicate_names(sink_, names, "hook");
 }
 
 }  // namespace

@@ -26,6 +26,8 @@ struct ScenarioReferences {
   std::vector<NamedAt> proxy_uses;               // proxy[].proxy
   std::vector<NamedAt> exec_names;               // exec[].name
   std::vector<NamedAt> observe_services;         // observe.targets
+  std::vector<NamedAt> hook_http_services;       // hooks.*[].http.service
+  std::vector<NamedAt> hook_services;            // {svc.port|url|host} in hooks
   NamedAt baseline;                              // tolerance.baseline
   std::vector<std::string> phase_pointers;       // parallel to Scenario::phases
   std::vector<std::string> phase_rate_pointers;  // where each phase's peak rate is written

@@ -178,6 +178,19 @@ void check_environment_names(const ScenarioReferences& refs, const Environment& 
       report_unknown_name(sink, o.pointer, "service", o.name, services, env_path);
     }
   }
+  for (const auto& h : refs.hook_http_services) {
+    const ServiceSpec* svc = env.find(h.name);
+    if (svc == nullptr)
+      report_unknown_name(sink, h.pointer, "service", h.name, services, env_path);
+    else if (svc->protocol != "http")
+      sink.error(h.pointer,
+                 "hook service \"" + h.name + "\" speaks " + svc->protocol + ", not http",
+                 "probe an HTTP service of " + env_path + ", or use an exec hook");
+  }
+  for (const auto& h : refs.hook_services) {
+    if (env.find(h.name) == nullptr)
+      report_unknown_name(sink, h.pointer, "service", h.name, services, env_path);
+  }
 }
 
 void check_statements(const Scenario& s, const ScenarioReferences& refs, const Environment* env,
@@ -193,6 +206,7 @@ void check_statements(const Scenario& s, const ScenarioReferences& refs, const E
         for (int i = 0; i < svc.instances; ++i)
           ctx.services.push_back(svc.name + "#" + std::to_string(i));
   }
+  ctx.verify_hooks = names_of(s.hooks.verify);
   for (const auto& p : s.phases) {
     if (!p.name.empty() && p.duration.count() > 0) ctx.phase_durations[p.name] = p.duration;
   }

@@ -90,7 +90,7 @@ TEST_CASE("sample log: write and read back exactly") {
   gzclose(f);
   CHECK(std::string(head).rfind(
             "# faultline-samples 1\nseq,request_id,route,method,path,intended_us,sent_us,"
-            "latency_us,status,error_class,bytes_in,bytes_out,phase\n",
+            "latency_us,status,error_class,bytes_in,bytes_out,phase,ack_id\n",
             0) == 0);
 }
 
@@ -189,4 +189,40 @@ TEST_CASE("sample log: cost per record (thread CPU time, not timed against a lim
   MESSAGE("sample log: " << std::filesystem::file_size(path) / 100'000.0 << " bytes/record; CPU "
                          << (t1 - t0) / 100'000 * 1e9 << " ns/record to write, "
                          << (t2 - t1) / 100'000 * 1e9 << " ns/record to read");
+}
+
+TEST_CASE(
+    "sample log: ack ids round-trip, and a log written before the column reads them as empty") {
+  const auto path = scratch("ack.csv.gz").string();
+  std::vector<SampleRecord> written(3);
+  for (size_t i = 0; i < written.size(); ++i) {
+    written[i].seq = i;
+    written[i].route = "orders";
+    written[i].status = 201;
+  }
+  written[0].ack_id = "o-1";
+  written[1].ack_id = "with,comma \"and quotes\"";
+  {
+    SampleLogWriter w(path);
+    for (const auto& r : written) w.append(r);
+    w.close();
+  }
+  SampleLogReader reader(path);
+  SampleRecord r;
+  for (const auto& expected : written) {
+    REQUIRE(reader.next(r));
+    CHECK(r == expected);
+  }
+  CHECK_FALSE(reader.next(r));
+
+  const auto old = scratch("before-ack-id.csv");
+  std::ofstream(old) << "# faultline-samples 1\n"
+                        "seq,request_id,route,method,path,intended_us,sent_us,latency_us,status,"
+                        "error_class,bytes_in,bytes_out,phase\n"
+                        "1,id1,orders,POST,/o,1000,1001,2500,201,,10,20,warmup\n";
+  SampleLogReader old_reader(old.string());
+  r.ack_id = "left over";
+  REQUIRE(old_reader.next(r));
+  CHECK(r.seq == 1);
+  CHECK(r.ack_id.empty());
 }

@@ -109,6 +109,36 @@ RunReport full_report() {
   p.routes["users"] = users;
   p.send_lateness = {100, 0.25, 12.5, 40.75, true};
   r.scrape_failures.push_back({"api", 3, {{20s, "HTTP 503: busy"}, {21s, "timeout after 2s"}}});
+  HookRecord setup;
+  setup.name = "flush";
+  setup.stage = "setup";
+  setup.kind = "exec";
+  setup.ok = true;
+  setup.attempts = 1;
+  setup.exit_code = 0;
+  setup.elapsed = 12ms;
+  setup.output_file = "hooks/flush.out";
+  setup.output = "OK";  // stays in the bundle, not in the artifact
+  r.hooks.push_back(setup);
+  HookRecord verify;
+  verify.name = "effects";
+  verify.stage = "verify";
+  verify.kind = "http";
+  verify.ok = false;
+  verify.attempts = 3;
+  verify.http_status = 503;
+  verify.elapsed = 1s;
+  verify.error = "HTTP 503";
+  verify.output_file = "hooks/effects.out";
+  r.hooks.push_back(verify);
+  judge::IdHistory h;
+  h.source_hook = "effects";
+  h.acknowledged = 10;
+  h.applied = 10;
+  h.ack_missing = 1;
+  h.lost = {1, {"o-3"}};
+  h.duplicated = {1, {"o-4"}};
+  r.history = h;
   r.fault_events.push_back(
       {40s, "cooldown", "knobs", "payment", "reset", "", false, 503, "refused", 5ms});
   r.faults_undone = false;
@@ -185,6 +215,15 @@ constexpr const char* kFullReportJson = R"json({
      "action": "reset", "state": {}, "ok": false, "status": 503, "error": "refused", "call_latency_us": 5000}
   ],
   "faults_undone": false,
+  "hooks": [
+    {"name": "flush", "stage": "setup", "kind": "exec", "ok": true, "attempts": 1,
+     "exit_code": 0, "elapsed_us": 12000, "error": "", "output": "hooks/flush.out"},
+    {"name": "effects", "stage": "verify", "kind": "http", "ok": false, "attempts": 3,
+     "http_status": 503, "elapsed_us": 1000000, "error": "HTTP 503",
+     "output": "hooks/effects.out"}],
+  "history": {"source_hook": "effects", "acknowledged": 10, "applied": 10, "ack_missing": 1,
+    "lost": {"count": 1, "examples": ["o-3"]}, "duplicated": {"count": 1, "examples": ["o-4"]},
+    "unexpected": {"count": 0, "examples": []}},
   "assertions": [{
     "text": "during(trigger): p95(route=orders) > 800ms",
     "canonical": "during(trigger): p95(route=orders) > 800ms", "status": "pass",
