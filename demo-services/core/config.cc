@@ -82,6 +82,10 @@ const std::vector<OptionDef>& option_defs() {
        "second, holds at most 10 tokens, and spends one per retry or hedge"},
       {"retry-budget-min", "api", kApiRole, false, "RATE",
        "retries per second the retry budget allows with no calls at all (default 1/s)"},
+      {"reconcile-interval", "api", kApiRole, false, "DUR",
+       "fix (default 0: off). Every DUR, enqueue again each order that is paid but not queued "
+       "(its enqueue failed after the charge was captured), once per order; counted in "
+       "orders_reconciled_total. At least 10ms"},
       {"idempotency-ttl", "payment", kPaymentRole, false, "DUR",
        "how long payment remembers an idempotency key (default 10m; the newest 100000 keys "
        "are kept)"},
@@ -300,6 +304,12 @@ CommandLine parse_command_line(int argc, const char* const* argv, const EnvLooku
       if (!rate || *rate < 0 || *rate > 1e6)
         throw UsageError(t->origin + ": '" + t->value + "' is not a rate (e.g. 1/s, 30/m)");
       c.retry_budget_min_per_second = *rate;
+    }
+    if (auto t = get_for_role("reconcile-interval")) {
+      c.reconcile_interval = parse_dur(*t);
+      if (c.reconcile_interval != Duration{0} &&
+          c.reconcile_interval < std::chrono::milliseconds(10))
+        throw UsageError(t->origin + ": the reconcile interval is 0 (off) or at least 10ms");
     }
   }
   if (c.role == Role::kApi || c.role == Role::kPayment) {

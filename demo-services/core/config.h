@@ -6,6 +6,7 @@
 //     api:     --redis HOST:PORT --payment-url http://127.0.0.1:P [--payment-timeout 2s]
 //              [--payment-retries 0] [--payment-required] [--db-latency 5ms]
 //              [--payment-hedge-after 0] [--retry-budget 0] [--retry-budget-min 1/s]
+//              [--reconcile-interval 0]
 //     payment: [--db-latency 3ms] [--idempotency-ttl 10m]
 //     api and payment: [--idempotency] [--deadline-propagation]
 //     worker:  --redis HOST:PORT [--workers 4] [--max-retries 3] [--job-time 2ms]
@@ -53,7 +54,8 @@ struct DemoConfig {
   bool deadline_propagation = false;  // api: send X-Deadline-Ms; payment: abandon work past it
   Duration payment_hedge_after{0};    // api: 0 = no hedging
   double retry_budget = 0;            // api: share of calls retries may add; 0 = no budget
-  double retry_budget_min_per_second = 1.0;             // api
+  double retry_budget_min_per_second = 1.0;  // api
+  Duration reconcile_interval{0};            // api: re-enqueue paid-but-unqueued orders; 0 = never
   Duration idempotency_ttl = std::chrono::minutes(10);  // payment
   // worker
   int workers = 4;

@@ -149,6 +149,10 @@ std::vector<KnobSpec> knob_catalog(Role role) {
       c.push_back(bool_knob("force_timeout",
                             "hold every business request (/users, /orders) until the knob is "
                             "turned off or --max-force-timeout passes (then 504)"));
+      c.push_back(fraction_knob("enqueue_fail_rate",
+                                "fraction of POST /orders (targeted by request id) whose enqueue "
+                                "fails after the charge was captured, as if the broker refused "
+                                "the job: 503 queue-unavailable, the order paid but not queued"));
       break;
     case Role::kPayment:
       add_db_knobs(c);

@@ -11,6 +11,12 @@
 //                      charged at most once (the charge carries Idempotency-Key: <order id>)
 //                      and enqueued once; a repeat of a created order replays its 201
 //   GET  /orders/{id}  DB read of an order this process created
+//
+// An order whose enqueue failed after the charge was captured (Redis down, or the
+// enqueue_fail_rate knob) is "paid but not queued": the 503 names it, and the api remembers it
+// (resilience/unqueued_orders.h). With --reconcile-interval a background loop enqueues such
+// orders again; it takes the client_order_id claim as a client retry would, so an order is
+// enqueued once however the reconciler and the client's retries interleave.
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -20,8 +26,11 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <thread>
+#include <vector>
 
 #include "common/rng.h"
+#include "common/targeting.h"
 #include "core/event_log.h"
 #include "core/service.h"
 #include "core/simulated_db.h"
@@ -33,6 +42,7 @@
 #include "resilience/idempotency_store.h"
 #include "resilience/payment_client.h"
 #include "resilience/request_deadline.h"
+#include "resilience/unqueued_orders.h"
 
 namespace faultline::demo {
 
@@ -111,13 +121,36 @@ class ApiLogic : public RoleLogic {
                                     "POST /orders answered with the order an earlier request "
                                     "with the same client_order_id created (nothing charged or "
                                     "queued again).")
-                           .with({})) {
+                           .with({})),
+        reconciled_(s.metrics()
+                        .registry
+                        .counter("orders_reconciled_total",
+                                 "Paid orders whose enqueue had failed, enqueued later by the "
+                                 "reconciler (--reconcile-interval).")
+                        .with({})),
+        unqueued_gauge_(s.metrics()
+                            .registry
+                            .gauge("orders_paid_not_queued",
+                                   "Orders paid (charge captured) whose job is not on the queue "
+                                   "yet, as this api process knows them (at scrape).")
+                            .with({})) {
+    s.metrics().registry.add_collect_hook(
+        [this] { unqueued_gauge_.Set(static_cast<double>(unqueued_.size())); });
     s.http().route("GET", "/users/{id}", [this](const Request& r) { return get_user(r); });
     s.http().route("POST", "/orders", [this](const Request& r) { return create_order(r); });
     s.http().route("GET", "/orders/{id}", [this](const Request& r) { return get_order(r); });
     s.readiness().add_dependency("redis", true, [this] { return redis_ping(probe_conn_); });
     s.readiness().add_dependency("payment", s.config().payment_required,
                                  [this] { return payment_.probe(kProbeTimeout); });
+  }
+
+  void start() override {
+    if (s_.config().reconcile_interval > Duration{0})
+      reconciler_ = std::thread([this] { reconcile_loop(); });
+  }
+
+  void stop() override {
+    if (reconciler_.joinable()) reconciler_.join();
   }
 
  private:
@@ -231,24 +264,18 @@ class ApiLogic : public RoleLogic {
     job.amount = *amount;
     job.enqueued_at_ms = unix_time_ms();
     if (!r.trace_id.empty()) job.traceparent = r.header("traceparent");
-    const auto start = std::chrono::steady_clock::now();
-    std::string error;
-    bool timed_out = false;
-    try {
-      redis_.run([&](RedisConnection& conn) { OrderQueue(conn).enqueue(job); });
-    } catch (const RedisError& e) {
-      error = e.what();
-      timed_out = e.timeout();
-    }
-    s_.metrics()
-        .dep_call_duration.with({"redis", error.empty() ? "ok" : (timed_out ? "timeout" : "error")})
-        .Observe(seconds_between(start, std::chrono::steady_clock::now()));
+    // The enqueue_fail_rate knob: the broker refuses this order's job (Redis is not asked).
+    const bool refused = targeting_hit("enqueue_fail_rate", r.request_id,
+                                       s_.faults().value("enqueue_fail_rate", Service::now()));
+    const std::string error = enqueue(job, refused);
     if (!error.empty()) {
       db_.put(order.order_id, order_json(order, "paid_not_queued", r.request_id));
+      remember_unqueued(job, order.client_order_id);
       return problem_response(r, 503, "queue-unavailable", "Service Unavailable",
                               "the order is paid but could not be queued: " + error,
                               {{"order_id", order.order_id}});
     }
+    unqueued_.remove(order.order_id);  // an earlier attempt of this order may have left it
     const std::string body = order_json(order, "queued", r.request_id);
     db_.put(order.order_id, body);
     if (!order.client_order_id.empty()) client_orders_.finish(order.client_order_id, body);
@@ -256,6 +283,111 @@ class ApiLogic : public RoleLogic {
     Response created = json_response(201, body);
     created.headers.emplace_back("Location", "/orders/" + order.order_id);
     return created;
+  }
+
+  // Puts `job` on the queue. Returns "" on success, else why it is not queued. `refused`: the
+  // enqueue_fail_rate knob hit, answer as a broker refusing the job would (at once).
+  std::string enqueue(const Job& job, bool refused) {
+    const auto start = std::chrono::steady_clock::now();
+    std::string error;
+    bool timed_out = false;
+    if (refused) {
+      error = "the broker refused the job (enqueue_fail_rate)";
+    } else {
+      try {
+        redis_.run([&](RedisConnection& conn) { OrderQueue(conn).enqueue(job); });
+      } catch (const RedisError& e) {
+        error = e.what();
+        timed_out = e.timeout();
+      }
+    }
+    s_.metrics()
+        .dep_call_duration.with({"redis", error.empty() ? "ok" : (timed_out ? "timeout" : "error")})
+        .Observe(seconds_between(start, std::chrono::steady_clock::now()));
+    return error;
+  }
+
+  void remember_unqueued(const Job& job, const std::string& client_order_id) {
+    if (auto forgotten = unqueued_.add({job, client_order_id}))
+      log_event(LogLevel::kWarn, "unqueued_order_forgotten",
+                {{"order_id", *forgotten},
+                 {"detail",
+                  "too many orders paid but not queued; this one will not be "
+                  "reconciled"}});
+  }
+
+  // The reconciler's thread: a pass every --reconcile-interval until the service stops.
+  void reconcile_loop() {
+    while (s_.stop_signal().wait_for(s_.config().reconcile_interval)) {
+      int failed = 0;
+      std::string first_error;
+      for (const UnqueuedOrders::Entry& entry : unqueued_.snapshot()) {
+        if (s_.stop_signal().stop_requested()) return;
+        std::string error;
+        try {
+          error = reconcile(entry);
+        } catch (const std::exception& e) {
+          error = e.what();
+        }
+        if (!error.empty() && failed++ == 0) first_error = error;
+      }
+      if (failed > 0)
+        log_event(LogLevel::kWarn, "reconcile_failed",
+                  {{"orders", std::to_string(failed)}, {"error", first_error}});
+    }
+  }
+
+  // Enqueues one paid-but-unqueued order unless someone else did or is doing it. Returns "" when
+  // the order is queued or left to its owner, else the enqueue's error (it stays unqueued).
+  std::string reconcile(const UnqueuedOrders::Entry& entry) {
+    OrderFields order{entry.job.order_id, entry.client_order_id, entry.job.user_id,
+                      entry.job.amount};
+    // With a client_order_id, a client retry may enqueue the order too: take the id's claim as
+    // the retry would, so exactly one of us owns the order at a time. Without one, nothing
+    // but this thread can enqueue the order.
+    bool owner = false;
+    if (!order.client_order_id.empty()) {
+      const auto claim = client_orders_.claim(
+          order.client_order_id, charge_fingerprint(order.user_id, order.amount), order.order_id);
+      using Kind = ClientOrderRegistry::Claim::Kind;
+      const bool same_order = claim.kind != Kind::kConflict && claim.order_id == order.order_id;
+      if (same_order && claim.kind == Kind::kDone) {  // a client retry queued it
+        unqueued_.remove(order.order_id);
+        return "";
+      }
+      if (same_order && claim.kind == Kind::kInProgress) return "";  // next pass
+      owner = same_order && claim.kind == Kind::kOwner;
+      // Otherwise the registry forgot this order (capacity) and the client_order_id now names
+      // another one: no client retry reaches this order any more. Give back a claim on the other.
+      if (!same_order && claim.kind == Kind::kOwner)
+        client_orders_.release(order.client_order_id, claim.charged);
+    }
+    struct Release {  // an owner that did not queue the order opens it again for a retry
+      ClientOrderRegistry& registry;
+      const std::string& id;
+      bool active;
+      ~Release() {
+        if (active) registry.release(id, true);
+      }
+    } release{client_orders_, order.client_order_id, owner};
+
+    Job job = entry.job;
+    job.enqueued_at_ms = unix_time_ms();
+    const std::string error = enqueue(job, false);
+    if (!error.empty()) return error;
+    const std::string body = order_json(order, "queued", job.request_id);
+    db_.put(order.order_id, body);
+    if (owner) client_orders_.finish(order.client_order_id, body);
+    release.active = false;
+    unqueued_.remove(order.order_id);
+    reconciled_.Increment();
+    std::vector<LogField> fields = {{"order_id", order.order_id}, {"request_id", job.request_id}};
+    if (!order.client_order_id.empty())
+      fields.push_back({"client_order_id", order.client_order_id});
+    const std::string_view trace_id = trace_id_of(job.traceparent);
+    if (!trace_id.empty()) fields.push_back({"trace_id", std::string(trace_id)});
+    log_event(LogLevel::kInfo, "order_reconciled", fields);
+    return "";
   }
 
   static Response payment_problem(const Request& r, const std::string& order_id,
@@ -302,7 +434,11 @@ class ApiLogic : public RoleLogic {
   std::string nonce_;
   std::atomic<uint64_t> order_counter_{0};
   ClientOrderRegistry client_orders_;
+  UnqueuedOrders unqueued_;  // paid, not queued: what the reconciler enqueues
   Counter& order_replays_;
+  Counter& reconciled_;
+  Gauge& unqueued_gauge_;
+  std::thread reconciler_;  // runs only with --reconcile-interval
 };
 
 }  // namespace

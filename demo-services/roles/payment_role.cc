@@ -12,6 +12,11 @@
 //                           committed, so a request and its hedge racing each other charge once
 //   --deadline-propagation  X-Deadline-Ms is honoured: 504 at once when it has passed on
 //                           arrival; the DB call and the charge latency end at the deadline
+//
+// With the fault endpoints exposed (--faults, not production), payment also remembers the
+// order id of every captured charge and answers GET /charges/captured (guarded like /__faults):
+// {"captured": [order ids, in capture order, each once], "count": N}. A chaos check compares
+// it with the worker's GET /orders/applied to find orders charged but never processed.
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -25,6 +30,7 @@
 #include "core/service.h"
 #include "core/simulated_db.h"
 #include "http/request_json.h"
+#include "resilience/captured_orders.h"
 #include "resilience/idempotency_store.h"
 #include "resilience/request_deadline.h"
 
@@ -63,6 +69,12 @@ class PaymentLogic : public RoleLogic {
       for (const char* stage : {"arrival", "db", "charge"})
         s.metrics().deadline_abandoned.with({stage});
     s.http().route("POST", "/charge", [this](const Request& r) { return charge(r); });
+    // Only where it can be read: a production payment keeps no list that nobody may see.
+    if (fault_endpoints_exposed(s.fault_guard())) {
+      captured_ = std::make_unique<CapturedOrders>();
+      install_guarded_route(s.http(), s.fault_guard(), "GET", "/charges/captured",
+                            [this](const Request&) { return captured_orders(); });
+    }
   }
 
  private:
@@ -144,7 +156,24 @@ class PaymentLogic : public RoleLogic {
         return replay(r, *stored, fingerprint);
     db_.put(charge_id, body);
     charges_.with({"captured"}).Increment();
+    if (captured_) captured_->record(*order_id);
     return json_response(200, std::move(body));
+  }
+
+  // GET /charges/captured: {"captured": [order ids, oldest first], "count": N}.
+  Response captured_orders() {
+    const std::vector<std::string> ids = captured_->ids();
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("captured");
+    w.StartArray();
+    for (const auto& id : ids) w.String(id.data(), static_cast<rapidjson::SizeType>(id.size()));
+    w.EndArray();
+    w.Key("count");
+    w.Uint64(ids.size());
+    w.EndObject();
+    return json_response(200, std::string(buf.GetString(), buf.GetSize()));
   }
 
   // The answer for a key that captured a charge already.
@@ -167,6 +196,7 @@ class PaymentLogic : public RoleLogic {
   Counter& replays_;
   Gauge& stored_keys_;
   std::unique_ptr<IdempotencyStore> idempotency_;  // null without --idempotency
+  std::unique_ptr<CapturedOrders> captured_;       // null unless the fault endpoints exist
   std::atomic<uint64_t> counter_{0};
 };
 

@@ -91,26 +91,34 @@ TEST_CASE("config: the incident fixes are off by default and switched on by flag
   CHECK(off.payment_hedge_after == 0ms);
   CHECK(off.retry_budget == 0);
   CHECK(off.retry_budget_min_per_second == 1.0);
+  CHECK(off.reconcile_interval == 0ms);
 
-  auto on = parse({"--role", "api", "--redis", "h:1", "--payment-url", "http://x:1",
-                   "--payment-hedge-after", "200ms", "--idempotency", "--deadline-propagation",
-                   "--retry-budget", "10%", "--retry-budget-min", "2/s"})
-                .config;
+  auto on =
+      parse({"--role", "api", "--redis", "h:1", "--payment-url", "http://x:1",
+             "--payment-hedge-after", "200ms", "--idempotency", "--deadline-propagation",
+             "--retry-budget", "10%", "--retry-budget-min", "2/s", "--reconcile-interval", "200ms"})
+          .config;
   CHECK(on.idempotency);
   CHECK(on.deadline_propagation);
   CHECK(on.payment_hedge_after == 200ms);
   CHECK(on.retry_budget == doctest::Approx(0.1));
   CHECK(on.retry_budget_min_per_second == 2.0);
+  CHECK(on.reconcile_interval == 200ms);
 
   auto env = parse({"--role", "payment"}, {{"DEMO_IDEMPOTENCY", "1"},
                                            {"DEMO_DEADLINE_PROPAGATION", "true"},
                                            {"DEMO_IDEMPOTENCY_TTL", "30s"},
-                                           {"DEMO_RETRY_BUDGET", "10%"}})  // api's: ignored
+                                           {"DEMO_RETRY_BUDGET", "10%"},  // api's: ignored
+                                           {"DEMO_RECONCILE_INTERVAL", "1s"}})
                  .config;
   CHECK(env.idempotency);
   CHECK(env.deadline_propagation);
   CHECK(env.idempotency_ttl == 30s);
   CHECK(env.retry_budget == 0);
+  CHECK(env.reconcile_interval == 0ms);
+  CHECK(parse({"--role", "api", "--redis", "h:1", "--payment-url", "http://x:1"},
+              {{"DEMO_RECONCILE_INTERVAL", "1s"}})
+            .config.reconcile_interval == 1s);
   CHECK(parse({"--role", "payment"}).config.idempotency_ttl == 10min);
   CHECK(parse({"--role", "api", "--redis", "h:1", "--payment-url", "http://x:1", "--retry-budget",
                "0"})
@@ -165,6 +173,10 @@ TEST_CASE("config: usage errors name the flag") {
   fails_with({"--role", "worker", "--redis", "h:1", "--idempotency"},
              "--idempotency does not apply");
   fails_with({"--role", "payment", "--idempotency-ttl", "0"}, "--idempotency-ttl");
+  fails_with(with({"--reconcile-interval", "5ms"}), "--reconcile-interval");
+  fails_with(with({"--reconcile-interval", "often"}), "not a duration");
+  fails_with({"--role", "worker", "--redis", "h:1", "--reconcile-interval", "1s"},
+             "--reconcile-interval does not apply");
 }
 
 TEST_CASE("config: --help explains every flag") {
@@ -194,6 +206,7 @@ TEST_CASE("config: --help explains every flag") {
                            "--payment-hedge-after",
                            "--retry-budget",
                            "--retry-budget-min",
+                           "--reconcile-interval",
                            "DEMO_",
                            "APP_ENV",
                            "listening on"})

@@ -60,6 +60,7 @@ void check_fixes(const std::string& env_file, bool on) {
   CHECK(api.deadline_propagation == on);
   CHECK(api.payment_hedge_after == (on ? 200ms : 0ms));
   CHECK(api.retry_budget == doctest::Approx(on ? 0.2 : 0.0));
+  CHECK(api.reconcile_interval == (on ? 500ms : 0ms));
   CHECK(payment.idempotency == on);
   CHECK(payment.deadline_propagation == on);
 }

@@ -102,7 +102,8 @@ TEST_CASE("metrics exposition: the counters experiments read are 0 before any tr
         R"(dep_hedge_wins_total{dependency="payment"})",
         R"(dep_hedges_suppressed_total{dependency="payment"})",
         R"(dep_retry_budget_exhausted_total{dependency="payment"})",
-        R"(fault_changes_total{action="set"})"})
+        R"(fault_changes_total{action="set"})", "orders_replayed_total", "orders_reconciled_total",
+        "orders_paid_not_queued"})
     CHECK_MESSAGE(metric_value(api, series) == 0.0, series);
   const std::string payment = http_get(cluster.payment_url() + "/metrics").body;
   for (const char* series : {R"(charges_total{outcome="captured"})",
