@@ -107,6 +107,17 @@ PaymentPolicy payment_policy(const DemoConfig& c) {
 
 class ApiLogic : public RoleLogic {
  public:
+  // The queue's length at scrape time. When redis does not answer (within 200 ms) the last
+  // value stays; dependency_up{dependency="redis"} says why.
+  void sample_queue_depth() {
+    std::lock_guard<std::mutex> lock(depth_mu_);
+    try {
+      queue_depth_.Set(static_cast<double>(
+          depth_conn_.command({"LLEN", std::string(order_keys::kQueue)}).integer));
+    } catch (const RedisError&) {
+    }
+  }
+
   explicit ApiLogic(Service& s)
       : s_(s),
         db_(s.config().db_latency, s.faults(), s.metrics(), s.stop_signal()),
@@ -133,9 +144,18 @@ class ApiLogic : public RoleLogic {
                             .gauge("orders_paid_not_queued",
                                    "Orders paid (charge captured) whose job is not on the queue "
                                    "yet, as this api process knows them (at scrape).")
-                            .with({})) {
-    s.metrics().registry.add_collect_hook(
-        [this] { unqueued_gauge_.Set(static_cast<double>(unqueued_.size())); });
+                            .with({})),
+        depth_conn_(redis_address_, kProbeTimeout, kProbeTimeout),
+        queue_depth_(s.metrics()
+                         .registry
+                         .gauge("queue_depth",
+                                "Jobs waiting in orders:queue (at scrape), as the producer sees "
+                                "it: it stays observable while the worker is down.")
+                         .with({})) {
+    s.metrics().registry.add_collect_hook([this] {
+      unqueued_gauge_.Set(static_cast<double>(unqueued_.size()));
+      sample_queue_depth();
+    });
     s.http().route("GET", "/users/{id}", [this](const Request& r) { return get_user(r); });
     s.http().route("POST", "/orders", [this](const Request& r) { return create_order(r); });
     s.http().route("GET", "/orders/{id}", [this](const Request& r) { return get_order(r); });
@@ -438,6 +458,9 @@ class ApiLogic : public RoleLogic {
   Counter& order_replays_;
   Counter& reconciled_;
   Gauge& unqueued_gauge_;
+  std::mutex depth_mu_;         // guards depth_conn_ (scrapes may overlap)
+  RedisConnection depth_conn_;  // LLEN at scrape; its own connection, 200 ms timeouts
+  Gauge& queue_depth_;
   std::thread reconciler_;  // runs only with --reconcile-interval
 };
 

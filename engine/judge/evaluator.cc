@@ -413,6 +413,40 @@ bool reads_side(const Condition& c, MetricRef::Side side) {
                      [&](const Condition& operand) { return reads_side(operand, side); });
 }
 
+// The routes a condition's client metrics select (route=...), in any order.
+void selected_routes(const ValueExpr& v, std::vector<std::string>& out) {
+  if (v.kind == ValueExpr::Kind::kMetric && v.metric.side == MetricRef::Side::kClient &&
+      !v.metric.window)
+    for (const auto& [key, value] : v.metric.client.selectors)
+      if (key == "route") out.push_back(value);
+  for (const auto& operand : v.operands) selected_routes(operand, out);
+}
+void selected_routes(const Condition& c, std::vector<std::string>& out) {
+  for (const auto& v : c.values) selected_routes(v, out);
+  for (const auto& operand : c.operands) selected_routes(operand, out);
+}
+
+// Whole seconds in which the plan sends twice guard.min_requests of the routes `c` selects
+// (all traffic when it selects none), at the lower rate of the phase the window starts in; 0
+// when that is not known.
+Duration guard_bucket(const TimeWindow& window, const Condition& c, const JudgeOptions& o) {
+  const auto phase = std::find_if(o.phases.begin(), o.phases.end(), [&](const PhaseWindow& p) {
+    return window.start >= p.start && window.start < p.end;
+  });
+  if (phase == o.phases.end() || o.guard.min_requests <= 0) return Duration{0};
+  std::vector<std::string> routes;
+  selected_routes(c, routes);
+  double share = 1.0;
+  for (const auto& r : routes) {
+    auto it = o.route_share.find(r);
+    if (it != o.route_share.end()) share = std::min(share, it->second);
+  }
+  const double per_second = std::min(phase->rate_from, phase->rate_to) * share;
+  if (!(per_second > 0)) return Duration{0};
+  const double seconds = std::ceil(2.0 * static_cast<double>(o.guard.min_requests) / per_second);
+  return std::chrono::seconds(static_cast<int64_t>(std::min(seconds, 3600.0)));
+}
+
 std::string seconds_text(Duration d) {
   return format_value(static_cast<double>(d.count()) / 1e6, dsl::ValueType::kDuration);
 }
@@ -424,7 +458,7 @@ class RecoveryTimeline {
   RecoveryTimeline(const TimeWindow& window, const Condition& c, const JudgeOptions& options)
       : window_(window), ticks_(options.scrape_ticks) {
     const Duration span = window.end - window.start;
-    Duration bucket = kRecoveryBucket;
+    Duration bucket = std::max(kRecoveryBucket, guard_bucket(window, c, options));
     if (span > kRecoveryBucket * kMaxRecoveryBuckets) {
       const int64_t per_bucket = (span.count() + kMaxRecoveryBuckets - 1) / kMaxRecoveryBuckets;
       const int64_t second = kRecoveryBucket.count();
@@ -782,7 +816,13 @@ ResolvedWindow resolve_window(const dsl::Window& window, const std::vector<Phase
 }
 
 JudgeOptions judge_options(const Plan& plan) {
-  return {plan.tolerance, plan.guard, plan.scrape_ticks};
+  JudgeOptions o{plan.tolerance, plan.guard, plan.scrape_ticks};
+  o.phases = plan.phases;
+  double total = 0;
+  for (const auto& r : plan.routes) total += r.weight;
+  for (const auto& r : plan.routes)
+    if (total > 0) o.route_share[r.name] = r.weight / total;
+  return o;
 }
 
 ResolvedWindow resolve_recovery_window(const dsl::Window& window,

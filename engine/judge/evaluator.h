@@ -42,6 +42,7 @@
 //             "recovered after 12s (limit 30s)", "recovered after 4s but broke again at 9s".
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,14 +61,21 @@ struct JudgeOptions {
   // The plan times of the scrape rounds (Plan::scrape_ticks), sorted: the points at which a
   // recovery statement follows server metrics. Without them such a statement is inconclusive.
   std::vector<Duration> scrape_ticks = {};
+  // The plan's phases (their rates) and each route's share of the traffic: a recovery
+  // statement's client buckets are made long enough that the traffic the plan sends into one
+  // is twice guard.min_requests (of the routes the statement selects), so a thin bucket does
+  // not leave it without a verdict by chance. Empty: kRecoveryBucket.
+  std::vector<PhaseWindow> phases = {};
+  std::map<std::string, double> route_share = {};
 };
 
 // The options a plan's statements are judged with.
 JudgeOptions judge_options(const Plan& plan);
 
-// Client buckets of recovery statements: 1 s, longer when the recovery window would have
-// more than kMaxRecoveryBuckets of them (the runner keeps one set of client figures per
-// bucket).
+// Client buckets of recovery statements: 1 s, or whole seconds long enough for twice the
+// traffic guard at the planned rate (JudgeOptions::phases), and longer when the recovery
+// window would have more than kMaxRecoveryBuckets of them (the runner keeps one set of client
+// figures per bucket).
 inline constexpr Duration kRecoveryBucket = std::chrono::seconds(1);
 inline constexpr int64_t kMaxRecoveryBuckets = 600;
 

@@ -46,7 +46,8 @@ std::string window_key(const judge::TimeWindow& w) {
 
 std::vector<judge::TimeWindow> judging_windows(const Plan& plan) {
   WindowRecorder recorder;
-  judge::JudgeOptions options{plan.tolerance, plan.guard};
+  // The same options as the final judging, so recovery buckets come out the same.
+  const judge::JudgeOptions options = judge::judge_options(plan);
   for (const auto& s : plan.assertions) judge::evaluate(*s.parsed, plan.phases, recorder, options);
   // Live windows grow with time; the full window is what they converge to.
   for (const auto& s : plan.abort_if)

@@ -109,7 +109,7 @@ bool RunSession::apply_initial_faults() {
 
 // Returns true when the plan ran to its end.
 bool RunSession::loop() {
-  const judge::JudgeOptions judge_options{plan_.tolerance, plan_.guard};
+  const judge::JudgeOptions judge_options = judge::judge_options(plan_);
   Duration next_check = std::chrono::seconds(1);
   while (true) {
     const Duration now = clock_.now();

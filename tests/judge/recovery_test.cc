@@ -352,3 +352,30 @@ TEST_CASE("judge_options carries the plan's scrape ticks") {
   CHECK(o.scrape_ticks == plan.scrape_ticks);
   CHECK(o.guard.min_requests == 7);
 }
+
+TEST_CASE("client buckets are long enough for twice the traffic guard at the planned rate") {
+  // cooldown is planned at 15/s (phases() say 50/s; this plan is slower), orders 25% of it.
+  std::vector<PhaseWindow> slow = phases();
+  slow[2].rate_from = slow[2].rate_to = 15;
+  JudgeOptions o;
+  o.phases = slow;
+  o.guard.min_requests = 20;
+  o.route_share = {{"orders", 0.25}, {"users", 0.75}};
+  const TimelineSource all = p95_timeline([](int64_t) { return false; });
+  evaluate(parse("after(trigger): p95 < 300ms within 15s"), slow, all, o);
+  // 2 x 20 requests at 15/s take 2.67 s: buckets of 3 s from 35s.
+  CHECK(std::find(all.asked.begin(), all.asked.end(), "p95@[35000000,38000000)") !=
+        all.asked.end());
+  CHECK(std::find(all.asked.begin(), all.asked.end(), "p95@[38000000,41000000)") !=
+        all.asked.end());
+  // route=orders gets 3.75/s: 40 requests take 10.67 s, so 11 s buckets.
+  const TimelineSource orders = p95_timeline([](int64_t) { return false; });
+  evaluate(parse("after(trigger): p95(route=orders) < 300ms within 15s"), slow, orders, o);
+  CHECK(std::find(orders.asked.begin(), orders.asked.end(),
+                  "p95(route=orders)@[35000000,46000000)") != orders.asked.end());
+  // Without the plan's rates (e.g. a statement judged on its own): 1 s buckets.
+  const TimelineSource bare = p95_timeline([](int64_t) { return false; });
+  evaluate(parse("after(trigger): p95 < 300ms within 15s"), slow, bare, {});
+  CHECK(std::find(bare.asked.begin(), bare.asked.end(), "p95@[35000000,36000000)") !=
+        bare.asked.end());
+}
