@@ -62,12 +62,16 @@ TEST_CASE("smoke: every acknowledged order is applied once and the queue drains"
 TEST_CASE("redis-down reproduces: 503s, readiness flips, nothing acknowledged is lost") {
   check_reproduces("redis-down");
 }
-TEST_CASE("redis-down without its fault fails") { check_fails_without_faults("redis-down"); }
+TEST_CASE("redis-down without its fault fails") {
+  check_fails_without_faults("redis-down");
+}
 
 TEST_CASE("worker-crash reproduces: the backlog rises and drains, nothing lost or doubled") {
   check_reproduces("worker-crash");
 }
-TEST_CASE("worker-crash without its fault fails") { check_fails_without_faults("worker-crash"); }
+TEST_CASE("worker-crash without its fault fails") {
+  check_fails_without_faults("worker-crash");
+}
 
 TEST_CASE("duplicate-requests: one effect per client_order_id") {
   check_reproduces("duplicate-requests");
@@ -83,20 +87,30 @@ TEST_CASE("dependency-latency without its fault fails") {
 TEST_CASE("partition reproduces: bounded failures, recovery after the blackhole") {
   check_reproduces("partition");
 }
-TEST_CASE("partition without its fault fails") { check_fails_without_faults("partition"); }
+TEST_CASE("partition without its fault fails") {
+  check_fails_without_faults("partition");
+}
 
 TEST_CASE("flapping reproduces: the system converges and nothing is lost") {
   check_reproduces("flapping");
 }
-TEST_CASE("flapping without its faults fails") { check_fails_without_faults("flapping"); }
+TEST_CASE("flapping without its faults fails") {
+  check_fails_without_faults("flapping");
+}
 
 TEST_CASE("instance-kill reproduces: the balancer hides the loss, the instance comes back") {
   check_reproduces("instance-kill");
 }
-TEST_CASE("instance-kill without its fault fails") { check_fails_without_faults("instance-kill"); }
+TEST_CASE("instance-kill without its fault fails") {
+  check_fails_without_faults("instance-kill");
+}
 
-TEST_CASE("broker-down reproduces: charged orders with no job") { check_reproduces("broker-down"); }
-TEST_CASE("broker-down without its fault fails") { check_fails_without_faults("broker-down"); }
+TEST_CASE("broker-down reproduces: charged orders with no job") {
+  check_reproduces("broker-down");
+}
+TEST_CASE("broker-down without its fault fails") {
+  check_fails_without_faults("broker-down");
+}
 TEST_CASE("broker-down in the fixed environment fails: reconciliation closes the gap") {
   check_fails({"run", "specs/broker-down.yaml", "--env", "envs/local-fixed.yaml"}, "bd-fixed");
 }
