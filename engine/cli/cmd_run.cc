@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "cli/plan_flags.h"
 #include "common/error.h"
+#include "recorded/shards.h"
 #include "run/runner.h"
 
 namespace faultline::cli {
@@ -29,7 +30,11 @@ int run_command(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value("6s"))(
       "q,quiet", "no progress output (the summary is still printed)")(
       "progress", "progress style: auto, terminal, lines, quiet",
-      cxxopts::value<std::string>()->default_value("auto"))("h,help", "show this help");
+      cxxopts::value<std::string>()->default_value("auto"))(
+      "shard",
+      "i/N: send only the arrivals with seq % N == i (0 <= i < N <= 1024); shard 0 alone "
+      "applies faults, scrapes and runs hooks; no shard judges: faultline merge does",
+      cxxopts::value<std::string>()->default_value(""))("h,help", "show this help");
   opts.parse_positional({"spec"});
   opts.add_options()("spec", "", cxxopts::value<std::string>());
   auto result = parse_or_usage(opts, argc, argv);
@@ -65,6 +70,14 @@ int run_command(int argc, char** argv) {
     ro.progress = ProgressMode::kQuiet;
   else
     throw UsageError("--progress is one of auto, terminal, lines, quiet");
+  if (const std::string shard = result["shard"].as<std::string>(); !shard.empty()) {
+    // Recorded beside the plan (artifact overrides, bundle shard.json), never in it.
+    const auto parsed = parse_shard(shard);
+    if (!parsed) throw UsageError("--shard wants i/N with 0 <= i < N <= 1024, like 0/3");
+    ro.shard_index = parsed->index;
+    ro.shard_count = parsed->count;
+    ro.override_text["shard"] = shard;
+  }
   for (int i = 0; i < argc; ++i) ro.command_line += (i ? " " : "faultline ") + std::string(argv[i]);
   return run_scenario(ro, stdout, stderr).exit_code;
 }

@@ -5,14 +5,18 @@
 namespace faultline {
 
 ArrivalSource::ArrivalSource(const Plan& plan, std::string base_url,
-                             std::function<void(const Arrival&)> on_arrival)
+                             std::function<void(const Arrival&)> on_arrival, uint32_t shard_index,
+                             uint32_t shard_count)
     : plan_(plan),
       stream_(plan),
       base_url_(std::move(base_url)),
-      on_arrival_(std::move(on_arrival)) {}
+      on_arrival_(std::move(on_arrival)),
+      shard_index_(shard_index),
+      shard_count_(shard_count == 0 ? 1 : shard_count) {}
 
 bool ArrivalSource::next(PlannedRequest& out) {
   auto arrival = stream_.next();
+  while (arrival && arrival->seq % shard_count_ != shard_index_) arrival = stream_.next();
   if (!arrival) return false;
   schedule_hash_.update(arrival_to_json(*arrival));
   schedule_hash_.update("\n");

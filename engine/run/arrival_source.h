@@ -23,8 +23,12 @@ class ArrivalSource : public RequestSource {
  public:
   // `on_arrival`, if set, sees each arrival before it is handed out (the runner records the
   // schedule in the bundle with it). `base_url` has no trailing slash.
+  // With `shard_count` > 1 only the arrivals whose seq % shard_count == shard_index are
+  // handed out (faultline run --shard); the others are generated and skipped, so every
+  // shard's arrivals keep their seq, intended time and ids.
   ArrivalSource(const Plan& plan, std::string base_url,
-                std::function<void(const Arrival&)> on_arrival = nullptr);
+                std::function<void(const Arrival&)> on_arrival = nullptr, uint32_t shard_index = 0,
+                uint32_t shard_count = 1);
 
   bool next(PlannedRequest& out) override;
 
@@ -42,6 +46,8 @@ class ArrivalSource : public RequestSource {
   std::function<void(const Arrival&)> on_arrival_;
   Sha256 schedule_hash_;
   uint64_t count_ = 0;
+  uint32_t shard_index_ = 0;
+  uint32_t shard_count_ = 1;
 };
 
 }  // namespace faultline

@@ -21,6 +21,7 @@
 #include "recorded/bundle.h"
 #include "recorded/recorded_run.h"
 #include "recorded/run_observations.h"
+#include "recorded/shards.h"
 #include "report/report_json.h"
 #include "report/summary.h"
 #include "run/arrival_source.h"
@@ -75,8 +76,14 @@ class LauncherServices : public SessionServices {
 class EngineTraffic : public SessionTraffic {
  public:
   EngineTraffic(const Plan& plan, const SteadyClock& clock, const ServiceLauncher& launcher,
-                const BundleLayout& bundle, RunObservations& obs)
-      : plan_(plan), clock_(clock), launcher_(launcher), recording_(plan, bundle, obs) {
+                const BundleLayout& bundle, RunObservations& obs, uint32_t shard_index,
+                uint32_t shard_count)
+      : plan_(plan),
+        clock_(clock),
+        launcher_(launcher),
+        recording_(plan, bundle, obs),
+        shard_index_(shard_index),
+        shard_count_(shard_count) {
     LoadEngineOptions lo;
     lo.max_in_flight = static_cast<uint32_t>(std::max(1, plan.max_in_flight));
     lo.request_timeout = plan.request_timeout;
@@ -87,8 +94,9 @@ class EngineTraffic : public SessionTraffic {
   ~EngineTraffic() override { stop_proxy_scrapes(); }
 
   void start() override {
-    source_.emplace(plan_, launcher_.get(plan_.target).url,
-                    [this](const Arrival& a) { recording_.remember(a); });
+    source_.emplace(
+        plan_, launcher_.get(plan_.target).url,
+        [this](const Arrival& a) { recording_.remember(a); }, shard_index_, shard_count_);
     const auto& ticks = recording_.ticks();
     for (size_t i = 0; i < ticks.size(); ++i) {
       const bool boundary = std::any_of(plan_.phases.begin(), plan_.phases.end(), [&](auto& p) {
@@ -203,6 +211,8 @@ class EngineTraffic : public SessionTraffic {
   std::optional<LoadEngine> engine_;
   std::optional<ArrivalSource> source_;
   std::atomic<int64_t> scrapes_outstanding_{0};
+  uint32_t shard_index_;
+  uint32_t shard_count_;
 };
 
 // The plan's hooks, run against the launcher's services; keeps every record for the report.
@@ -292,6 +302,20 @@ SessionOptions session_options_for(const Plan& plan, const Environment& env) {
   return o;
 }
 
+// What shard `index` of a sharded run executes: shards other than 0 apply no faults, take no
+// scrapes, run no hooks and check no abort_if (they cannot see the server side); shard 0
+// does all of that once for the whole load. The hash stays the plan's: the bundle keeps the
+// original plan, and merge judges the union against it.
+Plan plan_for_shard(const Plan& plan, uint32_t index) {
+  Plan p = plan;
+  if (index == 0) return p;
+  p.fault_steps.clear();
+  p.scrape_targets.clear();
+  p.hooks = ScenarioHooks{};
+  p.abort_if.clear();
+  return p;
+}
+
 }  // namespace
 
 RunOutcome run_scenario(const RunOptions& options, std::FILE* out, std::FILE* err) {
@@ -307,9 +331,27 @@ RunOutcome run_scenario(const RunOptions& options, std::FILE* out, std::FILE* er
 RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::string& spec_path,
                         const RunOptions& options, const ReplaySource& replay, std::FILE* out,
                         std::FILE* err) {
+  const bool sharded = options.shard_count > 1;
+  if (options.shard_index >= options.shard_count) throw UsageError("--shard i/N wants 0 <= i < N");
+  if (sharded) {
+    // Shards are loads against one existing system: a service faultline started would be a
+    // private copy per shard process, which is not the system the other shards load.
+    for (const auto& s : env.services)
+      if (s.url.empty()) {
+        std::fprintf(err,
+                     "faultline run: --shard needs an environment whose services are given by "
+                     "url (service '%s' of %s is started by faultline, so each shard would get "
+                     "its own copy)\n",
+                     s.name.c_str(), env.source_path.c_str());
+        return {static_cast<int>(ExitCode::kInvalid), "", "", false};
+      }
+  }
   const RunFiles files =
       create_run_files(options.artifacts_dir, plan.scenario_name, std::chrono::system_clock::now());
   write_bundle_plan(files.bundle, plan);
+  if (sharded)
+    write_shard_info(files.bundle, {options.shard_index, options.shard_count, plan.plan_hash});
+  const Plan shard_plan = plan_for_shard(plan, options.shard_index);
 
   RunReport report = start_report(plan, spec_path, options, files.stem);
   report.replay_of = replay.artifact;
@@ -330,7 +372,7 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
   launcher.set_proxy_seed(plan.seed);
   LauncherServices services(launcher);
   SteadyClock clock;
-  RunObservations obs(plan, judging_windows(plan), plan.metrics_of_interest);
+  RunObservations obs(shard_plan, judging_windows(shard_plan), plan.metrics_of_interest);
   KnobDriverOptions knob_options;
   knob_options.lease = options.lease;
   KnobDriver knobs(
@@ -345,13 +387,14 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
   ExecDriverOptions exec_options;
   exec_options.log_dir = files.bundle.logs_dir();
   ExecDriver execs(exec_options);
-  EngineTraffic traffic(plan, clock, launcher, files.bundle, obs);
+  EngineTraffic traffic(shard_plan, clock, launcher, files.bundle, obs, options.shard_index,
+                        options.shard_count);
 
   Duration last_progress{0};
   uint64_t last_arrivals = 0;
   RunSession session(
-      plan, session_options_for(plan, env), clock, services, {&knobs, &processes, &proxies, &execs},
-      traffic, obs, [&] { return signals.received(); },
+      shard_plan, session_options_for(shard_plan, env), clock, services,
+      {&knobs, &processes, &proxies, &execs}, traffic, obs, [&] { return signals.received(); },
       [&](const SessionProgress& p) {
         ProgressSnapshot snap;
         snap.phase = p.phase ? p.phase->name : "end";
@@ -374,8 +417,9 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
         progress.update(snap);
       });
   PlanHooks hooks(
-      plan, launcher, files.bundle, [&] { return signals.received() != 0; }, out, progress.quiet());
-  if (!plan.hooks.empty()) session.set_hooks(&hooks);
+      shard_plan, launcher, files.bundle, [&] { return signals.received() != 0; }, out,
+      progress.quiet());
+  if (!shard_plan.hooks.empty()) session.set_hooks(&hooks);
   session.on_cleanup([&](const std::string& reason, Duration budget) {
     if (reason == "undo at end") return;
     progress.finish();
@@ -421,7 +465,7 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
 
   // ---- judge and report ----
   report.hooks = hooks.records();
-  if (hooks.verified() || plan.hooks.verify.empty())
+  if (hooks.verified() || shard_plan.hooks.verify.empty())
     obs.set_verify_outcomes(hooks.verify_records());
   {
     const judge::RunFacts facts = obs.run_facts();
@@ -430,13 +474,20 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
   }
   const RunStatus ended = report.status;
   report.status = RunStatus::kPassed;
-  summarize_run(report, plan, obs, obs.client_stats(), outcome.traffic_started);
+  // A shard saw 1/N of the requests (and shards != 0 no server side): its verdicts would
+  // mean nothing, so it records and leaves judging to faultline merge.
+  summarize_run(report, plan, obs, obs.client_stats(), outcome.traffic_started && !sharded);
   summarize_scrape_failures(report, plan, obs.scrapes_unlocked());  // recording has finished
   if (ended != RunStatus::kPassed) report.status = ended;
   report.exit_code = exit_code_of(report.status);
   report.bundle_files = list_bundle_files(files.bundle);
   write_file_atomically(files.artifact, report_to_json(report));
   print_summary(out, report, files.artifact);
+  if (sharded)
+    std::fprintf(out,
+                 "shard %u/%u: not judged; judge the whole load with faultline merge over all "
+                 "%u shards' artifacts\n",
+                 options.shard_index, options.shard_count, options.shard_count);
   return {report.exit_code, files.artifact, report.schedule_sha256, report.replay_schedule_matched};
 }
 

@@ -25,6 +25,11 @@ struct RunOptions {
   Duration lease{std::chrono::seconds(6)};  // fault lease; renewed every lease/2
   ProgressMode progress = ProgressMode::kAuto;
   std::string command_line;
+  // --shard i/N: this process sends only the arrivals whose seq % shard_count == shard_index
+  // (the plan and its hash are unchanged). Shard 0 alone applies faults, scrapes and runs
+  // hooks; no shard judges (faultline merge judges the union). shard_count 1: a whole run.
+  uint32_t shard_index = 0;
+  uint32_t shard_count = 1;
 };
 
 struct RunOutcome {
