@@ -26,14 +26,17 @@ void add_push_flags(cxxopts::Options& opts) {
              "extra grouping label NAME=VALUE for --push, e.g. cell=latency-100ms (repeatable)",
              cxxopts::value<std::vector<std::string>>(), "NAME=VALUE")(
       "push-allow-remote",
-      "allow a --push URL that is not loopback (by default only 127.0.0.0/8, ::1, localhost)");
+      "allow a --push URL that is not loopback (by default only 127.0.0.0/8, ::1, localhost)")(
+      "push-timeout", "how long to wait for the Pushgateway's answer",
+      cxxopts::value<std::string>()->default_value("10s"), "DURATION");
 }
 
 // The push target the flags ask for, checked before anything runs; nullopt without --push.
 std::optional<PushTarget> read_push_flags(const cxxopts::ParseResult& result) {
   if (!result.count("push")) {
-    if (result.count("push-label") || result.count("push-allow-remote"))
-      throw UsageError("--push-label and --push-allow-remote need --push URL");
+    if (result.count("push-label") || result.count("push-allow-remote") ||
+        result.count("push-timeout"))
+      throw UsageError("--push-label, --push-allow-remote and --push-timeout need --push URL");
     return std::nullopt;
   }
   PushTarget target;
@@ -45,6 +48,10 @@ std::optional<PushTarget> read_push_flags(const cxxopts::ParseResult& result) {
       target.labels[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
   }
+  const auto timeout = parse_duration(result["push-timeout"].as<std::string>());
+  if (!timeout || *timeout < std::chrono::milliseconds(100))
+    throw UsageError("--push-timeout wants a duration of at least 100ms, like 10s");
+  target.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*timeout);
   if (auto problem = push_target_problem(target, result.count("push-allow-remote") > 0))
     throw UsageError(*problem);
   return target;

@@ -6,7 +6,9 @@
 
 #include <cstdio>
 #include <ctime>
+#include <future>
 #include <memory>
+#include <thread>
 
 #include "common/error.h"
 #include "common/file_io.h"
@@ -202,10 +204,30 @@ std::string push_artifact(const std::string& artifact_path, const PushTarget& ta
   const std::string host =
       "http://" + (url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host);
   const std::string port = std::to_string(url.port ? url.port : 80);
-  prometheus::Gateway gateway(host, port, "faultline", grouping);
-  gateway.RegisterCollectable(registry);
-  // PUT: replaces the group's series, so a group holds one run's results.
-  const int status = gateway.Push();
+  // Everything the push thread uses, owned by the thread too: it may outlive this call.
+  struct Job {
+    std::shared_ptr<prometheus::Registry> registry;
+    std::unique_ptr<prometheus::Gateway> gateway;
+    std::promise<int> status;
+  };
+  auto job = std::make_shared<Job>();
+  job->registry = registry;
+  job->gateway = std::make_unique<prometheus::Gateway>(host, port, "faultline", grouping);
+  job->gateway->RegisterCollectable(registry);
+  std::future<int> answer = job->status.get_future();
+  std::thread([job] {
+    int s = -1;
+    try {
+      // PUT: replaces the group's series, so a group holds one run's results.
+      s = job->gateway->Push();
+    } catch (...) {
+    }
+    job->status.set_value(s);
+  }).detach();
+  if (answer.wait_for(target.timeout) != std::future_status::ready)
+    return "push to " + target.url + " failed: no answer within " +
+           std::to_string(target.timeout.count()) + "ms";
+  const int status = answer.get();
   if (status >= 200 && status < 300) return "";
   if (status < 0) return "push to " + target.url + " failed: curl error " + std::to_string(-status);
   return "push to " + target.url + " failed: HTTP " + std::to_string(status);

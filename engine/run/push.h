@@ -8,6 +8,7 @@
 // Metric names and labels are documented in docs/running.md, "Pushing results".
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -22,6 +23,10 @@ namespace faultline {
 struct PushTarget {
   std::string url;  // "http://127.0.0.1:9091": scheme, host and port; no path
   std::map<std::string, std::string> labels;  // extra grouping labels
+  // How long to wait for the Pushgateway's answer. prometheus-cpp 1.0.1 sets no timeout on its
+  // curl handle, so the push runs on a thread of its own that is abandoned (detached, still
+  // owning what it uses) when this passes: a hung Pushgateway cannot hold the run forever.
+  std::chrono::milliseconds timeout{10000};
 };
 
 // One pushed sample: a gauge name, its labels (beyond the grouping key) and value.

@@ -2,8 +2,12 @@
 // against the demo services, and the pushed series read back from the Pushgateway's /metrics
 // and compared with the run's artifact. Also: a push that fails turns exit 0 into 3 and keeps
 // exit 1.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <netinet/in.h>
 #include <rapidjson/document.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <map>
 #include <optional>
@@ -176,6 +180,34 @@ TEST_CASE("push: a failed push turns a passing run's exit 0 into 3 and keeps a f
   INFO(fail.output);
   CHECK(fail.status() == "failed");
   CHECK(fail.exit_code == 1);
+}
+
+// A "Pushgateway" that accepts connections (the kernel completes them from the backlog) and
+// never answers: the push gives up after --push-timeout instead of holding the run.
+TEST_CASE("push: a Pushgateway that never answers fails the push after --push-timeout") {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(listen(fd, 8) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+
+  const auto start = std::chrono::steady_clock::now();
+  const testing::Run r = testing::run_faultline(
+      {"run", "specs/smoke.yaml", "--duration", "3s", "--push", url, "--push-timeout", "1s"},
+      "push-hung", 60s);
+  const auto took = std::chrono::steady_clock::now() - start;
+  close(fd);
+  INFO(r.output);
+  CHECK(r.status() == "passed");
+  CHECK(r.exit_code == 3);
+  CHECK(r.output.find("no answer within 1000ms") != std::string::npos);
+  CHECK(took < 30s);  // the run itself takes about 5 s; without the timeout it never ends
 }
 
 TEST_CASE("push: a remote Pushgateway is refused before anything runs") {
