@@ -14,7 +14,7 @@
 namespace faultline::cli {
 namespace {
 
-// --push and its companions (one block: other flags of run live elsewhere in this file).
+// --push and its companions, in one block of their own (other work adds flags to run too).
 void add_push_flags(cxxopts::Options& opts) {
   opts.add_options("push")(
       "push",
