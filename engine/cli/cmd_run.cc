@@ -1,15 +1,79 @@
 // faultline run: reproduce the incident a scenario describes, and judge it.
+#include <cstdio>
 #include <cxxopts.hpp>
 #include <iostream>
+#include <optional>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/plan_flags.h"
 #include "common/error.h"
 #include "recorded/shards.h"
+#include "run/push.h"
 #include "run/runner.h"
 
 namespace faultline::cli {
 namespace {
+
+// --push and its companions, in one block of their own (other work adds flags to run too).
+void add_push_flags(cxxopts::Options& opts) {
+  opts.add_options("push")(
+      "push",
+      "push the results to the Prometheus Pushgateway at URL (http://host:port) as "
+      "faultline_* gauges, job faultline, grouped by scenario (docs/running.md, "
+      "\"Pushing results\"). A failed push is reported on stderr and turns exit 0 into 3",
+      cxxopts::value<std::string>(),
+      "URL")("push-label",
+             "extra grouping label NAME=VALUE for --push, e.g. cell=latency-100ms (repeatable)",
+             cxxopts::value<std::vector<std::string>>(), "NAME=VALUE")(
+      "push-allow-remote",
+      "allow a --push URL that is not loopback (by default only 127.0.0.0/8, ::1, localhost)")(
+      "push-timeout", "how long to wait for the Pushgateway's answer",
+      cxxopts::value<std::string>()->default_value("10s"), "DURATION");
+}
+
+// The push target the flags ask for, checked before anything runs; nullopt without --push.
+std::optional<PushTarget> read_push_flags(const cxxopts::ParseResult& result) {
+  if (!result.count("push")) {
+    if (result.count("push-label") || result.count("push-allow-remote") ||
+        result.count("push-timeout"))
+      throw UsageError("--push-label, --push-allow-remote and --push-timeout need --push URL");
+    return std::nullopt;
+  }
+  PushTarget target;
+  target.url = result["push"].as<std::string>();
+  if (result.count("push-label")) {
+    for (const auto& kv : result["push-label"].as<std::vector<std::string>>()) {
+      const auto eq = kv.find('=');
+      if (eq == std::string::npos) throw UsageError("--push-label wants NAME=VALUE, got " + kv);
+      target.labels[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+  }
+  const auto timeout = parse_duration(result["push-timeout"].as<std::string>());
+  if (!timeout || *timeout < std::chrono::milliseconds(100))
+    throw UsageError("--push-timeout wants a duration of at least 100ms, like 10s");
+  target.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*timeout);
+  if (auto problem = push_target_problem(target, result.count("push-allow-remote") > 0))
+    throw UsageError(*problem);
+  return target;
+}
+
+// Pushes the run's artifact. A nightly must not go green without its results reaching the
+// Pushgateway, so a failed push turns exit 0 into 3 (environment error); any other exit code
+// already says the run did not pass and is kept.
+int push_outcome(const RunOutcome& outcome, const PushTarget& target) {
+  if (outcome.artifact_path.empty()) {
+    std::fprintf(stderr, "push: nothing to push (the run wrote no artifact)\n");
+    return outcome.exit_code;
+  }
+  const std::string error = push_artifact(outcome.artifact_path, target);
+  if (error.empty()) {
+    std::fprintf(stdout, "pushed: %s\n", target.url.c_str());
+    return outcome.exit_code;
+  }
+  std::fprintf(stderr, "push: %s\n", error.c_str());
+  return outcome.exit_code == 0 ? static_cast<int>(ExitCode::kEnvironment) : outcome.exit_code;
+}
 
 int run_command(int argc, char** argv) {
   cxxopts::Options opts("faultline run",
@@ -35,6 +99,7 @@ int run_command(int argc, char** argv) {
       "i/N: send only the arrivals with seq % N == i (0 <= i < N <= 1024); shard 0 alone "
       "applies faults, scrapes and runs hooks; no shard judges: faultline merge does",
       cxxopts::value<std::string>()->default_value(""))("h,help", "show this help");
+  add_push_flags(opts);
   opts.parse_positional({"spec"});
   opts.add_options()("spec", "", cxxopts::value<std::string>());
   auto result = parse_or_usage(opts, argc, argv);
@@ -42,12 +107,14 @@ int run_command(int argc, char** argv) {
     std::cout << opts.help()
               << "\nExit codes: 0 reproduced as claimed, 1 an assertion failed or "
                  "was inconclusive (or abort_if fired),\n2 invalid spec or usage, 3 "
-                 "environment error, 130 interrupted (faults undone first).\n"
+                 "environment error (or --push failed after a passing run), 130 interrupted "
+                 "(faults undone first).\n"
                  "\nExample:\n  faultline run specs/error-storm.yaml --seed 42 "
                  "--qps 30 --duration 90s\n";
     return 0;
   }
   if (!result.count("spec")) throw UsageError("run needs a scenario file: faultline run SPEC");
+  const std::optional<PushTarget> push = read_push_flags(result);
 
   RunOptions ro;
   ro.spec_path = result["spec"].as<std::string>();
@@ -79,7 +146,8 @@ int run_command(int argc, char** argv) {
     ro.override_text["shard"] = shard;
   }
   for (int i = 0; i < argc; ++i) ro.command_line += (i ? " " : "faultline ") + std::string(argv[i]);
-  return run_scenario(ro, stdout, stderr).exit_code;
+  const RunOutcome outcome = run_scenario(ro, stdout, stderr);
+  return push ? push_outcome(outcome, *push) : outcome.exit_code;
 }
 
 const CommandRegistration kRun({"run", "run a scenario: reproduce the incident and judge it", 30,
