@@ -76,6 +76,9 @@ TEST_CASE("worker-crash without its fault fails") {
 TEST_CASE("duplicate-requests: one effect per client_order_id") {
   check_reproduces("duplicate-requests");
 }
+TEST_CASE("duplicate-requests without its duplicates fails") {
+  check_fails_without_faults("duplicate-requests");
+}
 
 TEST_CASE("dependency-latency reproduces at its default level") {
   check_reproduces("dependency-latency");
