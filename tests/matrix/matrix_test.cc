@@ -6,12 +6,14 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
 #include "matrix/matrix.h"
 #include "matrix/matrix_run.h"
 #include "report_schema.h"
+#include "spec/loader.h"
 #include "temp_dir.h"
 
 namespace faultline::matrix {
@@ -237,6 +239,40 @@ TEST_CASE("the matrix artifact of a result satisfies its schema and says why cel
   const std::string table = summary_table(r);
   CHECK(table.find("UNMET (flaky)") != std::string::npos);
   CHECK(table.find("1 of 3 cells met their expect, 1 flaky") != std::string::npos);
+}
+
+TEST_CASE("the nightly matrix covers every scenario with a negative control and every cell loads") {
+  const auto saved = std::filesystem::current_path();
+  std::filesystem::current_path(FAULTLINE_SOURCE_DIR);
+  MatrixLoad load = load_matrix("specs/matrix/nightly.yaml");
+  std::filesystem::current_path(saved);
+  for (const auto& d : load.diagnostics) INFO(format_diagnostic(d, false));
+  REQUIRE(load.ok());
+  std::set<std::string> scenarios, controls, latencies;
+  for (const auto& c : load.matrix->cells) {
+    INFO(c.id);
+    (c.expect == Expect::kFail ? controls : scenarios).insert(c.scenario);
+    if (c.scenario == "dependency-latency") latencies.insert(c.sets.at("LATENCY"));
+    LoadOptions o;
+    o.variables = c.sets;
+    o.environment_file = c.env_path;
+    std::filesystem::current_path(FAULTLINE_SOURCE_DIR);
+    const ScenarioLoad s = load_scenario(c.spec_path, o);
+    std::filesystem::current_path(saved);
+    for (const auto& d : s.diagnostics) INFO(format_diagnostic(d, false));
+    CHECK(s.ok());
+  }
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::string(FAULTLINE_SOURCE_DIR) + "/specs")) {
+    if (e.path().extension() != ".yaml") continue;
+    const std::string name = e.path().stem().string();
+    CHECK_MESSAGE(scenarios.count(name), name << " is not in the nightly matrix");
+  }
+  CHECK(scenarios.count("latency-and-errors"));
+  CHECK(latencies == std::set<std::string>{"0ms", "50ms", "100ms", "500ms"});
+  CHECK(controls.count("latency-tail-no-fault"));
+  CHECK(controls.count("latency-and-errors-no-fault"));
+  CHECK(controls.size() >= 10);
 }
 
 #ifdef XMLLINT
