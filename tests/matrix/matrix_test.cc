@@ -241,6 +241,47 @@ TEST_CASE("the matrix artifact of a result satisfies its schema and says why cel
   CHECK(table.find("1 of 3 cells met their expect, 1 flaky") != std::string::npos);
 }
 
+// A stand-in for the faultline binary: logs the start and end of each "run" to one file.
+std::string fake_faultline(const testing::TempDir& dir) {
+  const std::string path = dir / "fake-faultline";
+  std::ofstream(path) << "#!/bin/sh\necho \"start $2\" >> " << (dir / "runs.log")
+                      << "\nsleep 0.3\necho \"end $2\" >> " << (dir / "runs.log") << "\n";
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+  return path;
+}
+
+std::string matrix_over_url_env(bool shareable) {
+  const std::string env = std::string(FAULTLINE_SOURCE_DIR) + "/envs/compose.yaml";
+  const std::string specs = std::string(FAULTLINE_SOURCE_DIR) + "/tests/matrix/specs/";
+  return "version: 1\nname: url\naxes:\n  scenario: [" + specs + "quick-errors.yaml, " + specs +
+         "quick-latency.yaml]\n  env: [" +
+         (shareable ? "{file: " + env + ", shareable: true}" : env) + "]\n";
+}
+
+TEST_CASE("a URL environment is used by one run at a time unless it is shareable") {
+  for (const bool shareable : {false, true}) {
+    CAPTURE(shareable);
+    testing::TempDir dir("matrix-url-env");
+    const Matrix m = load_ok(matrix_over_url_env(shareable));
+    MatrixRunOptions o;
+    o.self_exe = fake_faultline(dir);
+    o.artifacts_dir = dir / "artifacts";
+    o.jobs = 2;
+    std::FILE* out = std::fopen((dir / "progress.txt").c_str(), "w");
+    REQUIRE(out != nullptr);
+    const MatrixResult r = run_matrix(m, m.cells, o, out);
+    std::fclose(out);
+    CHECK(r.exit_code() == 0);
+    std::ifstream in(dir / "runs.log");
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line.substr(0, line.find(' ')));
+    REQUIRE(lines.size() == 4);
+    // Not shareable: each run ends before the next starts (the matrix holds the env's lock
+    // until the child exited). Shareable: nothing to hold, both ran.
+    if (!shareable) CHECK(lines == std::vector<std::string>{"start", "end", "start", "end"});
+  }
+}
+
 TEST_CASE("the nightly matrix covers every scenario with a negative control and every cell loads") {
   const auto saved = std::filesystem::current_path();
   std::filesystem::current_path(FAULTLINE_SOURCE_DIR);
