@@ -1,9 +1,13 @@
 // faultline matrix FILE: runs a chaos matrix (docs/matrix.md). Each cell is a child
 // `faultline run` of this same binary (matrix/matrix_run.h says why); --list prints the cells
 // instead, for fanning them out as CI jobs. Exit 0 only when every cell met its expect, 1 when
-// one did not, 2 for an invalid matrix or usage.
+// one did not, 2 for an invalid matrix or usage, 130 when interrupted (after its runs
+// stopped).
 #include <unistd.h>
 
+#include <signal.h>
+
+#include <atomic>
 #include <climits>
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +26,13 @@ namespace faultline::cli {
 
 namespace {
 
+// SIGINT/SIGTERM: the matrix stops its runs (each undoes its faults) and still writes its
+// artifact and JUnit XML, then exits 130.
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) {
+  g_stop.store(true);
+}
+
 std::string self_exe() {
   char buf[PATH_MAX];
   const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -36,7 +47,8 @@ int run_matrix_command(int argc, char** argv) {
       "exclude, plus include) as a `faultline run` of its own, and check each against its\n"
       "expect (pass, or fail for negative controls). Prints a summary table and writes a matrix\n"
       "artifact (ARTIFACTS/matrix-<name>-<UTC>/matrix.json) linking every run's artifact.\n"
-      "Exit 0 when every cell met its expect, 1 when one did not, 2 invalid matrix or usage.\n"
+      "Exit 0 when every cell met its expect, 1 when one did not, 2 invalid matrix or usage,\n"
+      "130 interrupted (runs under way are stopped and undo their faults).\n"
       "Format, cell IDs and seeds: docs/matrix.md.");
   options.positional_help("FILE").show_positional_help();
   options.add_options()("jobs", "cells run at once (each starts its services on free ports)",
@@ -115,6 +127,12 @@ int run_matrix_command(int argc, char** argv) {
   o.artifacts_dir = result["artifacts"].as<std::string>();
   o.jobs = jobs;
   o.repeat = repeat;
+  o.stop = &g_stop;
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
   std::printf("matrix %s: %zu cells x %d runs, %d at a time\n", m.name.c_str(), cells.size(),
               repeat, jobs);
   std::fflush(stdout);
@@ -130,7 +148,9 @@ int run_matrix_command(int argc, char** argv) {
     std::printf("junit: %s\n", junit.c_str());
   }
   std::printf("matrix artifact: %s\nresult: %s (exit %d)\n", report_path.c_str(),
-              r.exit_code() == 0 ? "every cell met its expect" : "some cells did not",
+              r.interrupted        ? "interrupted"
+              : r.exit_code() == 0 ? "every cell met its expect"
+                                   : "some cells did not",
               r.exit_code());
   return r.exit_code();
 }

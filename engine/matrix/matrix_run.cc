@@ -1,5 +1,6 @@
 #include "matrix/matrix_run.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -21,6 +22,7 @@ namespace faultline::matrix {
 namespace fs = std::filesystem;
 
 int MatrixResult::exit_code() const {
+  if (interrupted) return 130;
   for (const auto& c : cells)
     if (!c.met) return 1;
   return 0;
@@ -76,7 +78,12 @@ CellRun run_once(const Cell& cell, const std::string& dir, const MatrixRunOption
   try {
     ChildProcess child = ChildProcess::spawn(spec);
     std::optional<int> status;
-    while (!(status = child.wait_for_exit(std::chrono::hours(1)))) {
+    bool signalled = false;
+    while (!(status = child.wait_for_exit(std::chrono::milliseconds(200)))) {
+      if (!signalled && options.stop && options.stop->load()) {
+        child.send_signal(SIGTERM);  // the run undoes its faults and exits 130
+        signalled = true;
+      }
     }
     child.stop();
     run.exit_code = WIFEXITED(*status) ? WEXITSTATUS(*status) : 128 + WTERMSIG(*status);
@@ -165,8 +172,9 @@ MatrixResult run_matrix(const Matrix& m, const std::vector<Cell>& cells,
             break;
           }
           if (!left) return;
+          if (options.stop && options.stop->load()) return;
           if (t < tasks.size()) break;
-          cv.wait(lock);
+          cv.wait_for(lock, std::chrono::milliseconds(200));  // also to notice stop
         }
         taken[t] = true;
         if (!tasks[t].exclusive.empty()) busy.insert(tasks[t].exclusive);
@@ -193,6 +201,7 @@ MatrixResult run_matrix(const Matrix& m, const std::vector<Cell>& cells,
     threads.emplace_back(worker);
   for (auto& t : threads) t.join();
   r.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.interrupted = options.stop && options.stop->load();
 
   for (auto& c : r.cells) {
     bool any_fail = false;
@@ -361,6 +370,7 @@ std::string matrix_report_json(const MatrixResult& r) {
   j.member("repeat", int64_t{r.repeat});
   j.member("dir", r.dir);
   j.member("exit_code", int64_t{r.exit_code()});
+  j.member("interrupted", r.interrupted);
   size_t met = 0, flaky = 0;
   for (const auto& c : r.cells) {
     met += c.met;

@@ -8,6 +8,7 @@
 // file and its own exit code, and a crash in one cell cannot take the others down.
 #pragma once
 
+#include <atomic>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -22,12 +23,15 @@ struct MatrixRunOptions {
   int jobs = 1;
   int repeat = 1;
   std::string junit_path;  // empty: no JUnit XML
+  // Set (e.g. from a SIGINT handler) to stop: runs under way get SIGTERM (so they undo their
+  // faults and exit 130), runs not started yet are not started. Null: never.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // One run of a cell.
 struct CellRun {
-  int exit_code = -1;  // of `faultline run`; 128+signal when it was killed
-  std::string status;  // the run artifact's status, or "error" when there is none
+  int exit_code = -1;              // of `faultline run`; 128+signal when it was killed; -1: not run
+  std::string status = "not-run";  // the run artifact's status; "error" when there is none
   double duration_s = 0;
   std::string artifact;  // the run's artifact (incident-*.json); empty when none
   std::string log;       // the child's stdout and stderr
@@ -55,7 +59,9 @@ struct MatrixResult {
   int repeat = 1;
   std::string dir;  // where the cells' artifacts are
   std::vector<CellResult> cells;
-  int exit_code() const;  // 0 when every cell met its expect, else 1
+  bool interrupted = false;  // options.stop was set: some runs were stopped or never started
+  // 0 when every cell met its expect, 130 when interrupted, else 1.
+  int exit_code() const;
 };
 
 // Runs `cells` (a subset of m.cells, in order); progress lines go to `out`.

@@ -9,12 +9,20 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "matrix/matrix.h"
 #include "matrix/matrix_run.h"
 #include "report_schema.h"
 #include "spec/loader.h"
 #include "temp_dir.h"
+
+namespace faultline::testing {
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+}  // namespace faultline::testing
 
 namespace faultline::matrix {
 namespace {
@@ -280,6 +288,43 @@ TEST_CASE("a URL environment is used by one run at a time unless it is shareable
     // until the child exited). Shareable: nothing to hold, both ran.
     if (!shareable) CHECK(lines == std::vector<std::string>{"start", "end", "start", "end"});
   }
+}
+
+TEST_CASE("stopping a matrix stops the run under way, starts no other and exits 130") {
+  testing::TempDir dir("matrix-stop");
+  // A run that lasts until it is told to stop, like faultline run on SIGTERM (exit 130), or
+  // 10 s at most, so a matrix that fails to stop it fails the test instead of hanging it.
+  const std::string fake = dir / "fake-faultline";
+  std::ofstream(fake) << "#!/bin/sh\ntrap 'echo stopped >> " << (dir / "runs.log")
+                      << "; exit 130' TERM\necho started >> " << (dir / "runs.log")
+                      << "\ni=0\nwhile [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done\necho "
+                      << "'not stopped within 10s' >> " << (dir / "runs.log") << "\n";
+  std::filesystem::permissions(fake, std::filesystem::perms::owner_all);
+  const Matrix m = load_ok("version: 1\nname: stop\naxes: {scenario: [a.yaml, b.yaml, c.yaml]}\n");
+  std::atomic<bool> stop{false};
+  MatrixRunOptions o;
+  o.self_exe = fake;
+  o.artifacts_dir = dir / "artifacts";
+  o.stop = &stop;
+  std::FILE* out = std::fopen((dir / "progress.txt").c_str(), "w");
+  REQUIRE(out != nullptr);
+  MatrixResult r;
+  std::thread runner([&] { r = run_matrix(m, m.cells, o, out); });
+  // Stop once the first run has started (bounded wait on the file, not a guess).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!std::filesystem::exists(dir / "runs.log") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  stop.store(true);
+  runner.join();
+  std::fclose(out);
+  CHECK(r.interrupted);
+  CHECK(r.exit_code() == 130);
+  REQUIRE(r.cells.size() == 3);
+  CHECK(r.cells[0].runs[0].exit_code == 130);
+  CHECK(r.cells[1].runs[0].status == "not-run");
+  CHECK(r.cells[2].runs[0].status == "not-run");
+  CHECK(testing::read_text(dir / "runs.log") == "started\nstopped\n");
+  CHECK(testing::schema_problem("matrix-report.schema.json", matrix_report_json(r)) == "");
 }
 
 TEST_CASE("the nightly matrix covers every scenario with a negative control and every cell loads") {
