@@ -112,5 +112,30 @@ TEST_CASE("a cell that misses its expect fails the matrix and JUnit names the as
                      "during(trigger): error_rate(route=orders) > 10%") == 0);
 }
 
+TEST_CASE("--list --format json is stable and --cell refuses an unknown ID") {
+  TempDir dir("matrix-list");
+  Run a =
+      run_faultline_in({"matrix", "tests/matrix/specs/quick.yaml", "--list", "--format", "json"},
+                       dir.path(), std::chrono::seconds(30));
+  Run b =
+      run_faultline_in({"matrix", "tests/matrix/specs/quick.yaml", "--list", "--format", "json"},
+                       dir.path(), std::chrono::seconds(30));
+  CHECK(a.exit_code == 0);
+  CHECK(a.output == b.output);
+  rapidjson::Document doc;
+  doc.Parse(a.output.c_str());
+  REQUIRE(doc.IsObject());
+  REQUIRE(doc["cells"].Size() == 8);
+  const auto& c = doc["cells"][0];
+  CHECK(std::string(c["id"].GetString()) == "quick-errors.local.s1");
+  CHECK(std::string(c["argv"][0].GetString()) == "faultline");
+  CHECK(std::string(c["argv"][c["argv"].Size() - 1].GetString()) ==
+        std::to_string(c["seed"].GetUint64()));
+  Run bad = run_faultline_in({"matrix", "tests/matrix/specs/quick.yaml", "--cell", "nope.s1"},
+                             dir.path(), std::chrono::seconds(30));
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.output.find("no cell nope.s1") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace faultline::testing

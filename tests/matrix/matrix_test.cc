@@ -327,6 +327,35 @@ TEST_CASE("stopping a matrix stops the run under way, starts no other and exits 
   CHECK(testing::schema_problem("matrix-report.schema.json", matrix_report_json(r)) == "");
 }
 
+TEST_CASE("--repeat gives a pass rate and a cell that passed and failed is flaky and unmet") {
+  testing::TempDir dir("matrix-repeat");
+  // Runs of cell a alternate: pass, fail, pass; cell b always passes.
+  const std::string fake = dir / "fake-faultline";
+  std::ofstream(fake) << "#!/bin/sh\ncase $2 in *b.yaml) exit 0;; esac\necho x >> "
+                      << (dir / "count") << "\nn=$(wc -l < " << (dir / "count")
+                      << ")\nexit $(( (n + 1) % 2 ))\n";
+  std::filesystem::permissions(fake, std::filesystem::perms::owner_all);
+  const Matrix m = load_ok("version: 1\nname: rep\naxes: {scenario: [a.yaml, b.yaml]}\n");
+  MatrixRunOptions o;
+  o.self_exe = fake;
+  o.artifacts_dir = dir / "artifacts";
+  o.repeat = 3;
+  std::FILE* out = std::fopen((dir / "progress.txt").c_str(), "w");
+  REQUIRE(out != nullptr);
+  const MatrixResult r = run_matrix(m, m.cells, o, out);
+  std::fclose(out);
+  REQUIRE(r.cells.size() == 2);
+  CHECK(r.cells[0].runs.size() == 3);
+  CHECK(r.cells[0].passes == 2);
+  CHECK(r.cells[0].flaky);
+  CHECK_FALSE(r.cells[0].met);
+  CHECK(r.cells[1].passes == 3);
+  CHECK_FALSE(r.cells[1].flaky);
+  CHECK(r.cells[1].met);
+  CHECK(r.exit_code() == 1);
+  CHECK(summary_table(r).find("2/3") != std::string::npos);
+}
+
 TEST_CASE("the nightly matrix covers every scenario with a negative control and every cell loads") {
   const auto saved = std::filesystem::current_path();
   std::filesystem::current_path(FAULTLINE_SOURCE_DIR);
