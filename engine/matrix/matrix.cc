@@ -260,8 +260,16 @@ MatrixLoad load_matrix_text(const std::string& text, const std::string& virtual_
     }
     if (!excluded) {
       Cell cell = make_cell(c, scenarios[index[0]].second, env);
-      ids.insert(cell.id);
-      m.cells.push_back(std::move(cell));
+      if (!ids.insert(cell.id).second) {
+        // Two axis values with one name (envs/a/local.yaml and envs/b/local.yaml, 1 and 1),
+        // unless a more precise error (a repeated scenario) already said so.
+        if (sink.error_count() == 0)
+          sink.error("/axes", "two cells would have the ID " + cell.id,
+                     "values on an axis need distinct names (file names without .yaml)",
+                     DiagnosticSink::Anchor::kKey);
+      } else {
+        m.cells.push_back(std::move(cell));
+      }
     }
     // Next combination, odometer style: the last axis turns fastest.
     size_t k = size.size();

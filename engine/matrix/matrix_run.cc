@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -52,6 +53,17 @@ std::string exclusive_env(const Cell& cell) {
   for (const auto& s : load.environment->services)
     if (!s.url.empty()) return load.scenario->environment;
   return {};
+}
+
+// A cell ID as one folder name: values may hold '/' or spaces.
+std::string folder_name(const std::string& id) {
+  std::string out = id;
+  for (char& ch : out) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' ||
+                    ch == '-' || ch == '=';
+    if (!ok) ch = '_';
+  }
+  return out;
 }
 
 std::string find_artifact(const std::string& dir) {
@@ -181,7 +193,8 @@ MatrixResult run_matrix(const Matrix& m, const std::vector<Cell>& cells,
       }
       const Task& task = tasks[t];
       const Cell& cell = cells[task.cell];
-      const std::string dir = r.dir + "/" + cell.id + "/r" + std::to_string(task.repeat + 1);
+      const std::string dir =
+          r.dir + "/" + folder_name(cell.id) + "/r" + std::to_string(task.repeat + 1);
       CellRun run = run_once(cell, dir, options);
       {
         std::lock_guard<std::mutex> lock(mu);

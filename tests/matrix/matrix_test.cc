@@ -197,6 +197,15 @@ colour: red
   CHECK(q[1].text.find("not a variable name") != std::string::npos);
 }
 
+TEST_CASE("axis values with one name are an error, not two cells with one ID") {
+  const auto p = problems(
+      "version: 1\nname: t\naxes:\n  scenario: [a.yaml]\n"
+      "  env: [x/local.yaml, y/local.yaml]\n");
+  REQUIRE(p.size() == 1);
+  CHECK(p[0].line == 3);
+  CHECK(p[0].text.find("two cells would have the ID a.local.s1") != std::string::npos);
+}
+
 TEST_CASE("a matrix that excludes every cell is an error") {
   const auto p = problems(
       "version: 1\nname: t\naxes: {scenario: [a.yaml]}\n"
