@@ -11,8 +11,13 @@ SCENARIO ?=
 ENVFILE ?=
 TAG ?=
 CHAOS_FLAGS ?=
+# make chaos-matrix MATRIX=<name> [MATRIX_JOBS=2] [MATRIX_FLAGS="--repeat 3"]: specs/matrix/<name>.yaml,
+# JUnit XML to artifacts/matrix-<name>.junit.xml (docs/matrix.md)
+MATRIX ?=
+MATRIX_JOBS ?= 1
+MATRIX_FLAGS ?=
 
-.PHONY: all deps configure build test test-sanitize fuzz chaos clean format mutation
+.PHONY: all deps configure build test test-sanitize fuzz chaos chaos-matrix clean format mutation
 
 all: build
 
@@ -65,6 +70,15 @@ chaos: build
 	  $(FAULTLINE) list specs; \
 	else \
 	  $(FAULTLINE) run specs/$(SCENARIO).yaml $(if $(ENVFILE),--env $(ENVFILE)) $(if $(TAG),--tag $(TAG)) $(CHAOS_FLAGS); \
+	fi
+
+chaos-matrix: build
+	@if [ -z "$(MATRIX)" ]; then \
+	  echo "make chaos-matrix MATRIX=<name>: one of"; ls specs/matrix/ | grep -v -- '-' | sed -n 's/\.yaml$$//p'; \
+	  exit 2; \
+	else \
+	  $(FAULTLINE) matrix specs/matrix/$(MATRIX).yaml --jobs $(MATRIX_JOBS) \
+	    --junit artifacts/matrix-$(MATRIX).junit.xml $(MATRIX_FLAGS); \
 	fi
 
 format:

@@ -1,0 +1,162 @@
+// faultline matrix FILE: runs a chaos matrix (docs/matrix.md). Each cell is a child
+// `faultline run` of this same binary (matrix/matrix_run.h says why); --list prints the cells
+// instead, for fanning them out as CI jobs. Exit 0 only when every cell met its expect, 1 when
+// one did not, 2 for an invalid matrix or usage, 130 when interrupted (after its runs
+// stopped).
+#include <unistd.h>
+
+#include <signal.h>
+
+#include <atomic>
+#include <climits>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <cxxopts.hpp>
+
+#include "cli/commands.h"
+#include "common/error.h"
+#include "common/file_io.h"
+#include "matrix/matrix.h"
+#include "matrix/matrix_run.h"
+
+namespace faultline::cli {
+
+namespace {
+
+// SIGINT/SIGTERM: the matrix stops its runs (each undoes its faults) and still writes its
+// artifact and JUnit XML, then exits 130.
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) {
+  g_stop.store(true);
+}
+
+std::string self_exe() {
+  char buf[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) throw EnvironmentError("cannot read /proc/self/exe to run the cells");
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+int run_matrix_command(int argc, char** argv) {
+  cxxopts::Options options(
+      "faultline matrix",
+      "Run a chaos matrix: every cell (scenario x env x --set values x rate x seed, minus\n"
+      "exclude, plus include) as a `faultline run` of its own, and check each against its\n"
+      "expect (pass, or fail for negative controls). Prints a summary table and writes a matrix\n"
+      "artifact (ARTIFACTS/matrix-<name>-<UTC>/matrix.json) linking every run's artifact.\n"
+      "Exit 0 when every cell met its expect, 1 when one did not, 2 invalid matrix or usage,\n"
+      "130 interrupted (runs under way are stopped and undo their faults).\n"
+      "Format, cell IDs and seeds: docs/matrix.md.");
+  options.positional_help("FILE").show_positional_help();
+  options.add_options()("jobs", "cells run at once (each starts its services on free ports)",
+                        cxxopts::value<int>()->default_value("1"), "N")(
+      "repeat", "runs per cell: gives a pass rate; a cell that passed and failed is flaky",
+      cxxopts::value<int>()->default_value("1"), "K")(
+      "list", "print the cells (id, scenario, env, sets, seed, expect, run argv); run nothing")(
+      "format", "--list output: text or json", cxxopts::value<std::string>()->default_value("text"),
+      "FORMAT")("cell", "run only this cell (repeatable); IDs as --list prints them",
+                cxxopts::value<std::vector<std::string>>(),
+                "ID")("artifacts", "where the matrix folder and every run's artifacts go",
+                      cxxopts::value<std::string>()->default_value("artifacts"), "DIR")(
+      "junit", "also write JUnit XML: one testcase per cell", cxxopts::value<std::string>(),
+      "FILE")("h,help", "show this help")("file", "matrix file", cxxopts::value<std::string>());
+  options.parse_positional({"file"});
+  cxxopts::ParseResult result;
+  try {
+    result = options.parse(argc, argv);
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw UsageError(std::string(e.what()) + " (see faultline matrix --help)");
+  }
+  if (result.count("help")) {
+    std::printf("%s\n", options.help().c_str());
+    return 0;
+  }
+  if (!result.count("file")) {
+    throw UsageError("matrix needs a matrix file: faultline matrix specs/matrix/nightly.yaml");
+  }
+  const int jobs = result["jobs"].as<int>();
+  const int repeat = result["repeat"].as<int>();
+  if (jobs < 1 || jobs > 64) throw UsageError("--jobs wants 1 to 64");
+  if (repeat < 1 || repeat > 100) throw UsageError("--repeat wants 1 to 100");
+  const std::string format = result["format"].as<std::string>();
+  if (format != "text" && format != "json") throw UsageError("--format is text or json");
+
+  const std::string file = result["file"].as<std::string>();
+  matrix::MatrixLoad load = matrix::load_matrix(file);
+  const bool color = isatty(STDERR_FILENO) && !std::getenv("NO_COLOR");
+  for (const auto& d : load.diagnostics)
+    std::fprintf(stderr, "%s\n", format_diagnostic(d, color).c_str());
+  if (!load.ok()) return static_cast<int>(ExitCode::kInvalid);
+  const matrix::Matrix& m = *load.matrix;
+
+  std::vector<matrix::Cell> cells = m.cells;
+  if (result.count("cell")) {
+    cells.clear();
+    for (const auto& id : result["cell"].as<std::vector<std::string>>()) {
+      bool found = false;
+      for (const auto& c : m.cells) {
+        if (c.id != id) continue;
+        cells.push_back(c);
+        found = true;
+      }
+      if (!found)
+        throw UsageError("no cell " + id + " in " + file + " (faultline matrix " + file +
+                         " --list shows them)");
+    }
+  }
+
+  if (result.count("list")) {
+    if (format == "json") {
+      std::printf("%s\n", matrix::cells_json(m, cells).c_str());
+      return 0;
+    }
+    for (const auto& c : cells) {
+      std::string line = c.id + "  expect " + matrix::to_string(c.expect) + "  ";
+      for (const auto& a : c.run_argv()) line += " " + a;
+      std::printf("%s\n", line.c_str());
+    }
+    std::printf("%zu cells\n", cells.size());
+    return 0;
+  }
+
+  matrix::MatrixRunOptions o;
+  o.self_exe = self_exe();
+  o.artifacts_dir = result["artifacts"].as<std::string>();
+  o.jobs = jobs;
+  o.repeat = repeat;
+  o.stop = &g_stop;
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  std::printf("matrix %s: %zu cells x %d runs, %d at a time\n", m.name.c_str(), cells.size(),
+              repeat, jobs);
+  std::fflush(stdout);
+  const matrix::MatrixResult r = matrix::run_matrix(m, cells, o, stdout);
+  const std::string report_path = r.dir + "/matrix.json";
+  write_file_atomically(report_path, matrix::matrix_report_json(r));
+  std::printf("\n%s", matrix::summary_table(r).c_str());
+  if (result.count("junit")) {
+    const std::string junit = result["junit"].as<std::string>();
+    const auto parent = std::filesystem::path(junit).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
+    write_file_atomically(junit, matrix::junit_xml(r));
+    std::printf("junit: %s\n", junit.c_str());
+  }
+  std::printf("matrix artifact: %s\nresult: %s (exit %d)\n", report_path.c_str(),
+              r.interrupted        ? "interrupted"
+              : r.exit_code() == 0 ? "every cell met its expect"
+                                   : "some cells did not",
+              r.exit_code());
+  return r.exit_code();
+}
+
+const CommandRegistration kMatrix({"matrix", "run a chaos matrix of scenarios, envs and settings",
+                                   40, run_matrix_command});
+
+}  // namespace
+}  // namespace faultline::cli
