@@ -84,6 +84,10 @@ CellRun run_once(const Cell& cell, const std::string& dir, const MatrixRunOption
   std::vector<std::string> argv = cell.run_argv();
   argv[0] = options.self_exe;
   argv.insert(argv.end(), {"--artifacts", dir, "--progress", "lines"});
+  argv.insert(argv.end(), options.extra_run_args.begin(), options.extra_run_args.end());
+  if (std::find(options.extra_run_args.begin(), options.extra_run_args.end(), "--push") !=
+      options.extra_run_args.end())
+    argv.insert(argv.end(), {"--push-label", "cell=" + cell.id});
   spec.argv = argv;
   spec.stdout_path = run.log;
   const auto start = std::chrono::steady_clock::now();

@@ -23,6 +23,9 @@ struct MatrixRunOptions {
   int jobs = 1;
   int repeat = 1;
   std::string junit_path;  // empty: no JUnit XML
+  // Appended to every cell's `faultline run` (e.g. --push URL --push-label ...), followed by
+  // `--push-label cell=<id>` when it pushes, so each cell's results are a group of their own.
+  std::vector<std::string> extra_run_args;
   // Set (e.g. from a SIGINT handler) to stop: runs under way get SIGTERM (so they undo their
   // faults and exit 130), runs not started yet are not started. Null: never.
   const std::atomic<bool>* stop = nullptr;
