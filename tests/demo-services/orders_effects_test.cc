@@ -132,10 +132,16 @@ TEST_CASE("orders: a repeat while the first request is still charging gets 409")
   const std::string url = cluster.api_url() + "/orders";
   faultline::HttpResponse first;
   std::thread slow([&] { first = http_post(url, order_with_client_id("c-slow")); });
-  // The first request is at payment (held by the latency knob) before the repeat goes out: two
-  // requests in flight there, the charge and the scrape that counts it.
-  const bool charging =
-      wait_until([&] { return scrape(cluster.payment_url(), "http_requests_in_flight") >= 2; }, 5s);
+  // The first request is being handled at the api (in flight there with the scrape that
+  // counts it: nothing else calls the api) and is at payment (held by the latency knob) before
+  // the repeat goes out. Payment's count alone is not enough: the api's readiness probe of
+  // payment is in flight there too at times, and then the repeat could overtake the first.
+  const bool charging = wait_until(
+      [&] {
+        return scrape(cluster.api_url(), "http_requests_in_flight") >= 2 &&
+               scrape(cluster.payment_url(), "http_requests_in_flight") >= 2;
+      },
+      5s);
   const auto repeat = http_post(url, order_with_client_id("c-slow"));
   slow.join();
   REQUIRE(charging);
