@@ -224,11 +224,18 @@ TEST_CASE("logs: api, payment and worker log the trace id of the traceparent the
                   "traceparent: 00-" + std::string(32, '0') + "-b7ad6b7169203331-01"})
             .status == 200);
   REQUIRE(wait_until([&] { return drained(cluster); }, 5s));
-  const std::string api = read_text(cluster.log_dir() + "/api.log");
-  const std::string payment = read_text(cluster.log_dir() + "/payment.log");
   auto has = [](const std::string& log, const std::string& part) {
     return log.find(part) != std::string::npos;
   };
+  // A request's access-log line is written after its response: wait for the last one.
+  std::string api, payment;
+  wait_until(
+      [&] {
+        api = read_text(cluster.log_dir() + "/api.log");
+        payment = read_text(cluster.log_dir() + "/payment.log");
+        return has(api, "request_id=tr-3 ") && has(payment, "request_id=tr-1 ");
+      },
+      5s);
   CHECK(has(api, "event=request request_id=tr-1 method=POST route=/orders status=201"));
   CHECK(has(api, "trace_id=" + trace_id + "\n"));
   CHECK(has(api, "event=request_rejected request_id=tr-2 "));
