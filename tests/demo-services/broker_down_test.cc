@@ -72,18 +72,6 @@ std::string order_status(const DemoCluster& cluster, const std::string& order_id
   return parse_json(r.body)["status"].GetString();
 }
 
-bool drained(DemoCluster& cluster) {
-  return cluster.redis().integer({"LLEN", "orders:queue"}) == 0 &&
-         cluster.redis().integer({"LLEN", "orders:processing:worker"}) == 0;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 }  // namespace
 
 TEST_CASE("broker-down: with enqueue_fail_rate 1 orders are charged but never applied") {

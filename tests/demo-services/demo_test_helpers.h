@@ -1,5 +1,5 @@
 // Helpers the demo-services integration tests share: JSON fields, scraped metric values,
-// promtool, and the fault endpoints.
+// promtool, the fault endpoints, the order queue and log files.
 #pragma once
 
 #include <rapidjson/document.h>
@@ -11,6 +11,7 @@
 #include <fstream>
 #include <limits>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -147,6 +148,20 @@ inline std::vector<OrderAnswer> send_orders(const std::string& api_url, const st
     });
   for (auto& t : pool) t.join();
   return answers;
+}
+
+// Nothing waits in the order queue or in `worker_id`'s processing list.
+inline bool drained(DemoCluster& cluster, const std::string& worker_id = "worker") {
+  return cluster.redis().integer({"LLEN", "orders:queue"}) == 0 &&
+         cluster.redis().integer({"LLEN", "orders:processing:" + worker_id}) == 0;
+}
+
+// A file's whole text ("" when it cannot be read), e.g. a service's log.
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 }  // namespace faultline::testing

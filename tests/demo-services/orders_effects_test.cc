@@ -44,18 +44,6 @@ Effects admin_effects(const std::string& worker_url) {
   return e;
 }
 
-bool drained(DemoCluster& cluster) {
-  return cluster.redis().integer({"LLEN", "orders:queue"}) == 0 &&
-         cluster.redis().integer({"LLEN", "orders:processing:worker"}) == 0;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 }  // namespace
 
 TEST_CASE("orders: the same client_order_id creates one order, charges once, enqueues one job") {

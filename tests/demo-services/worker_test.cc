@@ -30,11 +30,6 @@ std::vector<std::string> place_orders(const DemoCluster& cluster, const std::str
   return ids;
 }
 
-bool drained(DemoCluster& cluster, const std::string& worker_id = "worker") {
-  return cluster.redis().integer({"LLEN", "orders:queue"}) == 0 &&
-         cluster.redis().integer({"LLEN", "orders:processing:" + worker_id}) == 0;
-}
-
 }  // namespace
 
 TEST_CASE("worker: SIGKILL mid-queue, restart: every order's effect exactly once") {
