@@ -72,6 +72,12 @@ class LauncherServices : public SessionServices {
   ServiceLauncher& launcher_;
 };
 
+// A scrape at a phase's start or end is kept whole in the bundle as a snapshot.
+bool at_phase_edge(const Plan& plan, Duration tick) {
+  return std::any_of(plan.phases.begin(), plan.phases.end(),
+                     [&](const PhaseWindow& p) { return p.start == tick || p.end == tick; });
+}
+
 // The load engine with its arrival source and recording; scrapes ride on its side requests.
 class EngineTraffic : public SessionTraffic {
  public:
@@ -99,9 +105,7 @@ class EngineTraffic : public SessionTraffic {
         [this](const Arrival& a) { recording_.remember(a); }, shard_index_, shard_count_);
     const auto& ticks = recording_.ticks();
     for (size_t i = 0; i < ticks.size(); ++i) {
-      const bool boundary = std::any_of(plan_.phases.begin(), plan_.phases.end(), [&](auto& p) {
-        return p.start == ticks[i] || p.end == ticks[i];
-      });
+      const bool boundary = at_phase_edge(plan_, ticks[i]);
       for (const auto& target : plan_.scrape_targets) {
         if (launcher_.find_proxy(target.service) != nullptr) continue;  // read in-process below
         // A service with instances is scraped instance by instance (job "api#1"), never
@@ -183,9 +187,7 @@ class EngineTraffic : public SessionTraffic {
         }
         // Stopping still takes a tick that is due (the last one, at the plan's end).
         if (Clock::now() < due) return;
-        const bool boundary = std::any_of(plan_.phases.begin(), plan_.phases.end(), [&](auto& p) {
-          return p.start == ticks[i] || p.end == ticks[i];
-        });
+        const bool boundary = at_phase_edge(plan_, ticks[i]);
         for (const auto& [job, proxy] : proxies)
           recording_.on_scrape(job, i, proxy->metrics_text(), "", boundary);
       }
