@@ -17,6 +17,7 @@
 #include <cxxopts.hpp>
 
 #include "cli/commands.h"
+#include "cli/push_flags.h"
 #include "common/error.h"
 #include "common/file_io.h"
 #include "matrix/matrix.h"
@@ -62,15 +63,9 @@ int run_matrix_command(int argc, char** argv) {
                 "ID")("artifacts", "where the matrix folder and every run's artifacts go",
                       cxxopts::value<std::string>()->default_value("artifacts"), "DIR")(
       "junit", "also write JUnit XML: one testcase per cell", cxxopts::value<std::string>(),
-      "FILE")("push",
-              "push every run's results to the Prometheus Pushgateway at URL (as `faultline run "
-              "--push`), each grouped by scenario and cell=<id>",
-              cxxopts::value<std::string>(),
-              "URL")("push-label", "extra grouping label NAME=VALUE for --push (repeatable)",
-                     cxxopts::value<std::vector<std::string>>(),
-                     "NAME=VALUE")("push-allow-remote", "allow a --push URL that is not loopback")(
-      "push-timeout", "how long each push waits for the Pushgateway", cxxopts::value<std::string>(),
-      "DURATION")("h,help", "show this help")("file", "matrix file", cxxopts::value<std::string>());
+      "FILE")("h,help", "show this help")("file", "matrix file", cxxopts::value<std::string>());
+  add_push_flags(options,
+                 "; here every cell's run pushes its own results, grouped by cell=<id> too");
   options.parse_positional({"file"});
   cxxopts::ParseResult result;
   try {
@@ -137,7 +132,7 @@ int run_matrix_command(int argc, char** argv) {
   o.repeat = repeat;
   o.stop = &g_stop;
   // Pushing is the runs' job: the flags go to every `faultline run`, which checks them.
-  if (result.count("push")) {
+  if (push_requested(result)) {
     o.extra_run_args = {"--push", result["push"].as<std::string>()};
     if (result.count("push-label"))
       for (const auto& l : result["push-label"].as<std::vector<std::string>>())
@@ -146,9 +141,6 @@ int run_matrix_command(int argc, char** argv) {
     if (result.count("push-timeout"))
       o.extra_run_args.insert(o.extra_run_args.end(),
                               {"--push-timeout", result["push-timeout"].as<std::string>()});
-  } else if (result.count("push-label") || result.count("push-allow-remote") ||
-             result.count("push-timeout")) {
-    throw UsageError("--push-label, --push-allow-remote and --push-timeout need --push URL");
   }
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
