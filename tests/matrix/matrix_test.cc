@@ -11,18 +11,12 @@
 #include <set>
 #include <thread>
 
+#include "common/file_io.h"
 #include "matrix/matrix.h"
 #include "matrix/matrix_run.h"
 #include "report_schema.h"
 #include "spec/loader.h"
 #include "temp_dir.h"
-
-namespace faultline::testing {
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-}  // namespace faultline::testing
 
 namespace faultline::matrix {
 namespace {
@@ -332,7 +326,7 @@ TEST_CASE("stopping a matrix stops the run under way, starts no other and exits 
   CHECK(r.cells[0].runs[0].exit_code == 130);
   CHECK(r.cells[1].runs[0].status == "not-run");
   CHECK(r.cells[2].runs[0].status == "not-run");
-  CHECK(testing::read_text(dir / "runs.log") == "started\nstopped\n");
+  CHECK(read_whole_file(dir / "runs.log").value_or("") == "started\nstopped\n");
   CHECK(testing::schema_problem("matrix-report.schema.json", matrix_report_json(r)) == "");
 }
 
