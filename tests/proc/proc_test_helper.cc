@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "loopback_listen.h"
 #include "proc/child_process.h"
 
 namespace {
@@ -24,18 +25,8 @@ namespace {
 }
 
 int listen_on(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  const int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(fd, 16) != 0) {
-    std::perror("listen");
-    return 1;
-  }
+  const int fd = faultline::testing::listen_loopback(port, 16);
+  if (fd < 0) return 1;
   std::printf("listening\n");
   std::fflush(stdout);
   wait_for_signal();

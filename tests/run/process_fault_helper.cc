@@ -17,23 +17,14 @@
 #include <thread>
 
 #include "faults/process_driver.h"
+#include "loopback_listen.h"
 #include "run/service_launcher.h"
 
 namespace {
 
 int serve_http(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  const int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(fd, 64) != 0) {
-    std::perror("listen");
-    return 1;
-  }
+  const int fd = faultline::testing::listen_loopback(port, 64);
+  if (fd < 0) return 1;
   std::printf("listening on %d\n", port);
   std::fflush(stdout);
   const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
