@@ -1,4 +1,5 @@
 #include "judge/evaluator.h"
+#include "parse_statement.h"
 
 #include <doctest/doctest.h>
 
@@ -13,6 +14,7 @@
 using namespace faultline;
 using namespace faultline::judge;
 using namespace std::chrono_literals;
+using faultline::testing::parse;
 
 namespace {
 
@@ -46,14 +48,6 @@ class FakeSource : public MetricSource {
 std::vector<PhaseWindow> phases() {
   return {PhaseWindow{"warmup", 0s, 10s, 10, 10}, PhaseWindow{"trigger", 10s, 35s, 10, 10},
           PhaseWindow{"cooldown", 35s, 55s, 10, 10}};
-}
-
-dsl::Statement parse(const std::string& text,
-                     dsl::StatementKind kind = dsl::StatementKind::kAssertion) {
-  auto r = dsl::parse_statement(text, kind);
-  INFO(text, ": ", r.error.message);
-  REQUIRE(r.ok());
-  return *r.statement;
 }
 
 Verdict judge_text(const std::string& text, const FakeSource& source, JudgeOptions options = {}) {

@@ -10,10 +10,12 @@
 #include "dsl/parser.h"
 #include "dsl/printer.h"
 #include "judge/evaluator.h"
+#include "parse_statement.h"
 
 using namespace faultline;
 using namespace faultline::judge;
 using namespace std::chrono_literals;
+using faultline::testing::parse;
 
 namespace {
 
@@ -44,14 +46,6 @@ class TimelineSource : public MetricSource {
 std::vector<PhaseWindow> phases() {
   return {PhaseWindow{"warmup", 0s, 10s, 50, 50}, PhaseWindow{"trigger", 10s, 35s, 50, 50},
           PhaseWindow{"cooldown", 35s, 55s, 50, 50}};
-}
-
-dsl::Statement parse(const std::string& text,
-                     dsl::StatementKind kind = dsl::StatementKind::kAssertion) {
-  auto r = dsl::parse_statement(text, kind);
-  INFO(text, ": ", r.error.message);
-  REQUIRE(r.ok());
-  return *r.statement;
 }
 
 // Client p95 per 1 s bucket: `slow` (900ms) in the buckets that end at the listed seconds of
