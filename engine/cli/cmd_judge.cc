@@ -8,11 +8,47 @@
 #include "cli/commands.h"
 #include "cli/plan_flags.h"
 #include "common/error.h"
+#include "net/allowlist.h"
 #include "recorded/recorded_run.h"
 #include "report/summary.h"
+#include "run/prometheus_pull.h"
+#include "run/recording.h"
 
 namespace faultline::cli {
 namespace {
+
+// The server side of `run` from Prometheus, as the run would have read it with
+// `observe: {source: prometheus}`: every tick it reached, by the clock it recorded.
+void read_server_side_from_prometheus(const RecordedRun& run, const std::string& url,
+                                      const std::string& match, RunObservations& obs) {
+  UrlParts parts;
+  UrlProblem problem;
+  if (!parse_url(url, &parts, &problem))
+    throw UsageError("--prometheus " + url + ": " + problem.message);
+  if (!host_allowed(parts.host, {"127.0.0.0/8", "::1", "localhost"}))
+    throw UsageError("--prometheus " + url + ": faultline talks only to loopback addresses");
+  if (run.plan_zero_unix_ms == 0)
+    throw UsageError(run.artifact_path +
+                     " does not say when its plan time 0 was (no artifact, or one written by an "
+                     "older faultline), so its ticks cannot be matched with Prometheus' clock");
+  ObserveSource source;
+  source.source = "prometheus";
+  source.url = url;
+  source.match = match;
+  source.wait = Duration{0};  // the run is over: whatever Prometheus holds is all there is
+  const PrometheusPull pull(source, run.plan_zero_unix_ms);
+  std::vector<std::string> services;
+  for (const auto& t : run.plan.scrape_targets) services.push_back(t.service);
+  const std::vector<Duration> ticks = scrape_ticks(run.plan);
+  const Duration reached = run.actual_duration.value_or(run.plan.total);
+  const auto gave_up = pull.read_run(
+      run.plan, services, ticks, reached,
+      [&](const std::string& job, size_t i, std::optional<std::string> body, std::string error) {
+        obs.scrape_done(job, i, ticks, std::move(body), std::move(error));
+      });
+  std::printf("server metrics from Prometheus at %s (%s)\n", url.c_str(), match.c_str());
+  for (const auto& why : gave_up) std::printf("note: %s\n", why.c_str());
+}
 
 int judge_command(int argc, char** argv) {
   cxxopts::Options opts("faultline judge",
@@ -21,13 +57,23 @@ int judge_command(int argc, char** argv) {
                         "short (aborted, interrupted, killed) is\njudged on what it recorded, "
                         "with a note; give the bundle directory of a run killed before\nit "
                         "wrote its artifact. Exit 0 when every assertion passes, 1 otherwise, 2 "
-                        "when the\nartifact or its bundle is missing or damaged.\n");
+                        "when the\nartifact or its bundle is missing or damaged.\n\nWith "
+                        "--prometheus the server side is read again from a Prometheus server "
+                        "that scraped\nthe services during the run (by the run's clock), "
+                        "instead of from the bundle: a check that\nPrometheus and faultline's "
+                        "own scrapes agree, or a judgement for a run that did not scrape.\n");
   opts.custom_help("ARTIFACT.json | BUNDLE_DIR | SCENARIO [--tag T]");
   opts.add_options()("tag", "with a scenario name: the newest run with this tag",
                      cxxopts::value<std::string>()->default_value(""))(
       "artifacts", "where to look for runs by scenario name",
-      cxxopts::value<std::string>()->default_value("artifacts"))("h,help", "show this help")(
-      "what", "", cxxopts::value<std::string>());
+      cxxopts::value<std::string>()->default_value("artifacts"))(
+      "prometheus",
+      "read server metrics from this Prometheus (URL, loopback) instead of the bundle",
+      cxxopts::value<std::string>())(
+      "match",
+      "with --prometheus: label matchers selecting a service's series; {service} is its name",
+      cxxopts::value<std::string>()->default_value("job=\"{service}\""))(
+      "h,help", "show this help")("what", "", cxxopts::value<std::string>());
   opts.parse_positional({"what"});
   auto result = parse_or_usage(opts, argc, argv);
   if (result.count("help")) {
@@ -49,9 +95,13 @@ int judge_command(int argc, char** argv) {
   }
   const RecordedRun run = load_recorded_run(path);
   std::string note;
-  const auto obs = recorded_observations(run, &note);
+  const bool from_prometheus = result.count("prometheus") > 0;
+  const auto obs = recorded_observations(run, &note, !from_prometheus);
   std::printf("judging %s (plan %s) from %s\n", run.scenario.c_str(),
               run.plan.plan_hash.substr(0, 12).c_str(), run.bundle_dir.c_str());
+  if (from_prometheus)
+    read_server_side_from_prometheus(run, result["prometheus"].as<std::string>(),
+                                     result["match"].as<std::string>(), *obs);
   if (!note.empty()) std::printf("note: %s\n", note.c_str());
   const auto verdicts = judge_assertions(run.plan, *obs);
   print_assertions(stdout, verdicts);

@@ -74,6 +74,8 @@ RecordedRun parse_artifact(std::string_view text, const std::string& artifact_pa
   run.schedule_sha256 = member(meta, "schedule_sha256");
   run.planned_duration = duration_member(meta, "planned_duration_us");
   run.actual_duration = duration_member(meta, "actual_duration_us");
+  if (meta.IsObject() && meta.HasMember("plan_zero_unix_ms") && meta["plan_zero_unix_ms"].IsInt64())
+    run.plan_zero_unix_ms = meta["plan_zero_unix_ms"].GetInt64();
   if (meta.IsObject() && meta.HasMember("arrivals") && meta["arrivals"].IsUint64())
     run.arrivals = meta["arrivals"].GetUint64();
   run.status = member(doc, "status");
@@ -125,10 +127,11 @@ std::string cut_short_reason(const RecordedRun& run) {
   return "";
 }
 
-std::unique_ptr<RunObservations> recorded_observations(const RecordedRun& run, std::string* note) {
+std::unique_ptr<RunObservations> recorded_observations(const RecordedRun& run, std::string* note,
+                                                       bool scrapes) {
   auto obs = std::make_unique<RunObservations>(run.plan, judging_windows(run.plan),
                                                run.plan.metrics_of_interest);
-  const RecordedLogs logs = obs->load_recorded_logs(run.bundle_dir);
+  const RecordedLogs logs = obs->load_recorded_logs(run.bundle_dir, scrapes);
   obs->load_recorded_hooks(run.bundle_dir);
   const std::string reason = cut_short_reason(run);
   if (note) {

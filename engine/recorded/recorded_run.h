@@ -26,6 +26,7 @@ struct RecordedRun {
   std::string schedule_sha256;
   uint64_t arrivals = 0;
   std::optional<Duration> planned_duration, actual_duration;  // absent when not recorded
+  int64_t plan_zero_unix_ms = 0;                              // 0: not recorded
   Plan plan;  // rebuilt from the bundle's plan.json, hash checked
 };
 
@@ -54,7 +55,9 @@ std::string cut_short_reason(const RecordedRun& run);
 // `note` receives "" for a run recorded to its end, else a note that says the run was cut
 // short, why (cut_short_reason) and which logs end early after how many records. Throws
 // UsageError naming the file when a log is missing or damaged.
-std::unique_ptr<RunObservations> recorded_observations(const RecordedRun& run, std::string* note);
+// With `scrapes` false the server side is left empty (to be read from Prometheus).
+std::unique_ptr<RunObservations> recorded_observations(const RecordedRun& run, std::string* note,
+                                                       bool scrapes = true);
 
 // The artifacts in `dir` for `scenario` with `tag` ("" matches runs without a tag), newest
 // first (by the UTC timestamp in the file name). Unreadable files are skipped.

@@ -182,7 +182,7 @@ std::string RecordedLogs::describe_cut() const {
   return out;
 }
 
-RecordedLogs RunObservations::load_recorded_logs(const std::string& bundle_dir) {
+RecordedLogs RunObservations::load_recorded_logs(const std::string& bundle_dir, bool scrapes) {
   const BundleLayout bundle{bundle_dir};
   RecordedLogs logs;
   try {
@@ -191,6 +191,7 @@ RecordedLogs RunObservations::load_recorded_logs(const std::string& bundle_dir) 
     while (samples.next(record)) this->record(record);
     logs.samples = samples.records();
     logs.samples_cut = samples.truncated();
+    if (!scrapes) return logs;
     std::lock_guard lock(mutex_);
     logs.scrapes = observe::load_scrape_log(bundle.scrape_log(), scrapes_, &logs.scrapes_cut);
   } catch (const observe::LogFileError& e) {

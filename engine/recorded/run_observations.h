@@ -66,7 +66,9 @@ class RunObservations : public judge::MetricSource {
   // scrapes.txt.gz), so it can be judged again with no services. A log cut short (a killed
   // run) gives what it holds. Throws UsageError naming the file when a log is missing, not a
   // log, malformed or damaged.
-  RecordedLogs load_recorded_logs(const std::string& bundle_dir);
+  // With `scrapes` false only the samples are read (the server side then comes from
+  // elsewhere: `faultline judge --prometheus`).
+  RecordedLogs load_recorded_logs(const std::string& bundle_dir, bool scrapes = true);
   // load_recorded_logs, with a note for people: "" when both logs are complete, else one that
   // says the run was cut short and names each log cut with how many records it gave.
   std::string load_recorded(const std::string& bundle_dir);

@@ -172,7 +172,13 @@ struct RunReport {
   uint64_t seed = 0;
   double base_rate = 0;
   Duration planned_duration{0}, actual_duration{0};
-  std::string started_at, ended_at;              // UTC ISO-8601
+  std::string started_at, ended_at;  // UTC ISO-8601
+  // The wall-clock time of plan time 0, Unix ms: what maps the run's ticks to a Prometheus
+  // server's clock (`faultline judge --prometheus`). 0: not recorded.
+  int64_t plan_zero_unix_ms = 0;
+  // Where the server side came from: "scrape" (faultline scraped /metrics) or "prometheus",
+  // with the server's URL and label matchers (spec/environment.h: ObserveSource).
+  std::string observe_source = "scrape", observe_url, observe_match;
   std::map<std::string, std::string> overrides;  // flag -> value as given
 
   std::vector<ServiceRecord> services;

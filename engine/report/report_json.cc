@@ -141,6 +141,13 @@ void meta(Writer& w, const RunReport& r) {
   us(w, "actual_duration_us", r.actual_duration);
   str(w, "started_at", r.started_at);
   str(w, "ended_at", r.ended_at);
+  i64(w, "plan_zero_unix_ms", r.plan_zero_unix_ms);
+  key(w, "observe");
+  w.begin_object();
+  str(w, "source", r.observe_source);
+  if (!r.observe_url.empty()) str(w, "url", r.observe_url);
+  if (!r.observe_match.empty()) str(w, "match", r.observe_match);
+  w.end_object();
   str(w, "faultline_version", r.faultline_version);
   str(w, "command_line", r.command_line);
   str(w, "host", r.host);

@@ -5,8 +5,6 @@
 
 namespace faultline {
 
-namespace {
-
 std::vector<Duration> scrape_ticks(const Plan& plan) {
   std::set<int64_t> ticks;
   for (const auto& t : plan.scrape_ticks) ticks.insert(t.count());
@@ -19,8 +17,6 @@ std::vector<Duration> scrape_ticks(const Plan& plan) {
   for (int64_t t : ticks) out.emplace_back(t);
   return out;
 }
-
-}  // namespace
 
 RunRecording::RunRecording(const Plan& plan, const BundleLayout& bundle,
                            RunObservations& observations, Duration flush_interval)

@@ -33,6 +33,10 @@
 
 namespace faultline {
 
+// The plan times at which a run of `plan` reads the server side: the plan's ticks, phase
+// starts and the judged windows' ends. Sorted, unique.
+std::vector<Duration> scrape_ticks(const Plan& plan);
+
 class RunRecording : public SampleSink {
  public:
   RunRecording(const Plan& plan, const BundleLayout& bundle, RunObservations& observations,

@@ -27,6 +27,7 @@
 #include "run/arrival_source.h"
 #include "run/hooks.h"
 #include "run/load_engine.h"
+#include "run/prometheus_pull.h"
 #include "run/recording.h"
 #include "run/run_report.h"
 #include "run/run_session.h"
@@ -51,6 +52,13 @@ class SteadyClock : public SessionClock {
   }
   void sleep(Duration d) override { std::this_thread::sleep_for(d); }
   Clock::time_point origin() const { return origin_; }
+  // The wall-clock time of plan time 0, Unix milliseconds.
+  int64_t zero_unix_ms() const {
+    const auto wall =
+        std::chrono::system_clock::now() +
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(origin_ - Clock::now());
+    return std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
+  }
 
  private:
   Clock::time_point origin_ = Clock::now();
@@ -83,13 +91,15 @@ class EngineTraffic : public SessionTraffic {
  public:
   EngineTraffic(const Plan& plan, const SteadyClock& clock, const ServiceLauncher& launcher,
                 const BundleLayout& bundle, RunObservations& obs, uint32_t shard_index,
-                uint32_t shard_count)
+                uint32_t shard_count, const ObserveSource& observe, std::FILE* err)
       : plan_(plan),
         clock_(clock),
         launcher_(launcher),
         recording_(plan, bundle, obs),
         shard_index_(shard_index),
-        shard_count_(shard_count) {
+        shard_count_(shard_count),
+        observe_(observe),
+        err_(err) {
     LoadEngineOptions lo;
     lo.max_in_flight = static_cast<uint32_t>(std::max(1, plan.max_in_flight));
     lo.request_timeout = plan.request_timeout;
@@ -104,7 +114,8 @@ class EngineTraffic : public SessionTraffic {
         plan_, launcher_.get(plan_.target).url,
         [this](const Arrival& a) { recording_.remember(a); }, shard_index_, shard_count_);
     const auto& ticks = recording_.ticks();
-    for (size_t i = 0; i < ticks.size(); ++i) {
+    if (observe_.prometheus()) pull_.emplace(observe_, clock_.zero_unix_ms());
+    for (size_t i = 0; i < ticks.size() && !pull_; ++i) {
       const bool boundary = at_phase_edge(plan_, ticks[i]);
       for (const auto& target : plan_.scrape_targets) {
         if (launcher_.find_proxy(target.service) != nullptr) continue;  // read in-process below
@@ -156,6 +167,7 @@ class EngineTraffic : public SessionTraffic {
     } catch (...) {
       error = std::current_exception();
     }
+    if (pull_) pull_from_prometheus();
     recording_.finish();
     if (error) std::rethrow_exception(error);
   }
@@ -167,6 +179,25 @@ class EngineTraffic : public SessionTraffic {
   static std::string scrape_error(const HttpResponse& r) {
     return observe::describe_scrape_failure(static_cast<int>(r.status), r.error_class, r.error,
                                             r.body, kScrapeTimeout);
+  }
+
+  // The services' series from Prometheus, for the ticks the run reached (all of them when it
+  // ran to its end), once Prometheus has caught up. Runs in the cleanup after the undo and
+  // before the services stop, so their last scrapes are real.
+  void pull_from_prometheus() {
+    std::vector<std::string> services;
+    for (const auto& target : plan_.scrape_targets)
+      if (launcher_.find_proxy(target.service) == nullptr) services.push_back(target.service);
+    const auto& ticks = recording_.ticks();
+    const auto gave_up =
+        pull_->read_run(plan_, services, ticks, clock_.now(),
+                        [this, &ticks](const std::string& job, size_t i,
+                                       std::optional<std::string> body, std::string error) {
+                          const bool snapshot = body && at_phase_edge(plan_, ticks[i]);
+                          recording_.on_scrape(job, i, std::move(body), std::move(error), snapshot);
+                        });
+    for (const auto& why : gave_up)
+      std::fprintf(err_, "faultline run: observe through Prometheus: %s\n", why.c_str());
   }
 
   // The environment's proxies run inside faultline, so their metrics are read in-process at
@@ -215,6 +246,9 @@ class EngineTraffic : public SessionTraffic {
   std::atomic<int64_t> scrapes_outstanding_{0};
   uint32_t shard_index_;
   uint32_t shard_count_;
+  const ObserveSource& observe_;
+  std::FILE* err_;
+  std::optional<PrometheusPull> pull_;  // set at start() when the server side is Prometheus's
 };
 
 // The plan's hooks, run against the launcher's services; keeps every record for the report.
@@ -318,6 +352,41 @@ Plan plan_for_shard(const Plan& plan, uint32_t index) {
   return p;
 }
 
+bool reads_server(const dsl::ValueExpr& v) {
+  if (v.kind == dsl::ValueExpr::Kind::kMetric)
+    return v.metric.side == dsl::MetricRef::Side::kServer;
+  return std::any_of(v.operands.begin(), v.operands.end(), reads_server);
+}
+bool reads_server(const dsl::Condition& c) {
+  return std::any_of(c.values.begin(), c.values.end(),
+                     [](const dsl::ValueExpr& v) { return reads_server(v); }) ||
+         std::any_of(c.operands.begin(), c.operands.end(),
+                     [](const dsl::Condition& o) { return reads_server(o); });
+}
+
+// Why a run observed through Prometheus cannot start, or nullopt: an abort_if that reads
+// server metrics (Prometheus is read after the traffic, so it would never see them; exit 2),
+// a server that does not answer, or a service Prometheus does not scrape under the selector
+// (exit 3).
+std::optional<std::pair<ExitCode, std::string>> prometheus_problem(const Plan& plan,
+                                                                   const Environment& env) {
+  for (const auto& a : plan.abort_if)
+    if (a.parsed && a.parsed->condition && reads_server(*a.parsed->condition))
+      return std::pair{
+          ExitCode::kInvalid,
+          "abort_if \"" + a.text + "\" reads server metrics, which faultline reads from " +
+              "Prometheus only after the traffic; use client metrics in abort_if, or observe " +
+              "by scraping"};
+  std::vector<std::string> services;
+  for (const auto& t : plan.scrape_targets)
+    if (const ServiceSpec* s = env.find(t.service); s == nullptr || s->proxy_of.empty())
+      services.push_back(t.service);
+  if (services.empty()) return std::nullopt;
+  if (auto why = PrometheusPull(env.observe, 0).preflight(services))
+    return std::pair{ExitCode::kEnvironment, *why};
+  return std::nullopt;
+}
+
 }  // namespace
 
 RunOutcome run_scenario(const RunOptions& options, std::FILE* out, std::FILE* err) {
@@ -347,6 +416,12 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
                      s.name.c_str(), env.source_path.c_str());
         return {static_cast<int>(ExitCode::kInvalid), "", "", false};
       }
+  }
+  if (env.observe.prometheus() && options.shard_index == 0) {
+    if (auto problem = prometheus_problem(plan, env)) {
+      std::fprintf(err, "faultline run: observe through Prometheus: %s\n", problem->second.c_str());
+      return {static_cast<int>(problem->first), "", "", false};
+    }
   }
   const RunFiles files =
       create_run_files(options.artifacts_dir, plan.scenario_name, std::chrono::system_clock::now());
@@ -390,7 +465,10 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
   exec_options.log_dir = files.bundle.logs_dir();
   ExecDriver execs(exec_options);
   EngineTraffic traffic(shard_plan, clock, launcher, files.bundle, obs, options.shard_index,
-                        options.shard_count);
+                        options.shard_count, env.observe, err);
+  report.observe_source = env.observe.source;
+  report.observe_url = env.observe.url;
+  if (env.observe.prometheus()) report.observe_match = env.observe.match;
 
   Duration last_progress{0};
   uint64_t last_arrivals = 0;
@@ -430,6 +508,7 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
   });
   const SessionOutcome outcome = session.run();
   progress.finish();
+  if (outcome.traffic_started) report.plan_zero_unix_ms = clock.zero_unix_ms();
 
   report.status = outcome.status;
   report.status_detail = outcome.detail;

@@ -46,11 +46,33 @@ struct ServiceSpec {
 
 inline constexpr int kMaxInstances = 16;
 
+// Where the server-side metrics of a run come from. By default faultline scrapes each observed
+// service's /metrics itself, on the plan's ticks. With source "prometheus" it reads the same
+// series from a Prometheus server that already scrapes the services (a team's own, or the one
+// compose/ runs), through its HTTP API once the traffic has ended (run/prometheus_pull.h):
+// judging, the bundle and `faultline judge` then work exactly as with direct scrapes.
+struct ObserveSource {
+  std::string source = "scrape";  // "scrape" or "prometheus"
+  std::string url;                // prometheus: its base URL, e.g. "http://127.0.0.1:9090"
+  // Label matchers (PromQL syntax, without braces) that select one service's series in
+  // Prometheus; {service} stands for the logical service name.
+  std::string match = "job=\"{service}\"";
+  // How long to wait after the traffic for Prometheus to have scraped every service past the
+  // run's last tick.
+  Duration wait{std::chrono::seconds(30)};
+  SourceLoc loc;
+
+  bool prometheus() const { return source == "prometheus"; }
+  // The matchers for `service`: `match` with {service} replaced.
+  std::string matchers_for(const std::string& service) const;
+};
+
 struct Environment {
   std::string name;
   std::vector<ServiceSpec> services;  // in file order; then the proxies, in file order
   // Hosts/CIDRs traffic may go to. Default: loopback only (127.0.0.0/8, ::1, localhost).
   std::vector<std::string> allow = {"127.0.0.0/8", "::1", "localhost"};
+  ObserveSource observe;
   std::string source_path;
 
   const ServiceSpec* find(const std::string& name) const;

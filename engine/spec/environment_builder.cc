@@ -38,6 +38,8 @@ class Builder {
   void check_instance_references(const Environment& env);
   // A path faultline appends to the service's URL (readiness): as url_path_problem says.
   void check_url_path(std::string_view path, const std::string& pointer);
+  // `observe:` - where server metrics come from (ObserveSource).
+  void observe_source(const Value& v, Environment& env);
 
   DiagnosticSink& sink_;
   std::vector<std::string> service_names_;
@@ -75,6 +77,8 @@ Environment Builder::build(const Value& doc, const std::string& source_path) {
       env.allow.push_back(*entry);
     }
   }
+  if (const Value* observe = field(doc, "observe"); observe && observe->IsObject())
+    observe_source(*observe, env);
   const Value* services = field(doc, "services");
   if (services == nullptr || !services->IsObject()) return env;
   for (auto m = services->MemberBegin(); m != services->MemberEnd(); ++m) {
@@ -165,6 +169,45 @@ Environment Builder::build(const Value& doc, const std::string& source_path) {
   }
   check_references(env);
   return env;
+}
+
+void Builder::observe_source(const Value& v, Environment& env) {
+  ObserveSource& o = env.observe;
+  const SourceEntry* e = sink_.map().find("/observe");
+  o.loc = e ? e->key : SourceLoc{};
+  if (auto source = string_value(field(v, "source"))) o.source = *source;
+  if (auto match = string_value(field(v, "match"))) {
+    o.match = *match;
+    if (trim(o.match).empty())
+      sink_.error("/observe/match", "match selects nothing",
+                  "label matchers without braces, e.g. job=\"{service}\"");
+    else if (o.match.front() == '{' || o.match.back() == '}')
+      sink_.error("/observe/match", "match is written without the surrounding braces",
+                  "e.g. job=\"{service}\",namespace=\"shop\"");
+  }
+  if (auto d = read_duration(field(v, "wait"), "/observe/wait", sink_, true)) o.wait = *d;
+  const auto url_text = string_value(field(v, "url"));
+  if (url_text) o.url = *url_text;
+  if (!o.prometheus()) {
+    if (url_text)
+      sink_.error("/observe/url", "url is only used with source: prometheus",
+                  "add source: prometheus, or drop url");
+    return;
+  }
+  if (!url_text) {
+    sink_.error("/observe", "source: prometheus needs the url of the Prometheus server",
+                "e.g. url: http://127.0.0.1:9090", DiagnosticSink::Anchor::kKey);
+    return;
+  }
+  UrlParts url;
+  UrlProblem problem;
+  if (!parse_url(o.url, &url, &problem)) {
+    sink_.error_at(sink_.map().locate_in_value("/observe/url", problem.offset), "/observe/url",
+                   problem.message, "e.g. http://127.0.0.1:9090", static_cast<int>(problem.length));
+  } else if (!host_allowed(url.host, env.allow)) {
+    sink_.error("/observe/url", "host " + url.host + " is not in the environment's allow list",
+                "faultline only talks to allowed hosts (loopback by default)");
+  }
 }
 
 ServiceSpec Builder::service(const std::string& name, const Value& v, const std::string& pointer) {

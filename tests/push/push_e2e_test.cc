@@ -27,34 +27,15 @@ using testing::TempDir;
 namespace {
 
 // A Pushgateway this test started; stopped by PID (process group) when it goes.
-struct Pushgateway {
-  std::optional<ChildProcess> process;
-  std::string url;
-
-  explicit Pushgateway(const TempDir& dir) {
-    // A free port is free only a moment ago: retry on a clash.
-    for (int attempt = 0; attempt < 3 && url.empty(); ++attempt) {
-      const int port = pick_free_port();
-      ChildSpec spec;
-      spec.argv = {PUSHGATEWAY_BIN, "--web.listen-address=127.0.0.1:" + std::to_string(port),
-                   "--persistence.file=" + dir / "pushgateway.data"};
-      spec.stdout_path = dir / ("pushgateway-" + std::to_string(port) + ".log");
-      process.emplace(ChildProcess::spawn(spec));
-      const std::string base = "http://127.0.0.1:" + std::to_string(port);
-      if (testing::wait_until(
-              [&] {
-                return process->running() && testing::http_get(base + "/-/ready").status == 200;
-              },
-              10s, 50ms))
-        url = base;
-      else
-        process->stop();
-    }
-    REQUIRE_MESSAGE(!url.empty(), "the Pushgateway did not become ready: " << process->log_tail());
-  }
-  ~Pushgateway() {
-    if (process) process->stop();
-  }
+struct Pushgateway : testing::LoopbackServer {
+  explicit Pushgateway(const TempDir& dir)
+      : LoopbackServer(
+            [&](int port) {
+              return std::vector<std::string>{
+                  PUSHGATEWAY_BIN, "--web.listen-address=127.0.0.1:" + std::to_string(port),
+                  "--persistence.file=" + dir / "pushgateway.data"};
+            },
+            dir / "pushgateway", "/-/ready", 10s) {}
 
   observe::Exposition metrics() const {
     const HttpResponse r = testing::http_get(url + "/metrics");

@@ -87,6 +87,10 @@ RunReport full_report() {
   r.base_rate = 40;
   r.actual_duration = 59s;
   r.ended_at = "2026-11-22T18:01:00Z";
+  r.plan_zero_unix_ms = 1795370400300;
+  r.observe_source = "prometheus";
+  r.observe_url = "http://127.0.0.1:9090";
+  r.observe_match = "job=\"{service}\"";
   PhaseReport& p = r.phases[0];
   p.planned_rate_from = 40;
   p.planned_rate_to = 80;
@@ -172,6 +176,9 @@ constexpr const char* kFullReportJson = R"json({
     "arrivals": 2600, "tag": "before", "base_rate": 40.0,
     "planned_duration_us": 60000000, "actual_duration_us": 59000000,
     "started_at": "2026-11-22T18:00:00Z", "ended_at": "2026-11-22T18:01:00Z",
+    "plan_zero_unix_ms": 1795370400300,
+    "observe": {"source": "prometheus", "url": "http://127.0.0.1:9090",
+                "match": "job=\"{service}\""},
     "faultline_version": "0.1.0", "command_line": "faultline run specs/latency-tail.yaml",
     "host": "box", "overrides": {"--qps": "30"},
     "services": [{"name": "api", "url": "http://127.0.0.1:4000", "started_here": true,

@@ -222,3 +222,51 @@ observe:
   REQUIRE(o);
   CHECK(o->path == "observe.targets[1].service");
 }
+
+TEST_CASE("observe: scrape by default, or a Prometheus server on an allowed host") {
+  EnvironmentLoad load = load_env("services:\n  a: {url: \"http://127.0.0.1:1\"}\n");
+  REQUIRE_MESSAGE(load.ok(), summary(load.diagnostics));
+  CHECK_FALSE(load.environment->observe.prometheus());
+
+  load = load_env(R"(services:
+  a: {url: "http://127.0.0.1:1"}
+observe:
+  source: prometheus
+  url: http://127.0.0.1:9090
+  match: 'service="{service}",namespace="{service}-ns"'
+  wait: 5s
+)");
+  REQUIRE_MESSAGE(load.ok(), summary(load.diagnostics));
+  const ObserveSource& o = load.environment->observe;
+  CHECK(o.prometheus());
+  CHECK(o.url == "http://127.0.0.1:9090");
+  CHECK(o.wait == std::chrono::seconds(5));
+  CHECK(o.matchers_for("api") == "service=\"api\",namespace=\"api-ns\"");
+  CHECK(ObserveSource{}.matchers_for("payment") == "job=\"payment\"");
+}
+
+TEST_CASE("observe: what is wrong with a Prometheus source, where it is written") {
+  const std::string services = "services:\n  a: {url: \"http://127.0.0.1:1\"}\n";
+  EnvironmentLoad load = load_env(services + "observe:\n  source: prometheus\n");
+  const Diagnostic* d = find_error(load.diagnostics, "source: prometheus needs the url");
+  REQUIRE_MESSAGE(d, summary(load.diagnostics));
+  CHECK(d->loc.line == 3);
+
+  load = load_env(services + "observe:\n  source: prometheus\n  url: http://10.0.0.5:9090\n");
+  d = find_error(load.diagnostics, "host 10.0.0.5 is not in the environment's allow list");
+  REQUIRE_MESSAGE(d, summary(load.diagnostics));
+  CHECK(d->loc.line == 5);
+
+  load = load_env(
+      services +
+      "observe:\n  source: prometheus\n  url: http://127.0.0.1:9\n  match: '{job=\"x\"}'\n");
+  CHECK_MESSAGE(find_error(load.diagnostics, "without the surrounding braces"),
+                summary(load.diagnostics));
+
+  load = load_env(services + "observe:\n  url: http://127.0.0.1:9090\n");
+  CHECK_MESSAGE(find_error(load.diagnostics, "url is only used with source: prometheus"),
+                summary(load.diagnostics));
+
+  load = load_env(services + "observe:\n  source: graphite\n");
+  CHECK_FALSE(load.ok());  // the schema's enum
+}

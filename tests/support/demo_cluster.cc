@@ -187,4 +187,30 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
   }
 }
 
+LoopbackServer::LoopbackServer(const std::function<std::vector<std::string>(int port)>& argv,
+                               const std::string& log_prefix, const std::string& ready_path,
+                               std::chrono::milliseconds timeout) {
+  std::string tail;
+  for (int attempt = 0; attempt < 3 && url.empty(); ++attempt) {
+    const int port = pick_free_port();
+    ChildSpec spec;
+    spec.argv = argv(port);
+    spec.stdout_path = log_prefix + "-" + std::to_string(port) + ".log";
+    process.emplace(ChildProcess::spawn(spec));
+    const std::string base = "http://127.0.0.1:" + std::to_string(port);
+    if (wait_until([&] { return process->running() && http_get(base + ready_path).status == 200; },
+                   timeout, std::chrono::milliseconds(50))) {
+      url = base;
+    } else {
+      tail = process->log_tail();
+      process->stop();
+    }
+  }
+  if (url.empty()) throw EnvironmentError(argv(0).front() + " did not become ready: " + tail);
+}
+
+LoopbackServer::~LoopbackServer() {
+  if (process) process->stop();
+}
+
 }  // namespace faultline::testing

@@ -107,6 +107,22 @@ class DemoCluster {
   int worker_starts_ = 0;
 };
 
+// A server a test starts on a free loopback port (a Pushgateway, a Prometheus): `argv(port)`
+// is its command line for that port. Retries on a port clash (a free port is free only a
+// moment ago) and waits until GET <url><ready_path> answers 200. Throws EnvironmentError with
+// the log's tail when it never does. Stopped by PID (process group) when it goes.
+struct LoopbackServer {
+  LoopbackServer(const std::function<std::vector<std::string>(int port)>& argv,
+                 const std::string& log_prefix, const std::string& ready_path,
+                 std::chrono::milliseconds timeout);
+  ~LoopbackServer();
+  LoopbackServer(const LoopbackServer&) = delete;
+  LoopbackServer& operator=(const LoopbackServer&) = delete;
+
+  std::optional<ChildProcess> process;
+  std::string url;  // "http://127.0.0.1:<port>"
+};
+
 // Small HTTP helpers over http_call for tests.
 HttpResponse http_get(const std::string& url, std::vector<std::string> headers = {});
 HttpResponse http_post(const std::string& url, const std::string& body,

@@ -1,0 +1,248 @@
+#include "run/prometheus_pull.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <thread>
+#include <unordered_map>
+
+#include "common/units.h"
+
+namespace faultline {
+
+namespace {
+
+using observe::PromAnswer;
+using observe::PrometheusApiError;
+using observe::PromSeries;
+
+int64_t now_unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t to_ms(Duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+// Adds the points of `answer` to the series in `into` (keyed by name and labels).
+void merge_series(PromAnswer&& answer, std::map<std::string, PromSeries>& into) {
+  std::string key;
+  for (auto& s : answer.series) {
+    observe::series_key(s.name, s.labels, &key);
+    auto [it, added] = into.try_emplace(key);
+    if (added) {
+      it->second = std::move(s);
+    } else {
+      auto& points = it->second.points;
+      points.insert(points.end(), s.points.begin(), s.points.end());
+    }
+  }
+}
+
+}  // namespace
+
+PrometheusPull::PrometheusPull(ObserveSource source, int64_t zero_unix_ms, HttpFunction http)
+    : source_(std::move(source)), zero_ms_(zero_unix_ms), http_(std::move(http)) {}
+
+int64_t PrometheusPull::wall_ms(Duration plan_time) const {
+  return zero_ms_ + to_ms(plan_time);
+}
+
+PromAnswer PrometheusPull::post(const std::string& path, const std::string& form) const {
+  std::string base = source_.url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  HttpRequest req;
+  req.method = "POST";
+  req.url = base + path;
+  req.headers.push_back("Content-Type: application/x-www-form-urlencoded");
+  req.body = form;
+  req.timeout = std::chrono::seconds(10);
+  req.max_body_bytes = 256u << 20;  // a long range over many series
+  const HttpResponse r = http_(req);
+  if (!r.error.empty())
+    throw PrometheusApiError("Prometheus at " + source_.url + " did not answer: " + r.error);
+  try {
+    return observe::parse_prometheus_answer(r.body, r.status);
+  } catch (const PrometheusApiError& e) {
+    throw PrometheusApiError("Prometheus at " + source_.url + ": " + e.what());
+  }
+}
+
+PromAnswer PrometheusPull::instant(const std::string& expr, int64_t time_ms) const {
+  return post("/api/v1/query", observe::instant_query_form(expr, time_ms));
+}
+
+PromAnswer PrometheusPull::range(const std::string& expr, int64_t start_ms, int64_t end_ms,
+                                 int64_t step_ms) const {
+  return post("/api/v1/query_range", observe::range_query_form(expr, start_ms, end_ms, step_ms));
+}
+
+std::string PrometheusPull::selector(const std::string& service,
+                                     const std::vector<std::string>& metric_names) const {
+  std::string sel = "{" + source_.matchers_for(service);
+  if (!metric_names.empty()) {
+    // Metric names are [a-zA-Z0-9_:], so they need no regex escaping.
+    sel += ",__name__=~\"(";
+    for (size_t i = 0; i < metric_names.size(); ++i) sel += (i ? "|" : "") + metric_names[i];
+    sel += ")(_bucket|_sum|_count)?\"";
+  }
+  return sel + "}";
+}
+
+std::optional<std::string> PrometheusPull::preflight(
+    const std::vector<std::string>& services) const {
+  for (const auto& service : services) {
+    const std::string up = "up{" + source_.matchers_for(service) + "}";
+    try {
+      if (instant("count(" + up + ")", now_unix_ms()).series.empty())
+        return "Prometheus at " + source_.url + " has no series " + up + ": it does not scrape " +
+               service + " under that selector (see observe.match in the environment)";
+    } catch (const PrometheusApiError& e) {
+      return std::string(e.what()) + " (checking " + up + ")";
+    }
+  }
+  return std::nullopt;
+}
+
+PrometheusPull::CatchUp PrometheusPull::wait_caught_up(const std::vector<std::string>& services,
+                                                       Duration last_tick) const {
+  const int64_t need_ms = wall_ms(last_tick);
+  const auto deadline = std::chrono::steady_clock::now() + source_.wait;
+  CatchUp out;
+  for (const auto& service : services) {
+    const std::string expr = "max(timestamp(up{" + source_.matchers_for(service) + "}))";
+    int64_t seen_ms = -1;
+    std::string error;
+    for (;;) {
+      try {
+        const PromAnswer a = instant(expr, now_unix_ms());
+        if (!a.series.empty() && !a.series[0].points.empty())
+          seen_ms = std::llround(a.series[0].points[0].value * 1000.0);
+        error.clear();
+      } catch (const PrometheusApiError& e) {
+        error = e.what();
+      }
+      if (seen_ms >= need_ms || std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    out.sampled_until_ms[service] = seen_ms;
+    if (seen_ms >= need_ms) continue;
+    std::string why = service + ": ";
+    if (!error.empty())
+      why += error;
+    else if (seen_ms < 0)
+      why += "Prometheus has no sample of its up series";
+    else
+      why += "Prometheus had sampled it only up to plan time " +
+             format_duration(std::chrono::milliseconds(seen_ms - zero_ms_)) + " of " +
+             format_duration(last_tick);
+    out.gave_up.push_back(why + " when faultline stopped waiting (observe.wait " +
+                          format_duration(source_.wait) + ")");
+  }
+  return out;
+}
+
+void PrometheusPull::pull(const std::vector<std::string>& services,
+                          const std::vector<std::string>& metric_names,
+                          const std::vector<Duration>& ticks, Duration until, Duration step,
+                          const PulledScrape& sink, const CatchUp* caught_up) const {
+  const int64_t step_ms = std::max<int64_t>(1, to_ms(step));
+  std::vector<size_t> grid, off_grid;
+  for (size_t i = 0; i < ticks.size(); ++i) {
+    if (ticks[i] > until) continue;
+    (to_ms(ticks[i]) % step_ms == 0 && ticks[i] % std::chrono::milliseconds(1) == Duration{0}
+         ? grid
+         : off_grid)
+        .push_back(i);
+  }
+  for (const auto& service : services) {
+    const std::string series_expr = selector(service, metric_names);
+    const std::string up_expr = "up{" + source_.matchers_for(service) + "}";
+    std::map<std::string, PromSeries> series, up;
+    std::string failure;  // a query that failed: every tick of the service fails with it
+    try {
+      // Range queries over the grid, in chunks Prometheus accepts.
+      for (size_t from = 0; from < grid.size();) {
+        const int64_t start = to_ms(ticks[grid[from]]);
+        size_t to = from;
+        while (to + 1 < grid.size() &&
+               (to_ms(ticks[grid[to + 1]]) - start) / step_ms < observe::kMaxRangePoints)
+          ++to;
+        const int64_t end = to_ms(ticks[grid[to]]);
+        merge_series(range(series_expr, zero_ms_ + start, zero_ms_ + end, step_ms), series);
+        merge_series(range(up_expr, zero_ms_ + start, zero_ms_ + end, step_ms), up);
+        from = to + 1;
+      }
+      for (size_t i : off_grid) {
+        merge_series(instant(series_expr, wall_ms(ticks[i])), series);
+        merge_series(instant(up_expr, wall_ms(ticks[i])), up);
+      }
+    } catch (const PrometheusApiError& e) {
+      failure = e.what();
+    }
+    std::vector<PromSeries> all, ups;
+    for (auto& [key, s] : series) all.push_back(std::move(s));
+    for (auto& [key, s] : up) ups.push_back(std::move(s));
+    for (auto* v : {&all, &ups})
+      for (auto& s : *v)
+        std::sort(s.points.begin(), s.points.end(),
+                  [](const observe::PromPoint& a, const observe::PromPoint& b) {
+                    return a.t_ms < b.t_ms;
+                  });
+    std::vector<size_t> order(grid);
+    order.insert(order.end(), off_grid.begin(), off_grid.end());
+    std::sort(order.begin(), order.end());
+    int64_t sampled_until = INT64_MAX;
+    if (caught_up)
+      if (auto it = caught_up->sampled_until_ms.find(service);
+          it != caught_up->sampled_until_ms.end())
+        sampled_until = it->second;
+    for (size_t i : order) {
+      if (!failure.empty()) {
+        sink(service, i, std::nullopt, failure);
+        continue;
+      }
+      const int64_t t = wall_ms(ticks[i]);
+      if (t > sampled_until) {
+        sink(service, i, std::nullopt,
+             "Prometheus had not sampled it this late when faultline stopped waiting");
+        continue;
+      }
+      bool any_up = false, any_sample = false;
+      for (const auto& s : ups) {
+        auto p =
+            std::lower_bound(s.points.begin(), s.points.end(), t,
+                             [](const observe::PromPoint& x, int64_t at) { return x.t_ms < at; });
+        if (p == s.points.end() || p->t_ms != t) continue;
+        any_sample = true;
+        any_up |= p->value >= 1;
+      }
+      if (!any_sample)
+        sink(service, i, std::nullopt, "Prometheus has no sample of " + up_expr + " then");
+      else if (!any_up)
+        sink(service, i, std::nullopt,
+             "Prometheus could not scrape it then (" + up_expr + " == 0)");
+      else
+        sink(service, i, observe::exposition_at(all, t), "");
+    }
+  }
+}
+
+std::vector<std::string> PrometheusPull::read_run(const Plan& plan,
+                                                  const std::vector<std::string>& services,
+                                                  const std::vector<Duration>& ticks,
+                                                  Duration reached,
+                                                  const PulledScrape& sink) const {
+  auto last = std::upper_bound(ticks.begin(), ticks.end(), std::min(reached, plan.total));
+  if (services.empty() || last == ticks.begin()) return {};
+  const Duration last_tick = *std::prev(last);
+  CatchUp caught_up = wait_caught_up(services, last_tick);
+  pull(services, plan.metrics_of_interest, ticks, last_tick, plan.scrape_interval, sink,
+       &caught_up);
+  return std::move(caught_up.gave_up);
+}
+
+}  // namespace faultline

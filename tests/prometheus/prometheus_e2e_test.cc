@@ -1,0 +1,173 @@
+// End to end with a real Prometheus: Debian's prometheus on a free loopback port, scraping the
+// demo services every second (generated config). One run of a short latency incident scraped by
+// faultline itself, judged again with `faultline judge --prometheus`, and the same scenario
+// run with `observe: {source: prometheus}`: all three reach the same verdicts. Also: a
+// selector Prometheus does not know stops the run before any traffic, naming it.
+#include <doctest/doctest.h>
+#include <rapidjson/document.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "demo_cluster.h"
+#include "faultline_runs.h"
+#include "net/http_call.h"
+#include "observe/prometheus_api.h"
+#include "proc/child_process.h"
+#include "temp_dir.h"
+
+using namespace faultline;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kSpec = "tests/prometheus/specs/prom-latency.yaml";
+
+std::string host_port(const std::string& url) {
+  return url.substr(url.find("//") + 2);
+}
+
+// A Prometheus this test started, scraping `targets` (job -> URL) every second; stopped by PID
+// (process group) when it goes.
+struct Prometheus : testing::LoopbackServer {
+  Prometheus(const testing::TempDir& dir, const std::map<std::string, std::string>& targets)
+      : LoopbackServer(
+            [&](int port) {
+              return std::vector<std::string>{
+                  PROMETHEUS_BIN, "--config.file=" + write_config(dir, targets),
+                  "--storage.tsdb.path=" + (dir / ("data-" + std::to_string(port))),
+                  "--web.listen-address=127.0.0.1:" + std::to_string(port)};
+            },
+            dir / "prometheus", "/-/ready", 20s) {}
+
+  static std::string write_config(const testing::TempDir& dir,
+                                  const std::map<std::string, std::string>& targets) {
+    const std::string config = dir / "prometheus.yml";
+    std::ofstream f(config);
+    f << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+      << "  evaluation_interval: 1s\nscrape_configs:\n";
+    for (const auto& [job, target] : targets)
+      f << "  - job_name: " << job << "\n    static_configs:\n      - targets: [\""
+        << host_port(target) << "\"]\n";
+    return config;
+  }
+
+  // How many series of `expr` Prometheus holds now with value 1.
+  size_t count_up(const std::string& expr) const {
+    HttpRequest req;
+    req.method = "POST";
+    req.url = url + "/api/v1/query";
+    req.headers.push_back("Content-Type: application/x-www-form-urlencoded");
+    req.body = "query=" + observe::form_encode(expr + " == 1");
+    const HttpResponse r = http_call(req);
+    if (r.status != 200) return 0;
+    return observe::parse_prometheus_answer(r.body, r.status).series.size();
+  }
+};
+
+std::string write_env(const std::string& path, testing::DemoCluster& cluster,
+                      const std::string& observe) {
+  std::ofstream f(path);
+  f << "version: 1\nname: external\nservices:\n"
+    << "  api: {url: \"" << cluster.api_url() << "\", faults: true}\n"
+    << "  payment: {url: \"" << cluster.payment_url() << "\", faults: true}\n"
+    << observe;
+  return path;
+}
+
+// "<status> <text>" of every assertion in an artifact.
+std::vector<std::string> verdicts(const rapidjson::Document& report) {
+  std::vector<std::string> out;
+  for (const auto& a : report["assertions"].GetArray())
+    out.push_back(std::string(a["status"].GetString()) + " " + a["text"].GetString());
+  return out;
+}
+
+// The same from `faultline judge` output ("  PASS <text>").
+std::vector<std::string> judged_verdicts(const std::string& output) {
+  std::vector<std::string> out;
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    for (const auto& [tag, status] : std::vector<std::pair<std::string, std::string>>{
+             {"  PASS ", "pass"}, {"  FAIL ", "fail"}, {"  INCONCLUSIVE ", "inconclusive"}})
+      if (line.rfind(tag, 0) == 0) out.push_back(status + " " + line.substr(tag.size()));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("judged through Prometheus, a scenario reaches the verdicts of direct scrapes") {
+  testing::DemoClusterOptions options;
+  options.start_worker = false;
+  testing::DemoCluster cluster(options);
+  testing::TempDir dir("prometheus-e2e");
+  Prometheus prometheus(dir, {{"api", cluster.api_url()}, {"payment", cluster.payment_url()}});
+  REQUIRE_MESSAGE(testing::wait_until([&] { return prometheus.count_up("up") == 2; }, 20s, 200ms),
+                  "prometheus never scraped both services: " << prometheus.process->log_tail());
+
+  const std::string direct_env = write_env(dir / "direct.yaml", cluster, "");
+  const std::string prom_env =
+      write_env(dir / "prom.yaml", cluster,
+                "observe:\n  source: prometheus\n  url: " + prometheus.url + "\n  wait: 20s\n");
+
+  fs::create_directories(dir / "direct");
+  testing::Run direct = testing::run_faultline_in(
+      {"run", kSpec, "--env", direct_env, "--progress", "quiet"}, dir / "direct", 90s);
+  INFO(direct.output);
+  REQUIRE_FALSE(direct.artifact.empty());
+  CHECK(direct.status() == "passed");
+  const auto expected = verdicts(direct.report);
+  REQUIRE(expected.size() == 5);
+  CHECK(std::string(direct.report["meta"]["observe"]["source"].GetString()) == "scrape");
+  CHECK(direct.report["meta"]["plan_zero_unix_ms"].GetInt64() > 1'700'000'000'000);
+
+  // Doctest would run the setup again for each SUBCASE; these share one cluster and one run.
+  {  // the recorded run judged again from Prometheus
+    testing::Run rejudged = testing::run_faultline_in(
+        {"judge", direct.artifact, "--prometheus", prometheus.url}, dir / "direct", 60s);
+    INFO(rejudged.output);
+    CHECK(rejudged.exit_code == 0);
+    CHECK(rejudged.output.find("server metrics from Prometheus at " + prometheus.url) !=
+          std::string::npos);
+    CHECK(judged_verdicts(rejudged.output) == expected);
+  }
+
+  {  // a run observed through Prometheus
+    fs::create_directories(dir / "prom");
+    testing::Run via = testing::run_faultline_in(
+        {"run", kSpec, "--env", prom_env, "--progress", "quiet"}, dir / "prom", 90s);
+    INFO(via.output);
+    REQUIRE_FALSE(via.artifact.empty());
+    CHECK(via.exit_code == direct.exit_code);
+    CHECK(verdicts(via.report) == expected);
+    const auto& observe = via.report["meta"]["observe"];
+    CHECK(std::string(observe["source"].GetString()) == "prometheus");
+    CHECK(std::string(observe["url"].GetString()) == prometheus.url);
+    // The server side went into the bundle like scrapes: the run judges again offline.
+    testing::Run offline = testing::run_faultline_in({"judge", via.artifact}, dir / "prom", 60s);
+    INFO(offline.output);
+    CHECK(offline.exit_code == 0);
+    CHECK(judged_verdicts(offline.output) == expected);
+  }
+
+  {  // a selector Prometheus does not know stops the run before any traffic
+    const std::string wrong_env =
+        write_env(dir / "wrong.yaml", cluster,
+                  "observe:\n  source: prometheus\n  url: " + prometheus.url +
+                      "\n  match: 'job=\"shop-{service}\"'\n");
+    fs::create_directories(dir / "wrong");
+    testing::Run wrong = testing::run_faultline_in(
+        {"run", kSpec, "--env", wrong_env, "--progress", "quiet"}, dir / "wrong", 60s);
+    CHECK(wrong.exit_code == 3);
+    CHECK(wrong.artifact.empty());
+    CHECK(wrong.output.find("has no series up{job=\"shop-api\"}: it does not scrape api under "
+                            "that selector") != std::string::npos);
+  }
+}
