@@ -688,4 +688,13 @@ std::string write_html_report(const std::string& artifact_path, const std::strin
   return path;
 }
 
+std::string write_html_beside(const std::string& artifact_path, std::FILE* err) {
+  try {
+    return write_html_report(artifact_path);
+  } catch (const std::exception& e) {
+    std::fprintf(err, "html: not written: %s\n", e.what());
+    return "";
+  }
+}
+
 }  // namespace faultline::html

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
@@ -68,5 +69,10 @@ std::string report_html(const std::string& artifact_path);
 // Writes report_html(artifact_path) to `out_path` (default: html_path_for) atomically and
 // returns the path written. What `run`, `compare`, `matrix` and `report --html` call.
 std::string write_html_report(const std::string& artifact_path, const std::string& out_path = "");
+
+// What run, compare and matrix call once their artifact is written: write_html_report beside
+// it. The page is a view of the artifact, so failing to write it must not change the verdict
+// or the exit code: a failure is printed to `err` ("html: not written: ...") and gives "".
+std::string write_html_beside(const std::string& artifact_path, std::FILE* err);
 
 }  // namespace faultline::html
