@@ -51,6 +51,12 @@ std::string label_num(double v) {
   return buf;
 }
 
+std::string exact(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
 // Pale fills that alternate so neighbouring phases stay apart.
 constexpr const char* kBandFills[] = {"#eef3fb", "#fdf1e6", "#eef8ee", "#f6eefa"};
 
@@ -91,7 +97,12 @@ std::string render_svg_chart(const SvgChart& chart) {
   o += "<svg id=\"" + escape(chart.id) + "\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" ";
   o += "width=\"" + std::to_string(chart.width) + "\" height=\"" + std::to_string(chart.height) +
        "\" viewBox=\"0 0 " + std::to_string(chart.width) + " " + std::to_string(chart.height) +
-       "\" role=\"img\">";
+       "\" role=\"img\"";
+  // The axes' scale, so that a reader of the DOM (the browser test) can map points back to
+  // plan time and values.
+  o += " data-x-end=\"" + exact(g.x_end_s) + "\" data-y-max=\"" + exact(g.y_max) +
+       "\" data-plot=\"" + num(g.left) + " " + num(g.top) + " " + num(g.right) + " " +
+       num(g.bottom) + "\">";
   o += "<title>" + escape(chart.title) + "</title>";
   o += "<text x=\"" + num(g.left) + "\" y=\"16\" class=\"chart-title\">" + escape(chart.title) +
        (chart.y_unit.empty() ? "" : " (" + escape(chart.y_unit) + ")") + "</text>";
