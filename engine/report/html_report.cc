@@ -621,6 +621,35 @@ std::string compare_html(const rapidjson::Document& a) {
 
 // ---- matrix report -----------------------------------------------------------------------
 
+// Links to each run's page of a matrix cell, relative to the matrix folder `here`, so that
+// the folder can be moved or served as it is.
+std::string cell_run_links(const Json& cell, const fs::path& here) {
+  std::string runs;
+  const Json& rs = member(cell, "runs");
+  if (!rs.IsArray()) return runs;
+  int k = 0;
+  for (const auto& r : rs.GetArray()) {
+    ++k;
+    const std::string art = str(r, "artifact");
+    const std::string label = "r" + std::to_string(k) + " " + str(r, "status");
+    if (art.empty()) {
+      runs += escape(label) + "<br>";
+      continue;
+    }
+    std::error_code ec;
+    const fs::path target = fs::absolute(fs::path(html_path_for(art)), ec);
+    fs::path rel = fs::relative(target, here, ec);
+    if (ec || rel.empty()) rel = fs::path(html_path_for(art)).filename();
+    runs += "<a class=\"cell-link\" href=\"" + escape(rel.generic_string()) + "\">" +
+            escape(label) + "</a><br>";
+  }
+  return runs;
+}
+
+std::string cell_status(const Json& c) {
+  return member(c, "flaky").IsTrue() ? "flaky" : (member(c, "met").IsTrue() ? "met" : "unmet");
+}
+
 std::string matrix_html(const rapidjson::Document& a, const std::string& artifact_path) {
   const fs::path here = fs::absolute(fs::path(artifact_path)).parent_path();
   const std::string name = str(a, "matrix");
@@ -629,37 +658,48 @@ std::string matrix_html(const rapidjson::Document& a, const std::string& artifac
   o += "<h1>matrix " + escape(name) + "</h1>\n<p class=\"meta\">" + escape(str(sum, "cells")) +
        " cells: " + escape(str(sum, "met")) + " met, " + escape(str(sum, "unmet")) + " unmet, " +
        escape(str(sum, "flaky")) + " flaky; started " + escape(str(a, "started_at")) + "</p>\n";
-  o += "<table id=\"matrix-cells\" class=\"grid-cells\"><tr><th>cell</th><th>scenario</th>"
-       "<th>env</th><th>expect</th><th>status</th><th>runs</th><th>message</th></tr>\n";
-  if (const Json& cells = member(a, "cells"); cells.IsArray())
+  const Json& cells = member(a, "cells");
+
+  // The grid: a row per scenario, a column per rest of the cell id (environment, settings,
+  // seed), in the order they first appear.
+  std::vector<std::string> rows, cols;
+  std::map<std::pair<std::string, std::string>, const Json*> at;
+  if (cells.IsArray())
     for (const auto& c : cells.GetArray()) {
-      const bool met = member(c, "met").IsTrue();
-      const std::string st = member(c, "flaky").IsTrue() ? "flaky" : (met ? "met" : "unmet");
-      std::string runs;
-      if (const Json& rs = member(c, "runs"); rs.IsArray()) {
-        int k = 0;
-        for (const auto& r : rs.GetArray()) {
-          ++k;
-          const std::string art = str(r, "artifact");
-          std::string label = "r" + std::to_string(k) + " " + str(r, "status");
-          if (art.empty()) {
-            runs += escape(label) + "<br>";
-            continue;
-          }
-          // Relative to the matrix folder, so the folder can be moved or served as it is.
-          std::error_code ec;
-          fs::path target = fs::absolute(fs::path(html_path_for(art)), ec);
-          fs::path rel = fs::relative(target, here, ec);
-          if (ec || rel.empty()) rel = fs::path(html_path_for(art)).filename();
-          runs += "<a class=\"cell-link\" href=\"" + escape(rel.generic_string()) + "\">" +
-                  escape(label) + "</a><br>";
-        }
-      }
-      o += "<tr class=\"cell\" data-status=\"" + st + "\"><td>" + escape(str(c, "id")) +
-           "</td><td>" + escape(str(c, "scenario")) + "</td><td>" + escape(str(c, "env")) +
-           "</td><td>" + escape(str(c, "expect")) + "</td><td>" + status_badge(st) + "</td><td>" +
-           runs + "</td><td class=\"msg\">" + escape(str(c, "message")) + "</td></tr>\n";
+      const std::string scenario = str(c, "scenario"), id = str(c, "id");
+      const std::string col =
+          id.rfind(scenario + ".", 0) == 0 ? id.substr(scenario.size() + 1) : id;
+      if (std::find(rows.begin(), rows.end(), scenario) == rows.end()) rows.push_back(scenario);
+      if (std::find(cols.begin(), cols.end(), col) == cols.end()) cols.push_back(col);
+      at[{scenario, col}] = &c;
     }
+  o += "<h2>Grid</h2>\n<table id=\"matrix-grid\" class=\"grid-cells\"><tr><th>scenario</th>";
+  for (const auto& col : cols) o += "<th>" + escape(col) + "</th>";
+  o += "</tr>\n";
+  for (const auto& row : rows) {
+    o += "<tr><th>" + escape(row) + "</th>";
+    for (const auto& col : cols) {
+      const auto it = at.find({row, col});
+      if (it == at.end()) {
+        o += "<td></td>";
+        continue;
+      }
+      const Json& c = *it->second;
+      o += "<td class=\"cell\" data-status=\"" + cell_status(c) + "\">" +
+           status_badge(cell_status(c)) + " <span class=\"msg\">expect " +
+           escape(str(c, "expect")) + "</span><br>" + cell_run_links(c, here) + "</td>";
+    }
+    o += "</tr>\n";
+  }
+  o += "</table>\n<h2>Cells</h2>\n<table id=\"matrix-cells\"><tr><th>cell</th><th>scenario</th>"
+       "<th>env</th><th>expect</th><th>status</th><th>pass rate</th><th>message</th></tr>\n";
+  if (cells.IsArray())
+    for (const auto& c : cells.GetArray())
+      o += "<tr><td>" + escape(str(c, "id")) + "</td><td>" + escape(str(c, "scenario")) +
+           "</td><td>" + escape(str(c, "env")) + "</td><td>" + escape(str(c, "expect")) +
+           "</td><td>" + status_badge(cell_status(c)) + "</td><td class=\"n\">" +
+           fmt(number(c, "pass_rate") * 100, "%", 0) + "</td><td class=\"msg\">" +
+           escape(str(c, "message")) + "</td></tr>\n";
   o += "</table>\n</body></html>\n";
   return o;
 }

@@ -271,7 +271,8 @@ TEST_CASE("a matrix page links each run's report relative to the matrix folder")
                "artifact": ""}]}]})json");
   const std::string page = html::report_html(path);
   CHECK(page.find("href=\"c1/r1/incident-s-1.html\"") != std::string::npos);
-  CHECK(count_of(page, "<tr class=\"cell\"") == 2);
+  CHECK(count_of(page, "<td class=\"cell\"") == 2);
+  CHECK(page.find("id=\"matrix-grid\"") != std::string::npos);
   CHECK(page.find("data-status=\"unmet\"") != std::string::npos);
   CHECK(page.find("did &lt;not&gt;") != std::string::npos);
 }
