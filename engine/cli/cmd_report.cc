@@ -14,13 +14,14 @@ namespace faultline::cli {
 namespace {
 
 int report_command(int argc, char** argv) {
-  cxxopts::Options opts("faultline report",
-                        "Write the HTML report (one self-contained file: inline SVG charts and "
-                        "tables, nothing\nloaded from the network) of a run artifact "
-                        "(incident-*.json, read with its bundle), a\ncomparison (compare-*.json) "
-                        "or a matrix (matrix.json). A bundle directory stands for\nthe artifact "
-                        "beside it. Written beside the artifact as <name>.html unless -o is "
-                        "given.\n");
+  cxxopts::Options opts(
+      "faultline report",
+      "Write the HTML report (one self-contained file: inline SVG charts and tables, nothing\n"
+      "loaded from the network) of a run artifact (incident-*.json, read with its bundle), a\n"
+      "comparison (compare-*.json) or a matrix (matrix.json or its folder). A bundle directory\n"
+      "stands for the artifact beside it; a bundle alone (a run killed before it wrote its\n"
+      "artifact) gives the charts without verdicts. Written beside the artifact as\n"
+      "<name>.html unless -o is given.\n");
   opts.custom_help("ARTIFACT.json | BUNDLE_DIR --html [-o FILE]");
   opts.add_options()("html", "write the HTML report (the only format so far)")(
       "o,output", "where to write it", cxxopts::value<std::string>()->default_value(""), "FILE")(
@@ -38,13 +39,12 @@ int report_command(int argc, char** argv) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     while (path.size() > 1 && path.back() == '/') path.pop_back();
+    // A matrix folder, a bundle beside its artifact, or a bundle alone (a killed run: its
+    // page has the charts and no verdicts).
     if (std::filesystem::exists(path + "/matrix.json", ec))
       path += "/matrix.json";
     else if (std::filesystem::exists(path + ".json", ec))
       path += ".json";
-    else
-      throw UsageError(path + ": a bundle without its artifact (" + path +
-                       ".json); the HTML report needs the artifact");
   }
   const std::string out = html::write_html_report(path, result["output"].as<std::string>());
   std::printf("html: %s\n", out.c_str());

@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "common/json_out.h"
 #include "common/json_parse.h"
 #include "observe/metrics_text.h"
 #include "observe/sample_log.h"
@@ -54,6 +55,7 @@ void ClientBins::add(const observe::SampleRecord& s) {
 
 std::string html_path_for(const std::string& artifact_path) {
   std::string p = artifact_path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
   if (p.size() > 5 && p.compare(p.size() - 5, 5, ".json") == 0) p.resize(p.size() - 5);
   return p + ".html";
 }
@@ -704,9 +706,57 @@ std::string matrix_html(const rapidjson::Document& a, const std::string& artifac
   return o;
 }
 
+// The page of a run killed before it wrote its artifact: the bundle's plan gives the phases,
+// its logs the charts; there are no verdicts or tables.
+std::string unfinished_run_html(const std::string& bundle_dir) {
+  const auto text = read_whole_file(bundle_dir + "/plan.json");
+  if (!text) throw UsageError(bundle_dir + ": no plan.json; not a run bundle");
+  rapidjson::Document plan;
+  if (!parse_json(*text, &plan) || !plan.IsObject())
+    throw UsageError(bundle_dir + "/plan.json: not a plan");
+  const auto us = [](const Json& o, const char* k) {
+    const double v = number(o, k);
+    return static_cast<int64_t>(std::isfinite(v) ? v : 0);
+  };
+  JsonOut j;
+  j.begin_object();
+  j.member("status", "unfinished");
+  j.member("status_detail",
+           "The run never wrote its artifact (it was killed): the charts show what its bundle "
+           "recorded; there are no verdicts.");
+  j.key("meta").begin_object();
+  j.member("scenario", str(plan, "scenario"));
+  j.member("description", str(plan, "description"));
+  j.member("planned_duration_us", us(plan, "total_us"));
+  j.end_object();
+  j.key("phases").begin_array();
+  if (const Json& ph = member(plan, "phases"); ph.IsArray())
+    for (const auto& p : ph.GetArray()) {
+      j.begin_object();
+      j.member("name", str(p, "name"));
+      j.member("start_us", us(p, "start_us"));
+      j.member("end_us", us(p, "end_us"));
+      j.end_object();
+    }
+  j.end_array();
+  j.key("bundle").begin_object();
+  j.member("dir", fs::path(bundle_dir).filename().string());
+  j.end_object();
+  j.end_object();
+  rapidjson::Document d;
+  parse_json(j.text(), &d);
+  return run_html(d, bundle_dir + ".json");
+}
+
 }  // namespace
 
 std::string report_html(const std::string& artifact_path) {
+  std::error_code ec;
+  if (fs::is_directory(artifact_path, ec)) {
+    std::string dir = artifact_path;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    return unfinished_run_html(dir);
+  }
   const auto text = read_whole_file(artifact_path);
   if (!text) throw UsageError(artifact_path + ": cannot be read");
   rapidjson::Document d;

@@ -58,11 +58,12 @@ class ClientBins {
 // "dropped", ...), else "5xx"/"4xx" by status, else "" (not an error).
 std::string error_class_of(const observe::SampleRecord& s);
 
-// "<artifact without .json>.html".
+// "<artifact without .json>.html"; for a bundle directory "<dir>.html".
 std::string html_path_for(const std::string& artifact_path);
 
 // The page for the artifact at `artifact_path`: a run artifact (with its bundle), a comparison
-// (kind "comparison") or a matrix artifact (has "cells"). Throws UsageError naming the file
+// (kind "comparison") or a matrix artifact (has "cells"); or, given a bundle directory, the
+// charts of a run killed before it wrote its artifact. Throws UsageError naming the file
 // when it cannot be read or is none of those.
 std::string report_html(const std::string& artifact_path);
 

@@ -238,6 +238,26 @@ TEST_CASE("a long run's page is bounded by the bins, not by its samples") {
   CHECK(page.size() < 400'000);
 }
 
+TEST_CASE("a bundle without its artifact gives the charts of the killed run") {
+  testing::TempDir dir("html-bundle");
+  std::vector<observe::SampleRecord> samples;
+  for (int i = 0; i < 50; ++i) samples.push_back(sample(i * 100'000, 5'000, 200));
+  write_run(dir, "killed", samples);
+  std::filesystem::remove(dir / "incident-x.json");
+  write_file_atomically(dir / "incident-x/plan.json",
+                        R"json({"scenario": "killed", "total_us": 10000000,
+                        "phases": [{"name": "warmup", "start_us": 0, "end_us": 4000000},
+                                   {"name": "trigger", "start_us": 4000000, "end_us": 10000000}],
+                        "observe": {"metrics": ["inflight"]}})json");
+  const std::string page = html::report_html(dir / "incident-x/");
+  CHECK(page.find("unfinished") != std::string::npos);
+  CHECK(page.find("<svg id=\"chart-latency\"") != std::string::npos);
+  CHECK(page.find("<svg id=\"chart-server-api-inflight\"") != std::string::npos);
+  CHECK(count_of(page, "data-phase=\"trigger\"") == count_of(page, "<svg id="));
+  CHECK(count_of(page, "<tr class=\"assertion\"") == 0);
+  CHECK(html::html_path_for(dir / "incident-x/") == dir / "incident-x.html");
+}
+
 TEST_CASE("a comparison page shows the gates and the phases side by side") {
   testing::TempDir dir("html-compare");
   const std::string path = dir / "compare-x.json";
