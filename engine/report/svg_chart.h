@@ -60,7 +60,9 @@ ChartGeometry chart_geometry(const SvgChart& chart);
 double nice_ceiling(double v);
 
 // The <svg> element. Bands carry class "phase-band" and data-phase; markers class
-// "fault-marker"; each series is a <path class="series">.
+// "fault-marker"; each series is a <path class="series" data-series="<name>">. The element
+// carries its scale (data-x-end, data-y-max, data-plot="left top right bottom"), so a reader
+// of the rendered DOM can map points back to plan time and values.
 std::string render_svg_chart(const SvgChart& chart);
 
 }  // namespace faultline::html
