@@ -21,6 +21,7 @@
 #include "compare/comparison_text.h"
 #include "recorded/bundle.h"
 #include "recorded/recorded_run.h"
+#include "report/html_report.h"
 
 namespace faultline::cli {
 namespace {
@@ -187,6 +188,9 @@ int compare_command(int argc, char** argv) {
     std::printf("\nresult: failed, %zu of %zu gates did not pass (exit 1)\n",
                 c.gates.size() - passed, c.gates.size());
   std::printf("comparison: %s\n", path.c_str());
+  // The HTML report beside the comparison (report/html_report.h); it never changes the exit code.
+  if (const std::string html = html::write_html_beside(path, stderr); !html.empty())
+    std::printf("html: %s\n", html.c_str());
   return c.passed() ? 0 : 1;
 }
 

@@ -22,6 +22,7 @@
 #include "common/file_io.h"
 #include "matrix/matrix.h"
 #include "matrix/matrix_run.h"
+#include "report/html_report.h"
 
 namespace faultline::cli {
 
@@ -161,6 +162,9 @@ int run_matrix_command(int argc, char** argv) {
     write_file_atomically(junit, matrix::junit_xml(r));
     std::printf("junit: %s\n", junit.c_str());
   }
+  // The HTML report beside matrix.json, linking each cell's run report (report/html_report.h).
+  if (const std::string html = html::write_html_beside(report_path, stderr); !html.empty())
+    std::printf("html: %s\n", html.c_str());
   std::printf("matrix artifact: %s\nresult: %s (exit %d)\n", report_path.c_str(),
               r.interrupted        ? "interrupted"
               : r.exit_code() == 0 ? "every cell met its expect"

@@ -10,6 +10,7 @@
 #include "cli/push_flags.h"
 #include "common/error.h"
 #include "recorded/shards.h"
+#include "report/html_report.h"
 #include "run/push.h"
 #include "run/runner.h"
 
@@ -105,6 +106,11 @@ int run_command(int argc, char** argv) {
   }
   for (int i = 0; i < argc; ++i) ro.command_line += (i ? " " : "faultline ") + std::string(argv[i]);
   const RunOutcome outcome = run_scenario(ro, stdout, stderr);
+  // The HTML report beside the artifact (report/html_report.h); it never changes the exit code.
+  if (!outcome.artifact_path.empty())
+    if (const std::string html = html::write_html_beside(outcome.artifact_path, stderr);
+        !html.empty())
+      std::printf("html: %s\n", html.c_str());
   return push ? push_outcome(outcome, *push) : outcome.exit_code;
 }
 
