@@ -90,14 +90,26 @@ struct ValueExpr {
 
 enum class CompareOp { kGt, kGe, kLt, kLe, kEq, kNe };
 
+// kAlert: the state of a Prometheus alerting rule over the window, read from the ALERTS
+// series of the Prometheus the run observes through:
+//   `alert(NAME) fires`              firing at some read in the window
+//   `alert(NAME) fires within D`     firing at some read at most D after the window's start
+//   `alert(NAME) never fires`        firing at no read in the window (no false positives)
+//   `alert(NAME) resolved`           not firing at the window's last read
+enum class AlertState { kFires, kNeverFires, kResolved };
+
 struct Condition {
-  enum class Kind { kCompare, kBackToNormal, kAnd, kOr };
+  enum class Kind { kCompare, kBackToNormal, kAnd, kOr, kAlert };
   Kind kind = Kind::kCompare;
   Span span;
   CompareOp op = CompareOp::kGt;    // kCompare
   Span op_span;                     // kCompare: the operator; kBackToNormal: `back to normal`
   std::vector<ValueExpr> values;    // kCompare: lhs, rhs; kBackToNormal: the one value
   std::vector<Condition> operands;  // kAnd/kOr
+  std::string alert;                // kAlert: the alert's name (the alertname label)
+  AlertState alert_state = AlertState::kFires;
+  std::optional<Duration> alert_within;  // kAlert with kFires: `within D`
+  Span alert_span;                       // kAlert: the name
 };
 
 // `p95 improves by >= 30%`: the relative change of a metric between a baseline run and a

@@ -139,6 +139,11 @@ Span span_in_quoted(const std::string& value, Span value_span, size_t offset, si
   return {value_span.offset + 1 + source_bytes(0, offset), source_bytes(offset, offset + length)};
 }
 
+bool has_alert(const Condition& c) {
+  return c.kind == Condition::Kind::kAlert ||
+         std::any_of(c.operands.begin(), c.operands.end(), has_alert);
+}
+
 class Checker {
  public:
   explicit Checker(const DslContext& ctx) : ctx_(ctx) {}
@@ -147,7 +152,9 @@ class Checker {
     statement_ = &s;
     window(s.window);
     if (s.condition) condition(*s.condition);
-    if (s.condition && s.recovery) recovery(s);
+    // With an alert inside, the alert's own problem says it; the recovery rules would only add
+    // noise about a condition they cannot follow.
+    if (s.condition && s.recovery && !has_alert(*s.condition)) recovery(s);
     if (s.gate) gate(*s.gate);
     std::stable_sort(problems_.begin(), problems_.end(),
                      [](const DslProblem& a, const DslProblem& b) { return a.offset < b.offset; });
@@ -193,6 +200,16 @@ class Checker {
               "compare a metric with a value, e.g. p95 > 800ms");
         } else if (auto p = comparison_problem(c.values[0], c.values[1])) {
           problems_.push_back(std::move(*p));
+        }
+        return;
+      case Condition::Kind::kAlert:
+        // Alert state comes from Prometheus, which the run reads after the traffic.
+        if (statement_->kind == StatementKind::kAbortIf) {
+          add(c.span, "alert(" + c.alert + ") cannot be used in abort_if",
+              "alert state is read from Prometheus after the traffic; assert it under assert:");
+        } else if (statement_->recovery) {
+          add(c.span, "alert(" + c.alert + ") in a statement with a recovery 'within'",
+              "an alert has its own limit: alert(" + c.alert + ") fires within 60s");
         }
         return;
       case Condition::Kind::kBackToNormal:

@@ -143,7 +143,8 @@ class Parser {
         open.pop_back();
         if (group_is_condition_[child] && !open.empty()) group_is_condition_[open.back()] = true;
       } else if (braces == 0 && !open.empty() &&
-                 (compare_op(t) || (t.is("back") && peek_at(i + 1).is("to")))) {
+                 (compare_op(t) || (t.is("back") && peek_at(i + 1).is("to")) ||
+                  (t.is("alert") && peek_at(i + 1).is("(")))) {
         group_is_condition_[open.back()] = true;
       }
     }
@@ -286,7 +287,46 @@ class Parser {
     return comparison();
   }
 
+  // `alert(NAME) fires [within D]`, `alert(NAME) never fires`, `alert(NAME) resolved`.
+  Condition alert_condition() {
+    const size_t start = peek().offset;
+    const char* example = "e.g. during(trigger): alert(OrdersLatencyHigh) fires within 60s";
+    take();  // "alert"
+    const Token& open = take();
+    Condition c;
+    c.kind = Condition::Kind::kAlert;
+    const Token& name = peek();
+    if (name.kind == TokenKind::kIdent) {
+      c.alert = std::string(name.text);
+    } else if (name.kind == TokenKind::kString && !name.value.empty()) {
+      c.alert = name.value;
+    } else {
+      fail_at(name, "expected the name of an alert, found " + describe(name), example);
+    }
+    take();
+    c.alert_span = span_of(name);
+    close_paren(open);
+    const Token& state = peek();
+    if (accept("fires")) {
+      c.alert_state = AlertState::kFires;
+      if (peek().is("within")) c.alert_within = recovery().limit;
+    } else if (accept("never")) {
+      if (!accept("fires"))
+        fail_at(peek(), "expected 'never fires'", "e.g. during(warmup): alert(X) never fires");
+      c.alert_state = AlertState::kNeverFires;
+    } else if (accept("resolved")) {
+      c.alert_state = AlertState::kResolved;
+    } else {
+      fail_at(state, "expected 'fires', 'never fires' or 'resolved' after alert(" + c.alert + ")",
+              example);
+    }
+    c.op_span = span_from(state.offset);
+    c.span = span_from(start);
+    return c;
+  }
+
   Condition comparison() {
+    if (peek().is("alert") && peek_at(pos_ + 1).is("(")) return alert_condition();
     const size_t start = peek().offset;
     Condition c;
     c.values.push_back(value());

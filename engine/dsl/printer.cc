@@ -162,6 +162,20 @@ std::string to_string(const Condition& condition) {
              to_string(condition.values[1]);
     case Condition::Kind::kBackToNormal:
       return to_string(condition.values[0]) + " back to normal";
+    case Condition::Kind::kAlert: {
+      std::string out = "alert(" + format_name(condition.alert) + ")";
+      switch (condition.alert_state) {
+        case AlertState::kFires:
+          out += " fires";
+          if (condition.alert_within) out += " within " + format_duration(*condition.alert_within);
+          return out;
+        case AlertState::kNeverFires:
+          return out + " never fires";
+        case AlertState::kResolved:
+          return out + " resolved";
+      }
+      return out;
+    }
     case Condition::Kind::kAnd:
     case Condition::Kind::kOr: {
       const char* joiner = condition.kind == Condition::Kind::kAnd ? " and " : " or ";

@@ -153,8 +153,66 @@ class Judging {
       case Condition::Kind::kAnd:
       case Condition::Kind::kOr:
         return combine(c, w);
+      case Condition::Kind::kAlert:
+        return alert(c, w);
     }
     return {};
+  }
+
+  // An alert's state over the window (dsl/ast.h: AlertState). The reads are recorded as one
+  // operand, valued 1 when the alert fired in the window and 0 when it did not.
+  Outcome alert(const Condition& c, const TimeWindow& w) {
+    Leaf leaf{dsl::to_string(c), "", {}};
+    const AlertReads reads = source_.alert(w, c.alert);
+    ObservedOperand op;
+    op.run = run_;
+    op.window = w;
+    op.what = "alert(" + dsl::format_name(c.alert) + ")";
+    op.sample_noun = "reads";
+    op.observed.sample_count = static_cast<int64_t>(reads.firing.size());
+    op.observed.failures = reads.failures;
+    if (reads.firing.empty()) {
+      op.value_text = "no value";
+      op.observed.note = reads.note;
+      std::string why = reads.note;
+      if (!reads.failures.empty()) why += (why.empty() ? "" : "; ") + reads.failures;
+      leaf.reasons.push_back("no reads of " + op.what + " in " + format_window(w) +
+                             (why.empty() ? "" : ": " + why));
+      verdict_->operands.push_back(std::move(op));
+      return {VerdictStatus::kInconclusive, {leaf}};
+    }
+    std::optional<Duration> first_firing;
+    for (const auto& [at, firing] : reads.firing)
+      if (firing && !first_firing) first_firing = at;
+    const bool firing_at_end = reads.firing.back().second;
+    op.observed.value = first_firing ? 1.0 : 0.0;
+    const std::string count = " (" + std::to_string(reads.firing.size()) + " reads)";
+    const auto since_start = [&](Duration at) { return format_duration(at - w.start); };
+    bool ok = false;
+    switch (c.alert_state) {
+      case dsl::AlertState::kFires:
+        ok = first_firing && (!c.alert_within || *first_firing - w.start <= *c.alert_within);
+        leaf.observed =
+            first_firing ? "first firing " + since_start(*first_firing) + " into the window" + count
+                         : "never firing in the window" + count;
+        break;
+      case dsl::AlertState::kNeverFires:
+        ok = !first_firing;
+        leaf.observed = first_firing
+                            ? "firing " + since_start(*first_firing) + " into the window" + count
+                            : "never firing" + count;
+        break;
+      case dsl::AlertState::kResolved:
+        ok = !firing_at_end;
+        leaf.observed = std::string(firing_at_end ? "still firing" : "not firing") +
+                        " at the window's last read, " + since_start(reads.firing.back().first) +
+                        " into it" + count;
+        break;
+    }
+    op.value_text = leaf.observed;
+    if (!reads.failures.empty()) append_unique(&notes_, {op.what + ": " + reads.failures});
+    verdict_->operands.push_back(std::move(op));
+    return {ok ? VerdictStatus::kPass : VerdictStatus::kFail, {leaf}};
   }
 
   // What was read in operands [first, last): "412ms over 734 requests" when it is a single
@@ -352,6 +410,18 @@ std::string expected_words(const Condition& c, const JudgeOptions& options,
   switch (c.kind) {
     case Condition::Kind::kCompare:
       return dsl::to_string(c.values[0]) + " " + op_words(c.op) + " " + dsl::to_string(c.values[1]);
+    case Condition::Kind::kAlert:
+      switch (c.alert_state) {
+        case dsl::AlertState::kFires:
+          return "alert " + c.alert + " firing" +
+                 (c.alert_within ? " within " + format_duration(*c.alert_within) + " of its start"
+                                 : "");
+        case dsl::AlertState::kNeverFires:
+          return "alert " + c.alert + " never firing";
+        case dsl::AlertState::kResolved:
+          return "alert " + c.alert + " not firing at its end";
+      }
+      return "";
     case Condition::Kind::kBackToNormal:
       return dsl::to_string(c.values[0]) + " within " +
              format_value(options.tolerance.relative, dsl::ValueType::kFraction) + " or " +

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/units.h"
 #include "dsl/metric_query.h"
@@ -50,6 +52,15 @@ struct Observed {
   std::string failures = {};
 };
 
+// The state of one Prometheus alert (dsl/ast.h: AlertState) as read over a window: whether it
+// was firing at each read of the alert source in [start, end] - both ends, so that `resolved`
+// sees the state at the window's end. Empty when nothing was read; `note` then says why.
+struct AlertReads {
+  std::vector<std::pair<Duration, bool>> firing;  // (plan time, firing then), in time order
+  std::string note;
+  std::string failures;  // failed reads in the window, as Observed::failures
+};
+
 // Client metric semantics (for implementers):
 //   p50 p95 p99 ...   latency quantile of the matching requests, measured from the intended
 //                     send time; max, mean likewise.
@@ -74,6 +85,14 @@ class MetricSource {
   virtual Observed run_fact(const dsl::RunFactQuery& query) const {
     (void)query;
     return {std::nullopt, 0, "not known to this source (only after the run)"};
+  }
+  // Alert state, from the ALERTS series of the Prometheus a run observes through
+  // (run/prometheus_pull.h). Sources without one answer with nothing and say so.
+  virtual AlertReads alert(const TimeWindow& window, const std::string& name) const {
+    (void)window;
+    (void)name;
+    return {
+        {}, "alert state is read from Prometheus, and this run did not observe through one", ""};
   }
 };
 

@@ -195,6 +195,98 @@ PromAnswer parse_prometheus_answer(std::string_view body, long http_status) {
   return out;
 }
 
+std::optional<int64_t> parse_rfc3339_ms(std::string_view text) {
+  // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
+  auto digits = [&](size_t at, size_t n) -> std::optional<int> {
+    if (at + n > text.size()) return std::nullopt;
+    int v = 0;
+    for (size_t i = at; i < at + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+      v = v * 10 + (text[i] - '0');
+    }
+    return v;
+  };
+  const auto year = digits(0, 4), month = digits(5, 2), day = digits(8, 2), hour = digits(11, 2),
+             minute = digits(14, 2), second = digits(17, 2);
+  if (!year || !month || !day || !hour || !minute || !second || text.size() < 20 ||
+      text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't') || text[13] != ':' ||
+      text[16] != ':')
+    return std::nullopt;
+  if (*year == 1) return 0;  // Go's zero time
+  size_t at = 19;
+  int64_t frac_ms = 0;
+  if (at < text.size() && text[at] == '.') {
+    int scale = 100;
+    for (++at; at < text.size() && text[at] >= '0' && text[at] <= '9'; ++at, scale /= 10)
+      frac_ms += (text[at] - '0') * scale;
+  }
+  int64_t offset_min = 0;
+  if (at < text.size() && (text[at] == 'Z' || text[at] == 'z')) {
+    ++at;
+  } else if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
+    const auto oh = digits(at + 1, 2), om = digits(at + 4, 2);
+    if (!oh || !om || at + 3 >= text.size() || text[at + 3] != ':') return std::nullopt;
+    offset_min = (*oh * 60 + *om) * (text[at] == '-' ? -1 : 1);
+    at += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (at != text.size() || *month < 1 || *month > 12 || *day < 1 || *day > 31 || *hour > 23 ||
+      *minute > 59 || *second > 60)
+    return std::nullopt;
+  // Days from the civil date (proleptic Gregorian), as in Howard Hinnant's days_from_civil.
+  const int y = *year - (*month <= 2 ? 1 : 0);
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const int yoe = y - era * 400;
+  const int mp = (*month + 9) % 12;
+  const int doy = (153 * mp + 2) / 5 + *day - 1;
+  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const int64_t days = static_cast<int64_t>(era) * 146097 + doe - 719468;
+  const int64_t seconds = days * 86400 + *hour * 3600 + *minute * 60 + *second - offset_min * 60;
+  return seconds * 1000 + frac_ms;
+}
+
+std::vector<PromAlertRule> parse_alerting_rules(std::string_view body, long http_status) {
+  rapidjson::Document doc;
+  if (!parse_json(body, &doc) || !doc.IsObject() || !doc.HasMember("status") ||
+      !doc["status"].IsString())
+    fail("HTTP " + std::to_string(http_status) + ", not an answer of the Prometheus rules API");
+  if (std::string_view(doc["status"].GetString()) != "success") {
+    std::string what = "rules API: status " + std::string(doc["status"].GetString());
+    if (auto e = doc.FindMember("error"); e != doc.MemberEnd() && e->value.IsString())
+      what += ": " + std::string(e->value.GetString());
+    fail(what);
+  }
+  auto data = doc.FindMember("data");
+  if (data == doc.MemberEnd() || !data->value.IsObject()) fail("rules API: no data");
+  auto groups = data->value.FindMember("groups");
+  if (groups == data->value.MemberEnd() || !groups->value.IsArray()) fail("rules API: no groups");
+  std::vector<PromAlertRule> out;
+  for (const auto& g : groups->value.GetArray()) {
+    if (!g.IsObject()) fail("rules API: a group that is not an object");
+    int64_t evaluated = 0;
+    if (auto le = g.FindMember("lastEvaluation"); le != g.MemberEnd() && le->value.IsString()) {
+      const auto t = parse_rfc3339_ms(le->value.GetString());
+      if (!t)
+        fail("rules API: lastEvaluation \"" + std::string(le->value.GetString()) +
+             "\" is not an RFC 3339 time");
+      evaluated = *t;
+    }
+    auto rules = g.FindMember("rules");
+    if (rules == g.MemberEnd() || !rules->value.IsArray()) continue;
+    for (const auto& r : rules->value.GetArray()) {
+      if (!r.IsObject()) continue;
+      auto type = r.FindMember("type");
+      auto name = r.FindMember("name");
+      if (type == r.MemberEnd() || !type->value.IsString() || name == r.MemberEnd() ||
+          !name->value.IsString() || std::string_view(type->value.GetString()) != "alerting")
+        continue;
+      out.push_back({name->value.GetString(), evaluated});
+    }
+  }
+  return out;
+}
+
 std::string prometheus_number(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -66,6 +67,19 @@ std::string range_query_form(std::string_view expr, int64_t start_ms, int64_t en
 // "bad_data: parse error at char 5: ..." (or, for a body that is not the API's, as the status
 // and the start of the body). Throws PrometheusApiError.
 PromAnswer parse_prometheus_answer(std::string_view body, long http_status);
+
+// What GET /api/v1/rules says about the alerting rules: their names, and for each when its
+// group was last evaluated (Unix ms; 0 when never). Throws PrometheusApiError.
+struct PromAlertRule {
+  std::string name;
+  int64_t last_evaluation_ms = 0;
+};
+std::vector<PromAlertRule> parse_alerting_rules(std::string_view body, long http_status);
+
+// An RFC 3339 time as Prometheus writes it ("2026-11-30T22:50:01.123456789Z", or with an
+// offset like "+01:00") in Unix milliseconds; nullopt when it is not one. Go's zero time
+// ("0001-01-01T00:00:00Z", a group never evaluated) gives 0.
+std::optional<int64_t> parse_rfc3339_ms(std::string_view text);
 
 // The samples of `series` at the point whose time is `t_ms`, as a text exposition
 // (metrics_text.h) a ScrapeStore reads like a scrape: one line per series that has a point at

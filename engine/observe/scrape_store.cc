@@ -364,6 +364,33 @@ WindowValue ScrapeStore::rate(const SeriesSelector& selector, TimeWindow window)
   return out;
 }
 
+std::vector<std::pair<Duration, double>> ScrapeStore::state_timeline(const SeriesSelector& selector,
+                                                                     TimeWindow window,
+                                                                     WindowValue* failures) const {
+  std::map<Duration, double> at;
+  // Every successful scrape of a selected target is a point, 0 until a series says otherwise.
+  for (const auto& t : targets_) {
+    bool job_ok = true;
+    for (const LabelMatcher& m : selector.matchers)
+      if (m.name() == "job" && !job_selected(m, t->job)) job_ok = false;
+    if (!job_ok) continue;
+    const auto lo = std::lower_bound(t->times.begin(), t->times.end(), window.start);
+    const auto hi = std::upper_bound(lo, t->times.end(), window.end);
+    for (auto it = lo; it != hi; ++it) at.try_emplace(*it, 0.0);
+  }
+  for_each_series(targets_, selector.metric, selector.matchers,
+                  [&](const Target& t, const Series& s) {
+                    const auto lo = std::lower_bound(t.times.begin(), t.times.end(), window.start);
+                    const auto hi = std::upper_bound(lo, t.times.end(), window.end);
+                    for (auto it = lo; it != hi; ++it) {
+                      const double v = s.at(static_cast<size_t>(it - t.times.begin()));
+                      if (!is_absent(v) && !std::isnan(v)) at[*it] += v;
+                    }
+                  });
+  if (failures) note_failures(targets_, selector.matchers, window, *failures);
+  return {at.begin(), at.end()};
+}
+
 WindowValue ScrapeStore::gauge(GaugeFunction function, const SeriesSelector& selector,
                                TimeWindow window, SeriesCombine combine) const {
   struct Combined {

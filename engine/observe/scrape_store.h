@@ -42,6 +42,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/units.h"
@@ -135,6 +136,14 @@ class ScrapeStore {
   // semantics of histogram_quantile.h. Buckets whose `le` does not parse are skipped.
   QuantileValue histogram_quantile(double q, const SeriesSelector& selector,
                                    TimeWindow window) const;
+  // A state series, one that exists only while its state holds (Prometheus' ALERTS): at every
+  // successful scrape in [start, end] (both ends) of the targets the `job` matchers select, the
+  // sum of the selected series then, 0 where none was present. Empty when those targets had no
+  // successful scrape in the window; `failures` (when given) gets the failed ones.
+  std::vector<std::pair<Duration, double>> state_timeline(const SeriesSelector& selector,
+                                                          TimeWindow window,
+                                                          WindowValue* failures = nullptr) const;
+
   // increase(<metric>_count{matchers}) over the window: the observation count, for the
   // traffic guard.
   WindowValue histogram_count_increase(const SeriesSelector& selector, TimeWindow window) const;

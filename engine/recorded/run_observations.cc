@@ -61,9 +61,21 @@ std::vector<judge::TimeWindow> judging_windows(const Plan& plan) {
   return out;
 }
 
+namespace {
+
+// A list of metrics of interest keeps ALERTS too: it is recorded only when alerts are asserted
+// (under kAlertsJob), and a list that names the services' metrics must not drop it.
+std::vector<std::string> with_alerts(std::vector<std::string> names) {
+  if (!names.empty()) names.push_back("ALERTS");
+  return names;
+}
+
+}  // namespace
+
 RunObservations::RunObservations(const Plan& plan, std::vector<judge::TimeWindow> extra_windows,
                                  std::vector<std::string> metrics_of_interest)
-    : plan_(plan), scrapes_(observe::ScrapeStore::Options{std::move(metrics_of_interest), 20000}) {
+    : plan_(plan),
+      scrapes_(observe::ScrapeStore::Options{with_alerts(std::move(metrics_of_interest)), 20000}) {
   // Whole phases and the whole run are answered from the per-phase stats; keep the rest.
   for (auto& w : extra_windows) {
     bool is_phase = w.start == Duration{0} && w.end == plan.total;
@@ -363,6 +375,27 @@ judge::Observed RunObservations::server(const judge::TimeWindow& window,
   out.value = finite(v.value);
   out.failures = v.failure_note();
   if (!out.value) out.note = describe_missing(v);
+  return out;
+}
+
+judge::AlertReads RunObservations::alert(const judge::TimeWindow& window,
+                                         const std::string& name) const {
+  observe::SeriesSelector sel;
+  sel.metric = "ALERTS";
+  sel.matchers.emplace_back("job", observe::MatchOp::kEqual, kAlertsJob);
+  sel.matchers.emplace_back("alertname", observe::MatchOp::kEqual, name);
+  sel.matchers.emplace_back("alertstate", observe::MatchOp::kEqual, "firing");
+  observe::WindowValue failed;
+  std::lock_guard lock(mutex_);
+  judge::AlertReads out;
+  for (const auto& [at, v] : scrapes_.state_timeline(sel, to_observe(window), &failed))
+    out.firing.emplace_back(at, v > 0);
+  out.failures = failed.failure_note();
+  if (out.firing.empty())
+    out.note = scrapes_.scrape_count(kAlertsJob) == 0
+                   ? "no alert state was recorded (it is read from Prometheus when the "
+                     "environment observes through it)"
+                   : "no read of the alerts in the window";
   return out;
 }
 

@@ -83,6 +83,8 @@ class RunObservations : public judge::MetricSource {
   judge::Observed server(const judge::TimeWindow& window,
                          const judge::ServerQuery& query) const override;
   judge::Observed run_fact(const dsl::RunFactQuery& query) const override;
+  // From the pseudo-target kAlertsJob: the ALERTS series a Prometheus pull recorded.
+  judge::AlertReads alert(const judge::TimeWindow& window, const std::string& name) const override;
 
   // The verify hooks' outcomes, once they ran (or as read back from a bundle): keeps their
   // output for verify.* reads and computes the id history from the plan's history source.
@@ -125,6 +127,10 @@ class RunObservations : public judge::MetricSource {
   int64_t ack_missing_ = 0;
   judge::RunFacts facts_;
 };
+
+// The scrape target under which a run records the ALERTS series it read from Prometheus (a
+// name no service can have: service names are letters, digits, '_' and '-').
+inline constexpr const char* kAlertsJob = "@alerts";
 
 // The key under which ClientStats holds an extra window.
 std::string window_key(const judge::TimeWindow& w);

@@ -43,6 +43,9 @@ using HttpFunction = std::function<HttpResponse(const HttpRequest&)>;
 using PulledScrape = std::function<void(const std::string& service, size_t tick_index,
                                         std::optional<std::string> body, std::string error)>;
 
+// The alerts a plan's assertions read (`alert(NAME) ...`), sorted, unique.
+std::vector<std::string> alerts_asserted(const Plan& plan);
+
 class PrometheusPull {
  public:
   // `zero_unix_ms`: the wall-clock time of plan time 0, in Unix milliseconds.
@@ -54,10 +57,13 @@ class PrometheusPull {
   observe::PromAnswer range(const std::string& expr, int64_t start_ms, int64_t end_ms,
                             int64_t step_ms) const;
 
-  // Before the traffic: checks the server answers and has an `up` series for each service, so
-  // a wrong URL or selector fails the run before anything is sent. The first problem, in words
-  // that name the service and the selector, or nullopt.
-  std::optional<std::string> preflight(const std::vector<std::string>& services) const;
+  // Before the traffic: checks the server answers, has an `up` series for each service and an
+  // alerting rule for each of `alerts`, so a wrong URL, selector or alert name fails the run
+  // before anything is sent. The first problem, in words that name it, or nullopt.
+  std::optional<std::string> preflight(const std::vector<std::string>& services,
+                                       const std::vector<std::string>& alerts = {}) const;
+  // GET /api/v1/rules: the alerting rules. Throws PrometheusApiError.
+  std::vector<observe::PromAlertRule> alerting_rules() const;
 
   struct CatchUp {
     // Per service: the time of its newest `up` sample, Unix ms (-1: none). Ticks after it
@@ -79,7 +85,10 @@ class PrometheusPull {
 
   // Both steps for a run of `plan` that reached plan time `reached`: waits for Prometheus to
   // catch up with the last tick of `ticks` at or before `reached`, then pulls `services` for
-  // every tick up to it. Returns wait_caught_up()'s gave_up.
+  // every tick up to it. When the plan asserts alerts, also waits for the rules to have been
+  // evaluated past that tick and pulls their ALERTS series as the target kAlertsJob
+  // (recorded/run_observations.h): a tick read is a success even with no series (no alert
+  // pending or firing then). Returns what it gave up waiting for.
   std::vector<std::string> read_run(const Plan& plan, const std::vector<std::string>& services,
                                     const std::vector<Duration>& ticks, Duration reached,
                                     const PulledScrape& sink) const;
@@ -90,6 +99,18 @@ class PrometheusPull {
 
  private:
   observe::PromAnswer post(const std::string& path, const std::string& form) const;
+  HttpResponse get(const std::string& path) const;
+  // Reads `expr` at the ticks of `order` (grid ones by range queries); each series with all
+  // its points in time order. Throws PrometheusApiError.
+  std::vector<observe::PromSeries> read_ticks(const std::string& expr,
+                                              const std::vector<Duration>& ticks,
+                                              const std::vector<size_t>& grid,
+                                              const std::vector<size_t>& off_grid,
+                                              int64_t step_ms) const;
+  // Pulls ALERTS for `alerts` into kAlertsJob; what it gave up waiting for, if anything.
+  std::optional<std::string> pull_alerts(const std::vector<std::string>& alerts,
+                                         const std::vector<Duration>& ticks, Duration last_tick,
+                                         Duration step, const PulledScrape& sink) const;
   int64_t wall_ms(Duration plan_time) const;
 
   ObserveSource source_;

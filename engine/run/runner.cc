@@ -114,7 +114,8 @@ class EngineTraffic : public SessionTraffic {
         plan_, launcher_.get(plan_.target).url,
         [this](const Arrival& a) { recording_.remember(a); }, shard_index_, shard_count_);
     const auto& ticks = recording_.ticks();
-    if (observe_.prometheus()) pull_.emplace(observe_, clock_.zero_unix_ms());
+    // Shard 0 alone reads the server side (plan_for_shard).
+    if (observe_.prometheus() && shard_index_ == 0) pull_.emplace(observe_, clock_.zero_unix_ms());
     for (size_t i = 0; i < ticks.size() && !pull_; ++i) {
       const bool boundary = at_phase_edge(plan_, ticks[i]);
       for (const auto& target : plan_.scrape_targets) {
@@ -381,8 +382,9 @@ std::optional<std::pair<ExitCode, std::string>> prometheus_problem(const Plan& p
   for (const auto& t : plan.scrape_targets)
     if (const ServiceSpec* s = env.find(t.service); s == nullptr || s->proxy_of.empty())
       services.push_back(t.service);
-  if (services.empty()) return std::nullopt;
-  if (auto why = PrometheusPull(env.observe, 0).preflight(services))
+  const std::vector<std::string> alerts = alerts_asserted(plan);
+  if (services.empty() && alerts.empty()) return std::nullopt;
+  if (auto why = PrometheusPull(env.observe, 0).preflight(services, alerts))
     return std::pair{ExitCode::kEnvironment, *why};
   return std::nullopt;
 }
@@ -416,6 +418,14 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
                      s.name.c_str(), env.source_path.c_str());
         return {static_cast<int>(ExitCode::kInvalid), "", "", false};
       }
+  }
+  if (const auto alerts = alerts_asserted(plan); !alerts.empty() && !env.observe.prometheus()) {
+    std::fprintf(err,
+                 "faultline run: %s asserts alert(%s), which is read from Prometheus, but %s "
+                 "scrapes the services itself; use an environment with observe: {source: "
+                 "prometheus, url: ...} (docs/running.md, \"Observing through Prometheus\")\n",
+                 plan.scenario_name.c_str(), alerts.front().c_str(), env.source_path.c_str());
+    return {static_cast<int>(ExitCode::kInvalid), "", "", false};
   }
   if (env.observe.prometheus() && options.shard_index == 0) {
     if (auto problem = prometheus_problem(plan, env)) {

@@ -157,15 +157,16 @@ TEST_CASE("grid ticks come from one range query, the others from instant queries
         CHECK(job == "api");
         got.push_back({i, std::move(body), std::move(error)});
       });
-  // One range query for the series and one for up over [0, 2 s] at 1 s, and the same two as
-  // instant queries at 1.5 s. Plan time 3 s lies beyond `until`.
+  // For the series and then for up: a range query over [0, 2 s] at 1 s and an instant query
+  // at 1.5 s. Plan time 3 s lies beyond `until`.
   REQUIRE(fake.queries.size() == 4);
   CHECK(fake.queries[0].path == "/api/v1/query_range");
   CHECK(fake.queries[0].start == kZero);
   CHECK(fake.queries[0].end == kZero + 2000);
   CHECK(fake.queries[0].step == 1000);
-  CHECK(fake.queries[2].path == "/api/v1/query");
-  CHECK(fake.queries[2].time == kZero + 1500);
+  CHECK(fake.queries[1].path == "/api/v1/query");
+  CHECK(fake.queries[1].time == kZero + 1500);
+  CHECK(fake.queries[2].expr == "up{job=\"api\"}");
   REQUIRE(got.size() == 4);
   CHECK(got[0].tick == 0);
   REQUIRE(got[0].body);
