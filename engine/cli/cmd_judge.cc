@@ -21,12 +21,8 @@ namespace {
 // `observe: {source: prometheus}`: every tick it reached, by the clock it recorded.
 void read_server_side_from_prometheus(const RecordedRun& run, const std::string& url,
                                       const std::string& match, RunObservations& obs) {
-  UrlParts parts;
-  UrlProblem problem;
-  if (!parse_url(url, &parts, &problem))
-    throw UsageError("--prometheus " + url + ": " + problem.message);
-  if (!host_allowed(parts.host, {"127.0.0.0/8", "::1", "localhost"}))
-    throw UsageError("--prometheus " + url + ": faultline talks only to loopback addresses");
+  if (const auto problem = loopback_url_problem(url))
+    throw UsageError("--prometheus " + url + ": " + *problem);
   if (run.plan_zero_unix_ms == 0)
     throw UsageError(run.artifact_path +
                      " does not say when its plan time 0 was (no artifact, or one written by an "

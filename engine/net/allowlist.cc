@@ -171,4 +171,14 @@ bool is_allow_entry(const std::string& entry) {
   return !all_numeric;
 }
 
+std::optional<std::string> loopback_url_problem(const std::string& url, UrlParts* parts) {
+  UrlParts local;
+  UrlParts& p = parts ? *parts : local;
+  UrlProblem problem;
+  if (!parse_url(url, &p, &problem)) return problem.message;
+  if (!host_allowed(p.host, {"127.0.0.0/8", "::1", "localhost"}))
+    return "faultline talks only to loopback addresses";
+  return std::nullopt;
+}
+
 }  // namespace faultline

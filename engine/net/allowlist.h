@@ -53,6 +53,12 @@ bool breaks_url_path(char c);
 // case-insensitive). Names are never resolved: "localhost" must be listed to be allowed.
 bool host_allowed(const std::string& host, const std::vector<std::string>& allow);
 
+// Why `url` cannot be the base URL of a loopback-only endpoint a command is pointed at
+// (`judge --prometheus`, `inspect`): it does not parse (parse_url's reason) or its host is not
+// loopback (127.0.0.0/8, ::1, localhost). nullopt when it can; then *parts (when given) holds
+// its parts.
+std::optional<std::string> loopback_url_problem(const std::string& url, UrlParts* parts = nullptr);
+
 // True when `entry` can stand in an allowlist: an IPv4 CIDR block, an IPv4 or IPv6 literal,
 // or a host name (letters, digits, '-', '.', '_', not all digits and dots).
 bool is_allow_entry(const std::string& entry);

@@ -19,6 +19,7 @@
 #include "net/http_call.h"
 #include "observe/prometheus_api.h"
 #include "proc/child_process.h"
+#include "prometheus_server.h"
 #include "temp_dir.h"
 
 using namespace faultline;
@@ -28,48 +29,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kSpec = "tests/prometheus/specs/prom-latency.yaml";
-
-std::string host_port(const std::string& url) {
-  return url.substr(url.find("//") + 2);
-}
-
-// A Prometheus this test started, scraping `targets` (job -> URL) every second; stopped by PID
-// (process group) when it goes.
-struct Prometheus : testing::LoopbackServer {
-  Prometheus(const testing::TempDir& dir, const std::map<std::string, std::string>& targets)
-      : LoopbackServer(
-            [&](int port) {
-              return std::vector<std::string>{
-                  PROMETHEUS_BIN, "--config.file=" + write_config(dir, targets),
-                  "--storage.tsdb.path=" + (dir / ("data-" + std::to_string(port))),
-                  "--web.listen-address=127.0.0.1:" + std::to_string(port)};
-            },
-            dir / "prometheus", "/-/ready", 20s) {}
-
-  static std::string write_config(const testing::TempDir& dir,
-                                  const std::map<std::string, std::string>& targets) {
-    const std::string config = dir / "prometheus.yml";
-    std::ofstream f(config);
-    f << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-      << "  evaluation_interval: 1s\nscrape_configs:\n";
-    for (const auto& [job, target] : targets)
-      f << "  - job_name: " << job << "\n    static_configs:\n      - targets: [\""
-        << host_port(target) << "\"]\n";
-    return config;
-  }
-
-  // How many series of `expr` Prometheus holds now with value 1.
-  size_t count_up(const std::string& expr) const {
-    HttpRequest req;
-    req.method = "POST";
-    req.url = url + "/api/v1/query";
-    req.headers.push_back("Content-Type: application/x-www-form-urlencoded");
-    req.body = "query=" + observe::form_encode(expr + " == 1");
-    const HttpResponse r = http_call(req);
-    if (r.status != 200) return 0;
-    return observe::parse_prometheus_answer(r.body, r.status).series.size();
-  }
-};
 
 std::string write_env(const std::string& path, testing::DemoCluster& cluster,
                       const std::string& observe) {
@@ -108,7 +67,8 @@ TEST_CASE("judged through Prometheus, a scenario reaches the verdicts of direct 
   options.start_worker = false;
   testing::DemoCluster cluster(options);
   testing::TempDir dir("prometheus-e2e");
-  Prometheus prometheus(dir, {{"api", cluster.api_url()}, {"payment", cluster.payment_url()}});
+  testing::PrometheusServer prometheus(
+      dir, {{"api", cluster.api_url()}, {"payment", cluster.payment_url()}});
   REQUIRE_MESSAGE(testing::wait_until([&] { return prometheus.count_up("up") == 2; }, 20s, 200ms),
                   "prometheus never scraped both services: " << prometheus.process->log_tail());
 
