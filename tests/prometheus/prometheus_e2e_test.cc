@@ -29,6 +29,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kSpec = "tests/prometheus/specs/prom-latency.yaml";
+constexpr const char* kAlertsSpec = "tests/prometheus/specs/prom-alerts.yaml";
+constexpr const char* kRules = "tests/prometheus/specs/prom-alerts.rules.yml";
 
 std::string write_env(const std::string& path, testing::DemoCluster& cluster,
                       const std::string& observe) {
@@ -62,13 +64,16 @@ std::vector<std::string> judged_verdicts(const std::string& output) {
 
 }  // namespace
 
-TEST_CASE("judged through Prometheus, a scenario reaches the verdicts of direct scrapes") {
+TEST_CASE(
+    "judged through Prometheus, a scenario reaches the verdicts of direct scrapes, and "
+    "asserts alerts") {
   testing::DemoClusterOptions options;
   options.start_worker = false;
   testing::DemoCluster cluster(options);
   testing::TempDir dir("prometheus-e2e");
   testing::PrometheusServer prometheus(
-      dir, {{"api", cluster.api_url()}, {"payment", cluster.payment_url()}});
+      dir, {{"api", cluster.api_url()}, {"payment", cluster.payment_url()}},
+      {std::string(FAULTLINE_SOURCE_DIR) + "/" + kRules});
   REQUIRE_MESSAGE(testing::wait_until([&] { return prometheus.count_up("up") == 2; }, 20s, 200ms),
                   "prometheus never scraped both services: " << prometheus.process->log_tail());
 
@@ -76,6 +81,35 @@ TEST_CASE("judged through Prometheus, a scenario reaches the verdicts of direct 
   const std::string prom_env =
       write_env(dir / "prom.yaml", cluster,
                 "observe:\n  source: prometheus\n  url: " + prometheus.url + "\n  wait: 20s\n");
+
+  // First, while no earlier incident lingers in Prometheus' 3 s rate windows: alerts fire in
+  // the trigger, stay quiet in warmup and resolve in cooldown.
+  {
+    fs::create_directories(dir / "alerts");
+    testing::Run alerts = testing::run_faultline_in(
+        {"run", kAlertsSpec, "--env", prom_env, "--progress", "quiet"}, dir / "alerts", 90s);
+    INFO(alerts.output);
+    REQUIRE_FALSE(alerts.artifact.empty());
+    CHECK(alerts.status() == "passed");
+    CHECK(verdicts(alerts.report) ==
+          std::vector<std::string>{
+              "pass during(warmup): alert(FaultlineTestPaymentSlow) never fires",
+              "pass during(trigger): alert(FaultlineTestPaymentSlow) fires within 5s",
+              "pass after(cooldown): alert(FaultlineTestPaymentSlow) resolved",
+              "pass overall: alert(FaultlineTestApiDown) never fires",
+              "pass during(trigger): p95(route=orders) > 400ms"});
+    // The alert state is in the bundle: judged again offline, the same.
+    testing::Run offline =
+        testing::run_faultline_in({"judge", alerts.artifact}, dir / "alerts", 60s);
+    CHECK(judged_verdicts(offline.output) == verdicts(alerts.report));
+
+    // Without Prometheus an alert assertion cannot be judged: refused before any traffic.
+    testing::Run refused = testing::run_faultline_in(
+        {"run", kAlertsSpec, "--env", direct_env, "--progress", "quiet"}, dir / "alerts", 60s);
+    CHECK(refused.exit_code == 2);
+    CHECK(refused.output.find("asserts alert(FaultlineTestApiDown), which is read from "
+                              "Prometheus") != std::string::npos);
+  }
 
   fs::create_directories(dir / "direct");
   testing::Run direct = testing::run_faultline_in(

@@ -19,22 +19,28 @@ std::string host_port(const std::string& url) {
 }  // namespace
 
 PrometheusServer::PrometheusServer(const TempDir& dir,
-                                   const std::map<std::string, std::string>& targets)
+                                   const std::map<std::string, std::string>& targets,
+                                   const std::vector<std::string>& rule_files)
     : LoopbackServer(
           [&](int port) {
             return std::vector<std::string>{
-                PROMETHEUS_BIN, "--config.file=" + write_config(dir, targets),
+                PROMETHEUS_BIN, "--config.file=" + write_config(dir, targets, rule_files),
                 "--storage.tsdb.path=" + (dir / ("data-" + std::to_string(port))),
                 "--web.listen-address=127.0.0.1:" + std::to_string(port)};
           },
           dir / "prometheus", "/-/ready", 20s) {}
 
 std::string PrometheusServer::write_config(const TempDir& dir,
-                                           const std::map<std::string, std::string>& targets) {
+                                           const std::map<std::string, std::string>& targets,
+                                           const std::vector<std::string>& rule_files) {
   const std::string config = dir / "prometheus.yml";
   std::ofstream f(config);
-  f << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-    << "  evaluation_interval: 1s\nscrape_configs:\n";
+  f << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n";
+  if (!rule_files.empty()) {
+    f << "rule_files:\n";
+    for (const auto& r : rule_files) f << "  - \"" << r << "\"\n";
+  }
+  f << "scrape_configs:\n";
   for (const auto& [job, target] : targets)
     f << "  - job_name: " << job << "\n    static_configs:\n      - targets: [\""
       << host_port(target) << "\"]\n";
