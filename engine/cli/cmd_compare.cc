@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "cli/plan_flags.h"
+#include "cli/spec_names.h"
 #include "common/error.h"
 #include "common/file_io.h"
 #include "compare/comparison.h"
@@ -95,7 +96,7 @@ std::string find_run(const std::string& dir, const std::string& scenario, const 
                      const char* role) {
   const auto found = find_artifacts(dir, scenario, tag);
   if (!found.empty()) return found.front();
-  std::string spec = "specs/" + scenario + ".yaml";
+  std::string spec = spec_path_of(scenario);
   if (!fs::exists(spec)) spec = "<spec of " + scenario + ">";
   throw UsageError("no " + std::string(role) + " run of '" + scenario + "' tagged '" + tag +
                    "' in " + dir + "/" + (fs::is_directory(dir) ? "" : " (no such directory)") +

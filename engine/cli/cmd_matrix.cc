@@ -18,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "cli/push_flags.h"
+#include "cli/spec_names.h"
 #include "common/error.h"
 #include "common/file_io.h"
 #include "matrix/matrix.h"
@@ -51,7 +52,7 @@ int run_matrix_command(int argc, char** argv) {
       "Exit 0 when every cell met its expect, 1 when one did not, 2 invalid matrix or usage,\n"
       "130 interrupted (runs under way are stopped and undo their faults).\n"
       "Format, cell IDs and seeds: docs/matrix.md.");
-  options.positional_help("FILE").show_positional_help();
+  options.positional_help("FILE|NAME   (NAME: specs/matrix/NAME.yaml)").show_positional_help();
   options.add_options()("jobs", "cells run at once (each starts its services on free ports)",
                         cxxopts::value<int>()->default_value("1"), "N")(
       "repeat", "runs per cell: gives a pass rate; a cell that passed and failed is flaky",
@@ -87,7 +88,7 @@ int run_matrix_command(int argc, char** argv) {
   const std::string format = result["format"].as<std::string>();
   if (format != "text" && format != "json") throw UsageError("--format is text or json");
 
-  const std::string file = result["file"].as<std::string>();
+  const std::string file = resolve_spec_arg(result["file"].as<std::string>(), kMatricesDir);
   matrix::MatrixLoad load = matrix::load_matrix(file);
   const bool color = isatty(STDERR_FILENO) && !std::getenv("NO_COLOR");
   for (const auto& d : load.diagnostics)

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/plan_flags.h"
 #include "cli/push_flags.h"
+#include "cli/spec_names.h"
 #include "common/error.h"
 #include "recorded/shards.h"
 #include "run/push.h"
@@ -40,7 +41,7 @@ int run_command(int argc, char** argv) {
                         "scrape metrics, judge every\nassertion, write "
                         "artifacts/incident-<name>-<UTC>.json and exit 0 only if the\nincident "
                         "reproduced as claimed.\n");
-  opts.custom_help("SPEC [options]");
+  opts.custom_help("SPEC|NAME [options]   (NAME: specs/NAME.yaml)");
   add_plan_flags(opts);
   opts.add_options()("tag", "label for this run, recorded in the artifact (e.g. before, after)",
                      cxxopts::value<std::string>()->default_value(""))(
@@ -67,15 +68,15 @@ int run_command(int argc, char** argv) {
                  "was inconclusive (or abort_if fired),\n2 invalid spec or usage, 3 "
                  "environment error (or --push failed after a passing run), 130 interrupted "
                  "(faults undone first).\n"
-                 "\nExample:\n  faultline run specs/error-storm.yaml --seed 42 "
-                 "--qps 30 --duration 90s\n";
+                 "\nExamples:\n  faultline run latency-tail            # specs/latency-tail.yaml\n"
+                 "  faultline run specs/error-storm.yaml --seed 42 --qps 30 --duration 90s\n";
     return 0;
   }
   if (!result.count("spec")) throw UsageError("run needs a scenario file: faultline run SPEC");
   const std::optional<PushTarget> push = read_push_flags(result);
 
   RunOptions ro;
-  ro.spec_path = result["spec"].as<std::string>();
+  ro.spec_path = resolve_spec_arg(result["spec"].as<std::string>());
   read_plan_flags(result, &ro.load, &ro.overrides, &ro.override_text);
   ro.tag = result["tag"].as<std::string>();
   ro.artifacts_dir = result["artifacts"].as<std::string>();
