@@ -100,9 +100,12 @@ int run_validate(int argc, char** argv) {
     }
     for (const auto& d : diagnostics) std::printf("%s\n", format_diagnostic(d, color).c_str());
     const size_t warnings = count_severity(diagnostics, "warning");
+    const size_t notes = count_severity(diagnostics, "note");
     if (valid) {
-      std::printf("%s: OK%s\n", file.c_str(),
-                  warnings ? (" (" + plural(warnings, "warning") + ")").c_str() : "");
+      std::string counts;
+      if (warnings) counts = plural(warnings, "warning");
+      if (notes) counts += (counts.empty() ? "" : ", ") + plural(notes, "note");
+      std::printf("%s: OK%s\n", file.c_str(), counts.empty() ? "" : (" (" + counts + ")").c_str());
     } else {
       std::printf("%s: invalid (%s)\n", file.c_str(),
                   plural(count_severity(diagnostics, "error"), "error").c_str());
