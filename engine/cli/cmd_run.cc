@@ -6,10 +6,12 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/outputs.h"
 #include "cli/plan_flags.h"
 #include "cli/push_flags.h"
 #include "cli/spec_names.h"
 #include "common/error.h"
+#include "common/file_io.h"
 #include "recorded/shards.h"
 #include "run/push.h"
 #include "run/runner.h"
@@ -20,14 +22,14 @@ namespace {
 // Pushes the run's artifact. A nightly must not go green without its results reaching the
 // Pushgateway, so a failed push turns exit 0 into 3 (environment error); any other exit code
 // already says the run did not pass and is kept.
-int push_outcome(const RunOutcome& outcome, const PushTarget& target) {
+int push_outcome(const RunOutcome& outcome, const PushTarget& target, std::FILE* out) {
   if (outcome.artifact_path.empty()) {
     std::fprintf(stderr, "push: nothing to push (the run wrote no artifact)\n");
     return outcome.exit_code;
   }
   const std::string error = push_artifact(outcome.artifact_path, target);
   if (error.empty()) {
-    std::fprintf(stdout, "pushed: %s\n", target.url.c_str());
+    std::fprintf(out, "pushed: %s\n", target.url.c_str());
     return outcome.exit_code;
   }
   std::fprintf(stderr, "push: %s\n", error.c_str());
@@ -59,6 +61,7 @@ int run_command(int argc, char** argv) {
       "applies faults, scrapes and runs hooks; no shard judges: faultline merge does",
       cxxopts::value<std::string>()->default_value(""))("h,help", "show this help");
   add_push_flags(opts);
+  add_output_flags(opts);
   opts.parse_positional({"spec"});
   opts.add_options()("spec", "", cxxopts::value<std::string>());
   auto result = parse_or_usage(opts, argc, argv);
@@ -74,6 +77,7 @@ int run_command(int argc, char** argv) {
   }
   if (!result.count("spec")) throw UsageError("run needs a scenario file: faultline run SPEC");
   const std::optional<PushTarget> push = read_push_flags(result);
+  const OutputFlags outputs = read_output_flags(result);
 
   RunOptions ro;
   ro.spec_path = resolve_spec_arg(result["spec"].as<std::string>());
@@ -105,8 +109,12 @@ int run_command(int argc, char** argv) {
     ro.override_text["shard"] = shard;
   }
   for (int i = 0; i < argc; ++i) ro.command_line += (i ? " " : "faultline ") + std::string(argv[i]);
-  const RunOutcome outcome = run_scenario(ro, stdout, stderr);
-  return push ? push_outcome(outcome, *push) : outcome.exit_code;
+  const RunOutcome outcome = run_scenario(ro, human_out(outputs), stderr);
+  if (outcome.report) {
+    const auto json = read_whole_file(outcome.artifact_path);
+    finish_run_outputs(*outcome.report, outcome.artifact_path, outputs, json.value_or(""));
+  }
+  return push ? push_outcome(outcome, *push, human_out(outputs)) : outcome.exit_code;
 }
 
 const CommandRegistration kRun({"run", "run a scenario: reproduce the incident and judge it", 30,
