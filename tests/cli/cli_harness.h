@@ -32,7 +32,8 @@ inline std::string slurp(const std::string& path) {
 inline CliResult run_cli(const std::string& args, const std::string& cwd = FAULTLINE_SOURCE_DIR,
                          const std::map<std::string, std::string>& env = {}) {
   TempDir capture("cli-capture");
-  std::string cmd = "cd '" + cwd + "' && env";
+  // Bounded: a hung command fails its test instead of hanging the suite.
+  std::string cmd = "cd '" + cwd + "' && timeout 180 env";
   for (const auto& [k, v] : env) cmd += " " + k + "='" + v + "'";
   cmd += " '" + std::string(FAULTLINE_CLI) + "' " + args + " >'" + (capture / "out") + "' 2>'" +
          (capture / "err") + "' </dev/null";
