@@ -105,3 +105,20 @@ TEST_CASE("json: run prints its artifact on stdout, judge its verdicts, both wit
   CHECK(comparison["gates"].Size() == 1);
   CHECK(c.err.find("comparison: ") != std::string::npos);
 }
+
+TEST_CASE("json and summary: matrix prints matrix.json on stdout and a Markdown table") {
+  TempDir dir("cli-json-matrix");
+  const std::string summary = dir / "matrix.md";
+  const auto r = run_cli(
+      "matrix tests/matrix/specs/quick.yaml --cell quick-errors.local.s1 "
+      "--format json --summary " +
+          summary + " --artifacts " + (dir / "artifacts"),
+      FAULTLINE_SOURCE_DIR, {{"FAULTLINE_DEMO_BIN", demo_bin()}});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const auto m = parsed(r.out);
+  REQUIRE(m["cells"].Size() == 1);
+  CHECK(r.err.find("\nsummary: " + summary + "\n") != std::string::npos);
+  const std::string md = slurp(summary);
+  CHECK(md.rfind("### faultline matrix quick: ✅ passed\n", 0) == 0);
+  CHECK(md.find("| ✅ passed | quick-errors.local.s1 | pass | 1/1 | no | ") != std::string::npos);
+}
