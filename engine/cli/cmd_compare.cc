@@ -13,15 +13,20 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/outputs.h"
 #include "cli/plan_flags.h"
+#include "cli/spec_names.h"
 #include "common/error.h"
 #include "common/file_io.h"
+#include "common/term_color.h"
 #include "compare/comparison.h"
 #include "compare/comparison_json.h"
 #include "compare/comparison_text.h"
 #include "recorded/bundle.h"
 #include "recorded/recorded_run.h"
 #include "report/html_report.h"
+#include "report/junit.h"
+#include "report/markdown.h"
 
 namespace faultline::cli {
 namespace {
@@ -96,13 +101,93 @@ std::string find_run(const std::string& dir, const std::string& scenario, const 
                      const char* role) {
   const auto found = find_artifacts(dir, scenario, tag);
   if (!found.empty()) return found.front();
-  std::string spec = "specs/" + scenario + ".yaml";
+  std::string spec = spec_path_of(scenario);
   if (!fs::exists(spec)) spec = "<spec of " + scenario + ">";
   throw UsageError("no " + std::string(role) + " run of '" + scenario + "' tagged '" + tag +
                    "' in " + dir + "/" + (fs::is_directory(dir) ? "" : " (no such directory)") +
                    "\n  hint: record one first: faultline run " + spec + " --tag " + tag +
                    (dir == "artifacts" ? "" : " --artifacts " + dir) +
                    ", or give two artifact paths");
+}
+
+const char* verdict_word(judge::VerdictStatus s) {
+  return s == judge::VerdictStatus::kPass   ? "pass"
+         : s == judge::VerdictStatus::kFail ? "fail"
+                                            : "inconclusive";
+}
+
+std::string percent(const std::optional<double>& v) {
+  if (!v) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.1f%%", *v * 100);
+  return buf;
+}
+
+// "412ms -> 230ms, +44.2% [+30.1%, +55.0%]": both values, the change and its interval.
+std::string change_text(const compare::MetricComparison& m) {
+  std::string t = m.baseline.text + " -> " + m.candidate.text + ", " + percent(m.improvement);
+  if (m.interval) t += " [" + percent(m.interval->low) + ", " + percent(m.interval->high) + "]";
+  return t;
+}
+
+// One JUnit case per gate: failed and inconclusive gates fail.
+std::string comparison_junit(const compare::Comparison& c, const std::string& path) {
+  junit::TestSuite suite;
+  suite.name = "compare " + c.scenario + " " + c.baseline.tag + " vs " + c.candidate.tag;
+  suite.timestamp = c.created_at;
+  for (const auto& g : c.gates) {
+    junit::TestCase t;
+    t.classname = "faultline.compare." + c.scenario;
+    t.name = g.statement;
+    t.properties = {{"verdict", verdict_word(g.status)},
+                    {"origin", g.origin},
+                    {"baseline", g.change.baseline.text},
+                    {"candidate", g.change.candidate.text},
+                    {"improvement", percent(g.change.improvement)},
+                    {"significance", compare::to_string(g.change.significance)},
+                    {"baseline_artifact", c.baseline.artifact},
+                    {"candidate_artifact", c.candidate.artifact},
+                    {"comparison", path}};
+    if (g.status != judge::VerdictStatus::kPass) {
+      t.outcome = junit::TestCase::Outcome::kFailure;
+      t.type = verdict_word(g.status);
+      t.message = g.message;
+      t.body = g.expected + "\n" + change_text(g.change) + "\n";
+    }
+    suite.cases.push_back(std::move(t));
+  }
+  return junit::to_xml("faultline compare " + c.scenario, suite);
+}
+
+std::string comparison_markdown(const compare::Comparison& c,
+                                const std::vector<std::pair<std::string, std::string>>& files) {
+  std::string md = "### faultline compare " + c.scenario + ": " +
+                   markdown::status_mark(c.passed() ? "passed" : "failed") + "\n\n";
+  md += "Baseline `" + c.baseline.tag + "` (" + c.baseline.artifact + ") vs candidate `" +
+        c.candidate.tag + "` (" + c.candidate.artifact + ").\n\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& g : c.gates)
+    rows.push_back({markdown::status_mark(verdict_word(g.status)), "`" + g.statement + "`",
+                    g.change.baseline.text, g.change.candidate.text, percent(g.change.improvement),
+                    g.change.interval ? "[" + percent(g.change.interval->low) + ", " +
+                                            percent(g.change.interval->high) + "]"
+                                      : g.change.interval_note});
+  md += "#### Gates\n\n" +
+        markdown::table({"verdict", "gate", "baseline", "candidate", "improvement", "interval"},
+                        rows) +
+        "\n";
+  std::vector<std::vector<std::string>> phase_rows;
+  for (const auto& p : c.phases)
+    for (const auto& m : p.metrics)
+      phase_rows.push_back(
+          {p.name, m.metric, m.baseline.text, m.candidate.text, percent(m.improvement)});
+  if (!phase_rows.empty())
+    md += "#### Phases\n\n" +
+          markdown::table({"phase", "metric", "baseline", "candidate", "improvement"}, phase_rows) +
+          "\n";
+  md += "#### Files\n\n";
+  for (const auto& [what, path] : files) md += "- " + what + ": `" + path + "`\n";
+  return md + "\n";
 }
 
 int compare_command(int argc, char** argv) {
@@ -127,12 +212,15 @@ int compare_command(int argc, char** argv) {
                "N")("seed", "seed of the bootstrap (default: derived from both plan hashes)",
                     cxxopts::value<uint64_t>(), "N")("h,help", "show this help")(
       "inputs", "", cxxopts::value<std::vector<std::string>>());
+  add_output_flags(opts);
   opts.parse_positional({"inputs"});
   auto result = parse_or_usage(opts, argc, argv);
   if (result.count("help")) {
     std::cout << opts.help() << kEpilog;
     return 0;
   }
+  const OutputFlags outputs = read_output_flags(result);
+  std::FILE* out = human_out(outputs);
   const std::vector<std::string> inputs = raw_values(result, "inputs");
   const std::string dir = result["artifacts"].as<std::string>();
   std::string baseline_path, candidate_path;
@@ -175,22 +263,47 @@ int compare_command(int argc, char** argv) {
   c.created_at = utc_stamp(now, false);
   c.command = "faultline";
   for (int i = 0; i < argc; ++i) c.command += std::string(" ") + argv[i];
-  compare::print_comparison(stdout, c);
+  compare::print_comparison(out, c);
 
   const std::string path = new_artifact_path(dir, "compare", c.scenario, now);
-  write_file_atomically(path, compare::comparison_to_json(c));
+  const std::string json = compare::comparison_to_json(c);
+  write_file_atomically(path, json);
 
   size_t passed = 0;
   for (const auto& g : c.gates) passed += g.status == judge::VerdictStatus::kPass;
-  if (c.passed())
-    std::printf("\nresult: passed, %zu of %zu gates (exit 0)\n", passed, c.gates.size());
-  else
-    std::printf("\nresult: failed, %zu of %zu gates did not pass (exit 1)\n",
-                c.gates.size() - passed, c.gates.size());
-  std::printf("comparison: %s\n", path.c_str());
+  const bool color = use_color(out);
+  if (c.passed()) {
+    std::fprintf(out, "\nresult: %s, %zu of %zu gates (exit 0)\n",
+                 paint("passed", sgr::kGreen, color).c_str(), passed, c.gates.size());
+  } else {
+    std::fprintf(out, "\nresult: %s, %zu of %zu gates did not pass (exit 1)\n",
+                 paint("failed", sgr::kRed, color).c_str(), c.gates.size() - passed,
+                 c.gates.size());
+    for (const auto& g : c.gates) {
+      if (g.status == judge::VerdictStatus::kPass) continue;
+      std::fprintf(out, "look first at: %s %s, %s\n",
+                   g.status == judge::VerdictStatus::kFail ? "FAIL" : "INCONCLUSIVE",
+                   g.statement.c_str(), change_text(g.change).c_str());
+      break;
+    }
+  }
+  std::fprintf(out, "comparison: %s\n", path.c_str());
   // The HTML report beside the comparison (report/html_report.h); it never changes the exit code.
-  if (const std::string html = html::write_html_beside(path, stderr); !html.empty())
-    std::printf("html: %s\n", html.c_str());
+  html::write_html_beside(path, stderr);
+  std::vector<std::pair<std::string, std::string>> files = {{"comparison", path}};
+  if (const std::string html = html_beside(path); !html.empty()) {
+    files.emplace_back("html", html);
+    std::fprintf(out, "html: %s\n", html.c_str());
+  }
+  if (!outputs.junit.empty()) {
+    write_output_file(outputs.junit, comparison_junit(c, path));
+    files.emplace_back("junit", outputs.junit);
+    std::fprintf(out, "junit: %s\n", outputs.junit.c_str());
+  }
+  const std::string summary = write_summary(outputs.summary, comparison_markdown(c, files));
+  if (!summary.empty()) std::fprintf(out, "summary: %s\n", summary.c_str());
+  std::fflush(out);
+  if (outputs.json) std::printf("%s", json.c_str());
   return c.passed() ? 0 : 1;
 }
 

@@ -6,10 +6,12 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/outputs.h"
 #include "cli/plan_flags.h"
 #include "common/error.h"
 #include "net/allowlist.h"
 #include "recorded/recorded_run.h"
+#include "report/report_json.h"
 #include "report/summary.h"
 #include "run/prometheus_pull.h"
 #include "run/recording.h"
@@ -20,7 +22,8 @@ namespace {
 // The server side of `run` from Prometheus, as the run would have read it with
 // `observe: {source: prometheus}`: every tick it reached, by the clock it recorded.
 void read_server_side_from_prometheus(const RecordedRun& run, const std::string& url,
-                                      const std::string& match, RunObservations& obs) {
+                                      const std::string& match, RunObservations& obs,
+                                      std::FILE* out) {
   if (const auto problem = loopback_url_problem(url))
     throw UsageError("--prometheus " + url + ": " + *problem);
   if (run.plan_zero_unix_ms == 0)
@@ -42,8 +45,8 @@ void read_server_side_from_prometheus(const RecordedRun& run, const std::string&
       [&](const std::string& job, size_t i, std::optional<std::string> body, std::string error) {
         obs.scrape_done(job, i, ticks, std::move(body), std::move(error));
       });
-  std::printf("server metrics from Prometheus at %s (%s)\n", url.c_str(), match.c_str());
-  for (const auto& why : gave_up) std::printf("note: %s\n", why.c_str());
+  std::fprintf(out, "server metrics from Prometheus at %s (%s)\n", url.c_str(), match.c_str());
+  for (const auto& why : gave_up) std::fprintf(out, "note: %s\n", why.c_str());
 }
 
 int judge_command(int argc, char** argv) {
@@ -70,6 +73,7 @@ int judge_command(int argc, char** argv) {
       "with --prometheus: label matchers selecting a service's series; {service} is its name",
       cxxopts::value<std::string>()->default_value("job=\"{service}\""))(
       "h,help", "show this help")("what", "", cxxopts::value<std::string>());
+  add_output_flags(opts);
   opts.parse_positional({"what"});
   auto result = parse_or_usage(opts, argc, argv);
   if (result.count("help")) {
@@ -77,6 +81,8 @@ int judge_command(int argc, char** argv) {
     return 0;
   }
   if (!result.count("what")) throw UsageError("judge needs an artifact or a scenario name");
+  const OutputFlags outputs = read_output_flags(result);
+  std::FILE* out = human_out(outputs);
   std::string path = result["what"].as<std::string>();
   std::error_code ec;
   const bool is_file_or_bundle =
@@ -93,16 +99,36 @@ int judge_command(int argc, char** argv) {
   std::string note;
   const bool from_prometheus = result.count("prometheus") > 0;
   const auto obs = recorded_observations(run, &note, !from_prometheus);
-  std::printf("judging %s (plan %s) from %s\n", run.scenario.c_str(),
-              run.plan.plan_hash.substr(0, 12).c_str(), run.bundle_dir.c_str());
+  std::fprintf(out, "judging %s (plan %s) from %s\n", run.scenario.c_str(),
+               run.plan.plan_hash.substr(0, 12).c_str(), run.bundle_dir.c_str());
   if (from_prometheus)
     read_server_side_from_prometheus(run, result["prometheus"].as<std::string>(),
-                                     result["match"].as<std::string>(), *obs);
-  if (!note.empty()) std::printf("note: %s\n", note.c_str());
-  const auto verdicts = judge_assertions(run.plan, *obs);
-  print_assertions(stdout, verdicts);
-  const RunStatus status = status_of(verdicts);
-  std::printf("\nresult: %s\n", run_status_name(status));
+                                     result["match"].as<std::string>(), *obs, out);
+  if (!note.empty()) std::fprintf(out, "note: %s\n", note.c_str());
+  // The verdicts as a report of their own (no traffic figures: those are the artifact's), so
+  // JUnit, the summary and --format json say what this judging found.
+  RunReport report;
+  report.scenario = run.scenario;
+  report.tag = run.tag;
+  report.spec_path = run.spec_path;
+  report.environment_path = run.environment_path;
+  report.plan_hash = run.plan.plan_hash;
+  report.seed = run.plan.seed;
+  report.started_at = run.started_at;
+  report.ended_at = run.ended_at;
+  report.planned_duration = run.plan.total;
+  report.actual_duration = run.actual_duration.value_or(run.plan.total);
+  report.assertions = judge_assertions(run.plan, *obs);
+  report.status = status_of(report.assertions);
+  report.exit_code = report.status == RunStatus::kPassed ? 0 : 1;
+  report.status_detail = note;
+  print_assertions(out, report.assertions);
+  const RunStatus status = report.status;
+  if (const std::string first = look_first_at(report.assertions); !first.empty())
+    std::fprintf(out, "\nlook first at: %s\n", first.c_str());
+  std::fprintf(out, "\nresult: %s\n", run_status_name(status));
+  finish_run_outputs(report, run.has_artifact ? run.artifact_path : "", outputs,
+                     report_to_json(report));
   return status == RunStatus::kPassed ? 0 : 1;
 }
 

@@ -17,12 +17,15 @@
 #include <cxxopts.hpp>
 
 #include "cli/commands.h"
+#include "cli/outputs.h"
 #include "cli/push_flags.h"
+#include "cli/spec_names.h"
 #include "common/error.h"
 #include "common/file_io.h"
 #include "matrix/matrix.h"
 #include "matrix/matrix_run.h"
 #include "report/html_report.h"
+#include "report/markdown.h"
 
 namespace faultline::cli {
 
@@ -42,6 +45,28 @@ std::string self_exe() {
   return std::string(buf, static_cast<size_t>(n));
 }
 
+// The matrix as Markdown for CI pages: verdict, one row per cell.
+std::string matrix_markdown(const matrix::MatrixResult& r,
+                            const std::vector<std::pair<std::string, std::string>>& files) {
+  std::string md = "### faultline matrix " + r.name + ": " +
+                   markdown::status_mark(r.interrupted        ? "interrupted"
+                                         : r.exit_code() == 0 ? "passed"
+                                                              : "failed") +
+                   "\n\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& c : r.cells) {
+    char rate[32];
+    std::snprintf(rate, sizeof rate, "%d/%zu", c.passes, c.runs.size());
+    rows.push_back({markdown::status_mark(c.met ? "passed" : "failed"), c.cell.id,
+                    matrix::to_string(c.cell.expect), rate, c.flaky ? "yes" : "no",
+                    c.runs.empty() ? "" : c.runs.front().artifact});
+  }
+  md += markdown::table({"met", "cell", "expect", "passed runs", "flaky", "artifact"}, rows) + "\n";
+  md += "#### Files\n\n";
+  for (const auto& [what, path] : files) md += "- " + what + ": `" + path + "`\n";
+  return md + "\n";
+}
+
 int run_matrix_command(int argc, char** argv) {
   cxxopts::Options options(
       "faultline matrix",
@@ -52,13 +77,14 @@ int run_matrix_command(int argc, char** argv) {
       "Exit 0 when every cell met its expect, 1 when one did not, 2 invalid matrix or usage,\n"
       "130 interrupted (runs under way are stopped and undo their faults).\n"
       "Format, cell IDs and seeds: docs/matrix.md.");
-  options.positional_help("FILE").show_positional_help();
+  options.positional_help("FILE|NAME   (NAME: specs/matrix/NAME.yaml)").show_positional_help();
   options.add_options()("jobs", "cells run at once (each starts its services on free ports)",
                         cxxopts::value<int>()->default_value("1"), "N")(
       "repeat", "runs per cell: gives a pass rate; a cell that passed and failed is flaky",
       cxxopts::value<int>()->default_value("1"), "K")(
       "list", "print the cells (id, scenario, env, sets, seed, expect, run argv); run nothing")(
-      "format", "--list output: text or json", cxxopts::value<std::string>()->default_value("text"),
+      "format", "text, or json: with --list the cells, else the matrix artifact on stdout",
+      cxxopts::value<std::string>()->default_value("text"),
       "FORMAT")("cell", "run only this cell (repeatable); IDs as --list prints them",
                 cxxopts::value<std::vector<std::string>>(),
                 "ID")("artifacts", "where the matrix folder and every run's artifacts go",
@@ -67,6 +93,7 @@ int run_matrix_command(int argc, char** argv) {
       "FILE")("h,help", "show this help")("file", "matrix file", cxxopts::value<std::string>());
   add_push_flags(options,
                  "; here every cell's run pushes its own results, grouped by cell=<id> too");
+  add_output_flags(options, false, false);
   options.parse_positional({"file"});
   cxxopts::ParseResult result;
   try {
@@ -87,8 +114,11 @@ int run_matrix_command(int argc, char** argv) {
   if (repeat < 1 || repeat > 100) throw UsageError("--repeat wants 1 to 100");
   const std::string format = result["format"].as<std::string>();
   if (format != "text" && format != "json") throw UsageError("--format is text or json");
+  OutputFlags outputs = read_output_flags(result, false, false);
+  outputs.json = format == "json";
+  std::FILE* out = human_out(outputs);
 
-  const std::string file = result["file"].as<std::string>();
+  const std::string file = resolve_spec_arg(result["file"].as<std::string>(), kMatricesDir);
   matrix::MatrixLoad load = matrix::load_matrix(file);
   const bool color = isatty(STDERR_FILENO) && !std::getenv("NO_COLOR");
   for (const auto& d : load.diagnostics)
@@ -148,28 +178,42 @@ int run_matrix_command(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  std::printf("matrix %s: %zu cells x %d runs, %d at a time\n", m.name.c_str(), cells.size(),
-              repeat, jobs);
-  std::fflush(stdout);
-  const matrix::MatrixResult r = matrix::run_matrix(m, cells, o, stdout);
+  std::fprintf(out, "matrix %s: %zu cells x %d runs, %d at a time\n", m.name.c_str(), cells.size(),
+               repeat, jobs);
+  std::fflush(out);
+  const matrix::MatrixResult r = matrix::run_matrix(m, cells, o, out);
   const std::string report_path = r.dir + "/matrix.json";
-  write_file_atomically(report_path, matrix::matrix_report_json(r));
-  std::printf("\n%s", matrix::summary_table(r).c_str());
+  const std::string json = matrix::matrix_report_json(r);
+  write_file_atomically(report_path, json);
+  std::fprintf(out, "\n%s", matrix::summary_table(r).c_str());
+  // The HTML report beside matrix.json, linking each cell's run report (report/html_report.h).
+  html::write_html_beside(report_path, stderr);
+  std::vector<std::pair<std::string, std::string>> files = {{"matrix artifact", report_path}};
+  if (const std::string html = html_beside(report_path); !html.empty()) {
+    files.emplace_back("html", html);
+    std::fprintf(out, "html: %s\n", html.c_str());
+  }
   if (result.count("junit")) {
     const std::string junit = result["junit"].as<std::string>();
-    const auto parent = std::filesystem::path(junit).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent);
-    write_file_atomically(junit, matrix::junit_xml(r));
-    std::printf("junit: %s\n", junit.c_str());
+    write_output_file(junit, matrix::junit_xml(r));
+    files.emplace_back("junit", junit);
+    std::fprintf(out, "junit: %s\n", junit.c_str());
   }
-  // The HTML report beside matrix.json, linking each cell's run report (report/html_report.h).
-  if (const std::string html = html::write_html_beside(report_path, stderr); !html.empty())
-    std::printf("html: %s\n", html.c_str());
-  std::printf("matrix artifact: %s\nresult: %s (exit %d)\n", report_path.c_str(),
-              r.interrupted        ? "interrupted"
-              : r.exit_code() == 0 ? "every cell met its expect"
-                                   : "some cells did not",
-              r.exit_code());
+  const std::string summary = write_summary(outputs.summary, matrix_markdown(r, files));
+  if (!summary.empty()) std::fprintf(out, "summary: %s\n", summary.c_str());
+  for (const auto& c : r.cells) {
+    if (c.met) continue;
+    std::fprintf(out, "look first at: cell %s: %s\n", c.cell.id.c_str(),
+                 c.runs.empty() ? "not run" : c.runs.front().log.c_str());
+    break;
+  }
+  std::fprintf(out, "matrix artifact: %s\nresult: %s (exit %d)\n", report_path.c_str(),
+               r.interrupted        ? "interrupted"
+               : r.exit_code() == 0 ? "every cell met its expect"
+                                    : "some cells did not",
+               r.exit_code());
+  std::fflush(out);
+  if (outputs.json) std::printf("%s", json.c_str());
   return r.exit_code();
 }
 

@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/outputs.h"
 #include "cli/plan_flags.h"
 #include "common/error.h"
 #include "common/file_io.h"
@@ -80,6 +81,7 @@ int merge_command(int argc, char** argv) {
   opts.add_options()("artifacts", "directory for the merged artifact and its bundle",
                      cxxopts::value<std::string>()->default_value("artifacts"))(
       "h,help", "show this help")("inputs", "", cxxopts::value<std::vector<std::string>>());
+  add_output_flags(opts);
   opts.parse_positional({"inputs"});
   auto result = parse_or_usage(opts, argc, argv);
   if (result.count("help")) {
@@ -90,6 +92,8 @@ int merge_command(int argc, char** argv) {
   }
   if (!result.count("inputs"))
     throw UsageError("merge needs the artifacts of every shard: faultline merge ARTIFACT...");
+  const OutputFlags outputs = read_output_flags(result);
+  std::FILE* out = human_out(outputs);
   std::vector<RecordedRun> shards;
   for (const auto& path : result["inputs"].as<std::vector<std::string>>())
     shards.push_back(load_recorded_run(path));
@@ -144,14 +148,15 @@ int merge_command(int argc, char** argv) {
   }
   report.exit_code = exit_code_of(report.status);
   report.bundle_files = list_bundle_files(files.bundle);
-  write_file_atomically(files.artifact,
-                        with_shard0_records(report_to_json(report), first->artifact_path));
-  std::printf("merged %u shards of plan %s: %llu samples\n", merged.count,
-              plan.plan_hash.substr(0, 12).c_str(),
-              static_cast<unsigned long long>(merged.samples));
-  if (!merged.notes.empty()) std::printf("note: %s\n", merged.notes.c_str());
-  if (!note.empty()) std::printf("note: %s\n", note.c_str());
-  print_summary(stdout, report, files.artifact);
+  const std::string json = with_shard0_records(report_to_json(report), first->artifact_path);
+  write_file_atomically(files.artifact, json);
+  std::fprintf(out, "merged %u shards of plan %s: %llu samples\n", merged.count,
+               plan.plan_hash.substr(0, 12).c_str(),
+               static_cast<unsigned long long>(merged.samples));
+  if (!merged.notes.empty()) std::fprintf(out, "note: %s\n", merged.notes.c_str());
+  if (!note.empty()) std::fprintf(out, "note: %s\n", note.c_str());
+  print_summary(out, report, files.artifact);
+  finish_run_outputs(report, files.artifact, outputs, json);
   return report.exit_code;
 }
 

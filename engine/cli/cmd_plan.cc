@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/plan_flags.h"
+#include "cli/spec_names.h"
 #include "common/error.h"
 #include "dsl/parser.h"
 #include "judge/evaluator.h"
@@ -72,7 +73,7 @@ int plan_command(int argc, char** argv) {
                         "rates and expected\nrequests per route, the fault timeline, scrapes, "
                         "assertions with their windows, and\nthe plan hash (same inputs, same "
                         "hash, on every machine). Sends nothing anywhere.\n");
-  opts.custom_help("SPEC [options]");
+  opts.custom_help("SPEC|NAME [options]   (NAME: specs/NAME.yaml)");
   add_plan_flags(opts);
   opts.add_options()("format", "text or json",
                      cxxopts::value<std::string>()->default_value("text"))(
@@ -95,7 +96,8 @@ int plan_command(int argc, char** argv) {
   PlanOverrides overrides;
   std::map<std::string, std::string> as_text;
   read_plan_flags(result, &load, &overrides, &as_text);
-  const ScenarioLoad loaded = load_scenario(result["spec"].as<std::string>(), load);
+  const ScenarioLoad loaded =
+      load_scenario(resolve_spec_arg(result["spec"].as<std::string>()), load);
   for (const auto& d : loaded.diagnostics)
     std::fprintf(stderr, "%s\n", format_diagnostic(d, false).c_str());
   if (!loaded.ok()) return static_cast<int>(ExitCode::kInvalid);

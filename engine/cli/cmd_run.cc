@@ -6,9 +6,12 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/outputs.h"
 #include "cli/plan_flags.h"
 #include "cli/push_flags.h"
+#include "cli/spec_names.h"
 #include "common/error.h"
+#include "common/file_io.h"
 #include "recorded/shards.h"
 #include "report/html_report.h"
 #include "run/push.h"
@@ -20,14 +23,14 @@ namespace {
 // Pushes the run's artifact. A nightly must not go green without its results reaching the
 // Pushgateway, so a failed push turns exit 0 into 3 (environment error); any other exit code
 // already says the run did not pass and is kept.
-int push_outcome(const RunOutcome& outcome, const PushTarget& target) {
+int push_outcome(const RunOutcome& outcome, const PushTarget& target, std::FILE* out) {
   if (outcome.artifact_path.empty()) {
     std::fprintf(stderr, "push: nothing to push (the run wrote no artifact)\n");
     return outcome.exit_code;
   }
   const std::string error = push_artifact(outcome.artifact_path, target);
   if (error.empty()) {
-    std::fprintf(stdout, "pushed: %s\n", target.url.c_str());
+    std::fprintf(out, "pushed: %s\n", target.url.c_str());
     return outcome.exit_code;
   }
   std::fprintf(stderr, "push: %s\n", error.c_str());
@@ -41,7 +44,7 @@ int run_command(int argc, char** argv) {
                         "scrape metrics, judge every\nassertion, write "
                         "artifacts/incident-<name>-<UTC>.json and exit 0 only if the\nincident "
                         "reproduced as claimed.\n");
-  opts.custom_help("SPEC [options]");
+  opts.custom_help("SPEC|NAME [options]   (NAME: specs/NAME.yaml)");
   add_plan_flags(opts);
   opts.add_options()("tag", "label for this run, recorded in the artifact (e.g. before, after)",
                      cxxopts::value<std::string>()->default_value(""))(
@@ -59,6 +62,7 @@ int run_command(int argc, char** argv) {
       "applies faults, scrapes and runs hooks; no shard judges: faultline merge does",
       cxxopts::value<std::string>()->default_value(""))("h,help", "show this help");
   add_push_flags(opts);
+  add_output_flags(opts);
   opts.parse_positional({"spec"});
   opts.add_options()("spec", "", cxxopts::value<std::string>());
   auto result = parse_or_usage(opts, argc, argv);
@@ -68,15 +72,16 @@ int run_command(int argc, char** argv) {
                  "was inconclusive (or abort_if fired),\n2 invalid spec or usage, 3 "
                  "environment error (or --push failed after a passing run), 130 interrupted "
                  "(faults undone first).\n"
-                 "\nExample:\n  faultline run specs/error-storm.yaml --seed 42 "
-                 "--qps 30 --duration 90s\n";
+                 "\nExamples:\n  faultline run latency-tail            # specs/latency-tail.yaml\n"
+                 "  faultline run specs/error-storm.yaml --seed 42 --qps 30 --duration 90s\n";
     return 0;
   }
   if (!result.count("spec")) throw UsageError("run needs a scenario file: faultline run SPEC");
   const std::optional<PushTarget> push = read_push_flags(result);
+  const OutputFlags outputs = read_output_flags(result);
 
   RunOptions ro;
-  ro.spec_path = result["spec"].as<std::string>();
+  ro.spec_path = resolve_spec_arg(result["spec"].as<std::string>());
   read_plan_flags(result, &ro.load, &ro.overrides, &ro.override_text);
   ro.tag = result["tag"].as<std::string>();
   ro.artifacts_dir = result["artifacts"].as<std::string>();
@@ -105,13 +110,14 @@ int run_command(int argc, char** argv) {
     ro.override_text["shard"] = shard;
   }
   for (int i = 0; i < argc; ++i) ro.command_line += (i ? " " : "faultline ") + std::string(argv[i]);
-  const RunOutcome outcome = run_scenario(ro, stdout, stderr);
+  const RunOutcome outcome = run_scenario(ro, human_out(outputs), stderr);
   // The HTML report beside the artifact (report/html_report.h); it never changes the exit code.
-  if (!outcome.artifact_path.empty())
-    if (const std::string html = html::write_html_beside(outcome.artifact_path, stderr);
-        !html.empty())
-      std::printf("html: %s\n", html.c_str());
-  return push ? push_outcome(outcome, *push) : outcome.exit_code;
+  if (!outcome.artifact_path.empty()) html::write_html_beside(outcome.artifact_path, stderr);
+  if (outcome.report) {
+    const auto json = read_whole_file(outcome.artifact_path);
+    finish_run_outputs(*outcome.report, outcome.artifact_path, outputs, json.value_or(""));
+  }
+  return push ? push_outcome(outcome, *push, human_out(outputs)) : outcome.exit_code;
 }
 
 const CommandRegistration kRun({"run", "run a scenario: reproduce the incident and judge it", 30,

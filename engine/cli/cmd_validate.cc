@@ -12,14 +12,13 @@
 
 #include "cli/commands.h"
 #include "cli/plan_flags.h"
+#include "cli/spec_names.h"
 #include "common/error.h"
 #include "spec/loader.h"
 
 namespace faultline::cli {
 
 namespace {
-
-// Parses the --set NAME=VALUE options (taken raw: values may contain commas).
 
 std::string plural(size_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
@@ -31,7 +30,7 @@ int run_validate(int argc, char** argv) {
       "Check scenario files (and environment files) against the schema and the semantic rules:\n"
       "names, durations, rates, templates, capacity, assertions. Nothing is started or sent.\n"
       "Exit 0 when every file is valid, 2 otherwise.");
-  options.positional_help("SPEC...").show_positional_help();
+  options.positional_help("SPEC|NAME...  (NAME: specs/NAME.yaml)").show_positional_help();
   options.add_options()("format",
                         "output: text (for people) or json (an array of {file,line,column,severity,"
                         "path,message,hint})",
@@ -77,7 +76,7 @@ int run_validate(int argc, char** argv) {
   // Raw file positional values (not split at commas).
   std::vector<std::string> files;
   for (const auto& kv : result.arguments()) {
-    if (kv.key() == "specs") files.push_back(kv.value());
+    if (kv.key() == "specs") files.push_back(resolve_spec_arg(kv.value()));
   }
 
   bool all_valid = true;
@@ -101,9 +100,12 @@ int run_validate(int argc, char** argv) {
     }
     for (const auto& d : diagnostics) std::printf("%s\n", format_diagnostic(d, color).c_str());
     const size_t warnings = count_severity(diagnostics, "warning");
+    const size_t notes = count_severity(diagnostics, "note");
     if (valid) {
-      std::printf("%s: OK%s\n", file.c_str(),
-                  warnings ? (" (" + plural(warnings, "warning") + ")").c_str() : "");
+      std::string counts;
+      if (warnings) counts = plural(warnings, "warning");
+      if (notes) counts += (counts.empty() ? "" : ", ") + plural(notes, "note");
+      std::printf("%s: OK%s\n", file.c_str(), counts.empty() ? "" : (" (" + counts + ")").c_str());
     } else {
       std::printf("%s: invalid (%s)\n", file.c_str(),
                   plural(count_severity(diagnostics, "error"), "error").c_str());

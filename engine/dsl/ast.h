@@ -5,7 +5,8 @@
 //
 // Invariants kept by the parser:
 // - numbers are normalised: durations in seconds, percentages as fractions (2% = 0.02),
-//   rates per second;
+//   rates per second; a bare number compared with a client latency is milliseconds
+//   (Literal::bare_milliseconds);
 // - and/or nodes have two or more operands and never an operand of their own kind
 //   (`a and (b and c)` is flattened), so parse -> print -> parse is a fixed point;
 // - arithmetic nodes have two or more operands and their first operand is never itself an
@@ -57,6 +58,9 @@ struct Literal {
   ValueType type = ValueType::kNumber;
   double value = 0;  // normalised (see the header comment)
   std::string text;  // canonical spelling: "800ms", "2%", "50/s", "3"
+  // Written without a unit (`p95 > 800`) and read as milliseconds because it is compared
+  // with a client latency; type is then kDuration and text "800ms". The checker notes it.
+  bool bare_milliseconds = false;
   bool is_bare_zero() const { return type == ValueType::kNumber && value == 0; }
 };
 

@@ -201,6 +201,14 @@ class Checker {
         } else if (auto p = comparison_problem(c.values[0], c.values[1])) {
           problems_.push_back(std::move(*p));
         }
+        for (const auto& v : c.values) {
+          if (v.kind != ValueExpr::Kind::kLiteral || !v.literal.bare_milliseconds) continue;
+          add(v.span,
+              "a number without a unit compared with a latency is read as milliseconds: " +
+                  v.literal.text,
+              "write " + v.literal.text + " to say so");
+          problems_.back().severity = DslProblem::Severity::kNote;
+        }
         return;
       case Condition::Kind::kAlert:
         // Alert state comes from Prometheus, which the run reads after the traffic.

@@ -9,6 +9,7 @@
 #include "common/text.h"
 #include "dsl/lexer.h"
 #include "dsl/printer.h"
+#include "dsl/types.h"
 #include "dsl/vocabulary.h"
 
 namespace faultline::dsl {
@@ -337,6 +338,8 @@ class Parser {
       c.op = *op;
       c.op_span = span_of(t);
       c.values.push_back(value());
+      read_bare_milliseconds(c.values[0], c.values[1]);
+      read_bare_milliseconds(c.values[1], c.values[0]);
     } else if (t.is("back")) {
       take();
       if (!accept("to") || !accept("normal")) {
@@ -349,6 +352,32 @@ class Parser {
     }
     c.span = span_from(start);
     return c;
+  }
+
+  // `p95 > 800`: the project's own first example. A bare number compared with a client
+  // latency (a duration that reads no server metric, whose unit the metric name would say) is
+  // milliseconds; numbers that are not whole microseconds as ms are left for the checker.
+  static void read_bare_milliseconds(ValueExpr& bare, const ValueExpr& other) {
+    if (bare.kind != ValueExpr::Kind::kLiteral || bare.literal.type != ValueType::kNumber ||
+        bare.literal.value == 0 || other.kind == ValueExpr::Kind::kLiteral ||
+        !is_client_latency(other)) {
+      return;
+    }
+    const auto d = parse_duration(bare.literal.text + "ms");
+    if (!d || d->count() <= 0) return;
+    bare.literal.type = ValueType::kDuration;
+    bare.literal.value = static_cast<double>(d->count()) / 1e6;
+    bare.literal.text = format_duration(*d);
+    bare.literal.bare_milliseconds = true;
+  }
+
+  static bool is_client_latency(const ValueExpr& v) {
+    const auto reads_server = [](const ValueExpr& e, const auto& self) -> bool {
+      if (e.kind == ValueExpr::Kind::kMetric) return e.metric.side != MetricRef::Side::kClient;
+      return std::any_of(e.operands.begin(), e.operands.end(),
+                         [&](const ValueExpr& o) { return self(o, self); });
+    };
+    return value_type(v) == ValueType::kDuration && !reads_server(v, reads_server);
   }
 
   [[noreturn]] void operator_expected(const Token& t, const ValueExpr& lhs) {

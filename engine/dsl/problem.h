@@ -15,10 +15,15 @@ namespace faultline::dsl {
 enum class StatementKind { kAssertion, kAbortIf, kCompareGate };
 
 struct DslProblem {
+  // kNote: the statement is valid and means what it says, but reads better another way
+  // (`p95 > 800` is 800ms: write 800ms). Notes never make a spec invalid.
+  enum class Severity { kError, kNote };
   size_t offset = 0;    // 0-based byte offset into the statement text
   size_t length = 0;    // bytes to underline; 0 at the end of the text
   std::string message;  // what is wrong: "unknown metric 'p59'"
   std::string hint;     // the next step: "did you mean 'p95'?"; may be empty
+  Severity severity = Severity::kError;
+  bool is_error() const { return severity == Severity::kError; }
 };
 
 // Helpers for composing messages and hints.

@@ -16,6 +16,7 @@
 #include "common/json_out.h"
 #include "common/json_parse.h"
 #include "proc/child_process.h"
+#include "report/junit.h"
 #include "spec/loader.h"
 
 namespace faultline::matrix {
@@ -249,36 +250,6 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-std::string xml_escape(const std::string& s) {
-  std::string o;
-  for (unsigned char ch : s) {
-    switch (ch) {
-      case '&':
-        o += "&amp;";
-        break;
-      case '<':
-        o += "&lt;";
-        break;
-      case '>':
-        o += "&gt;";
-        break;
-      case '"':
-        o += "&quot;";
-        break;
-      case '\'':
-        o += "&apos;";
-        break;
-      default:
-        // XML 1.0 allows no control characters but tab, newline and carriage return.
-        if (ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r')
-          o += '?';
-        else
-          o += static_cast<char>(ch);
-    }
-  }
-  return o;
-}
-
 // Why a cell did not meet its expect, in one line, naming the failed assertions.
 std::string unmet_message(const CellResult& c) {
   const size_t k = c.runs.size();
@@ -431,57 +402,39 @@ std::string matrix_report_json(const MatrixResult& r) {
 }
 
 std::string junit_xml(const MatrixResult& r) {
-  size_t failures = 0, errors = 0;
+  junit::TestSuite suite;
+  suite.name = r.name;
+  suite.timestamp = r.started_at;
+  suite.time_s = r.duration_s;
   for (const auto& c : r.cells) {
-    if (c.met) continue;
-    if (has_error_run(c))
-      ++errors;
-    else
-      ++failures;
-  }
-  const std::string counts = " tests=\"" + std::to_string(r.cells.size()) + "\" failures=\"" +
-                             std::to_string(failures) + "\" errors=\"" + std::to_string(errors) +
-                             "\" time=\"" + fmt("%.3f", r.duration_s) + "\"";
-  std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  x += "<testsuites name=\"faultline matrix " + xml_escape(r.name) + "\"" + counts + ">\n";
-  x += "  <testsuite name=\"" + xml_escape(r.name) + "\"" + counts + " timestamp=\"" +
-       xml_escape(r.started_at) + "\">\n";
-  for (const auto& c : r.cells) {
-    x += "    <testcase classname=\"matrix." + xml_escape(r.name) + "\" name=\"" +
-         xml_escape(c.cell.id) + "\" time=\"" + fmt("%.3f", c.duration_s) + "\">\n";
-    x += "      <properties>\n";
-    auto prop = [&](const std::string& name, const std::string& value) {
-      x += "        <property name=\"" + xml_escape(name) + "\" value=\"" + xml_escape(value) +
-           "\"/>\n";
-    };
-    prop("expect", to_string(c.cell.expect));
-    prop("pass_rate", fmt("%.3f", c.pass_rate()));
-    prop("flaky", c.flaky ? "true" : "false");
+    junit::TestCase t;
+    t.classname = "matrix." + r.name;
+    t.name = c.cell.id;
+    t.time_s = c.duration_s;
+    t.properties = {{"expect", to_string(c.cell.expect)},
+                    {"pass_rate", fmt("%.3f", c.pass_rate())},
+                    {"flaky", c.flaky ? "true" : "false"}};
     for (size_t k = 0; k < c.runs.size(); ++k) {
       const std::string p = "run." + std::to_string(k + 1) + ".";
-      prop(p + "exit_code", std::to_string(c.runs[k].exit_code));
-      prop(p + "artifact", c.runs[k].artifact);
+      t.properties.emplace_back(p + "exit_code", std::to_string(c.runs[k].exit_code));
+      t.properties.emplace_back(p + "artifact", c.runs[k].artifact);
     }
-    x += "      </properties>\n";
     if (!c.met) {
-      const std::string msg = unmet_message(c);
-      std::string body;
+      t.message = unmet_message(c);
       for (size_t k = 0; k < c.runs.size(); ++k) {
         const auto& run = c.runs[k];
-        body += "run " + std::to_string(k + 1) + ": exit " + std::to_string(run.exit_code) + " (" +
-                run.status + "), log " + run.log + "\n";
-        for (const auto& a : run.failed_assertions) body += "  " + a + "\n";
-        if (!run.error.empty()) body += run.error + "\n";
+        t.body += "run " + std::to_string(k + 1) + ": exit " + std::to_string(run.exit_code) +
+                  " (" + run.status + "), log " + run.log + "\n";
+        for (const auto& a : run.failed_assertions) t.body += "  " + a + "\n";
+        if (!run.error.empty()) t.body += run.error + "\n";
       }
-      const char* tag = has_error_run(c) ? "error" : "failure";
-      x += std::string("      <") + tag + " message=\"" + xml_escape(msg) + "\" type=\"" +
-           (c.cell.expect == Expect::kFail ? "unexpected-pass" : "assertions") + "\">" +
-           xml_escape(body) + "</" + tag + ">\n";
+      t.outcome =
+          has_error_run(c) ? junit::TestCase::Outcome::kError : junit::TestCase::Outcome::kFailure;
+      t.type = c.cell.expect == Expect::kFail ? "unexpected-pass" : "assertions";
     }
-    x += "    </testcase>\n";
+    suite.cases.push_back(std::move(t));
   }
-  x += "  </testsuite>\n</testsuites>\n";
-  return x;
+  return junit::to_xml("faultline matrix " + r.name, suite);
 }
 
 }  // namespace faultline::matrix

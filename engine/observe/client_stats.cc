@@ -110,11 +110,9 @@ void ClientStats::record(const SampleRecord& sample) {
   if (sample.aborted()) return;  // faultline's stop, not the target: no signature, no latency
   slowest_.offer(sample);
   const auto [status, error_class] = outcome_of(sample);
-  if (!error_class.empty()) {
-    signatures_.add(sample.route + " " + std::string(error_class), sample.request_id);
-  } else if (status >= 400) {
-    signatures_.add(sample.route + " " + std::to_string(status), sample.request_id);
-  }
+  if (!error_class.empty() || status >= 400)
+    signatures_.add(error_signature(sample.route, status, error_class, sample.problem),
+                    sample.request_id);
 }
 
 void ClientStats::record_in(std::string_view window, const SampleRecord& sample) {

@@ -45,4 +45,19 @@ class ErrorSignatures {
   uint64_t total_ = 0;
 };
 
+// The RFC 9457 problem of an error response, for its signature: `type "title"` (either may be
+// missing; "" when neither is there), from a body whose content type is
+// application/problem+json (or any +json / application/json that holds those members). Each
+// member is cut to kMaxProblemMemberBytes and control characters become spaces. The target is
+// not trusted: parsing is iterative and depth-limited. Secrets are the report's to redact
+// (report/redact.h) when it lists the signatures.
+inline constexpr size_t kMaxProblemMemberBytes = 80;
+std::string problem_of(std::string_view content_type, std::string_view body);
+
+// The signature of a failed request: "<route> <status>" for an HTTP error, plus its problem
+// when it has one ("orders 502 https://example.com/probs/payment \"Payment failed\""), or
+// "<route> <error class>" when no response arrived.
+std::string error_signature(std::string_view route, int status, std::string_view error_class,
+                            std::string_view problem);
+
 }  // namespace faultline::observe

@@ -32,6 +32,9 @@ struct SampleRecord {
   // The id the system acknowledged in a 2xx body (the route's ack_id pointer), as text; ""
   // when the route has no ack_id or the response gave none.
   std::string ack_id;
+  // An HTTP error response's RFC 9457 problem, `type "title"` (observe/error_signatures.h
+  // problem_of); "" otherwise. Live runs only: the sample log does not record it.
+  std::string problem;
 
   bool dropped() const { return error_class == "dropped"; }
   bool aborted() const { return error_class == "aborted"; }

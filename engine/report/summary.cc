@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/term_color.h"
 #include "judge/evaluator.h"
 #include "observe/utf8.h"
 #include "plan/arrival_stream.h"
+#include "report/junit.h"
 #include "report/redact.h"
 
 namespace faultline {
@@ -204,15 +206,43 @@ RunStatus status_of(const std::vector<AssertionReport>& assertions) {
 }
 
 void print_assertions(std::FILE* out, const std::vector<AssertionReport>& assertions) {
+  const bool color = use_color(out);
   if (!assertions.empty()) std::fprintf(out, "\nassertions:\n");
   for (const auto& a : assertions) {
     const char* tag = a.status == judge::VerdictStatus::kPass   ? "PASS"
                       : a.status == judge::VerdictStatus::kFail ? "FAIL"
                                                                 : "INCONCLUSIVE";
-    std::fprintf(out, "  %-4s %s\n", tag, a.text.c_str());
+    const char* code = a.status == judge::VerdictStatus::kPass   ? sgr::kGreen
+                       : a.status == judge::VerdictStatus::kFail ? sgr::kRed
+                                                                 : sgr::kYellow;
+    std::fprintf(out, "  %s %s\n", paint(tag, code, color).c_str(), a.text.c_str());
     if (a.status != judge::VerdictStatus::kPass)
       std::fprintf(out, "       %s\n", a.message.c_str());
   }
+}
+
+std::string look_first_at(const std::vector<AssertionReport>& assertions) {
+  // A failure says more than an inconclusive verdict (which usually means too little traffic).
+  for (const auto want : {judge::VerdictStatus::kFail, judge::VerdictStatus::kInconclusive}) {
+    for (const auto& a : assertions) {
+      if (a.status != want) continue;
+      std::string line =
+          std::string(want == judge::VerdictStatus::kFail ? "FAIL " : "INCONCLUSIVE ") + a.text;
+      const std::string observed = observed_text(a);
+      if (!observed.empty()) line += ", observed " + observed;
+      if (!a.source.empty()) line += " (" + a.source + ")";
+      return line;
+    }
+  }
+  return "";
+}
+
+std::string look_first_at(const RunReport& r) {
+  if (!r.abort_condition.empty())
+    return "abort_if " + r.abort_condition + " fired at " + format_duration(r.aborted_at);
+  if (r.status == RunStatus::kEnvironmentError || r.status == RunStatus::kInterrupted)
+    return r.status_detail.empty() ? std::string(run_status_name(r.status)) : r.status_detail;
+  return look_first_at(r.assertions);
 }
 
 void summarize_run(RunReport& report, const Plan& plan, const judge::MetricSource& source,
@@ -409,7 +439,13 @@ void print_summary(std::FILE* out, const RunReport& r, const std::string& artifa
     std::fprintf(out,
                  "warning: the undo of faults was not confirmed (above): check those services; "
                  "knobs revert on their own when their lease runs out\n");
-  std::fprintf(out, "\nresult: %s (exit %d)\nartifact: %s\n", run_status_name(r.status),
+  const std::string first = look_first_at(r);
+  if (!first.empty()) std::fprintf(out, "\nlook first at: %s\n", first.c_str());
+  const bool color = use_color(out);
+  std::fprintf(out, "\nresult: %s (exit %d)\nartifact: %s\n",
+               paint(run_status_name(r.status),
+                     r.status == RunStatus::kPassed ? sgr::kGreen : sgr::kRed, color)
+                   .c_str(),
                r.exit_code, artifact.c_str());
   std::fflush(out);
 }

@@ -32,7 +32,14 @@ std::vector<AssertionReport> judge_assertions(const Plan& plan, const judge::Met
 // passed / failed / inconclusive from verdicts (any fail wins over inconclusive).
 RunStatus status_of(const std::vector<AssertionReport>& assertions);
 
+// Verdict tags coloured when `out` is a terminal (common/term_color.h).
 void print_assertions(std::FILE* out, const std::vector<AssertionReport>& assertions);
+
+// What to look at first when a run did not pass, in one line: the abort that fired, the
+// environment error, or the first failed (else inconclusive) assertion with its observed
+// values and source line. "" when there is nothing to look at.
+std::string look_first_at(const RunReport& report);
+std::string look_first_at(const std::vector<AssertionReport>& assertions);
 
 // Fills the report's assertions (when `judge` is true), phases, routes, server figures,
 // slowest requests, error signatures and hints. A report whose status is still kPassed takes

@@ -85,6 +85,9 @@ struct RequestSample {
   // With an ack_pointer: the id at it in a 2xx JSON body of at most kMaxAckBodyBytes, as text
   // (a string as it is, a number in decimal); else "". Valid only during on_sample.
   std::string_view ack_id;
+  // An HTTP error's problem+json type and title (observe::problem_of); valid only during
+  // on_sample.
+  std::string_view problem;
 };
 
 // The largest response body searched for an acknowledged id; a larger one gives no id.

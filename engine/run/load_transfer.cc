@@ -7,14 +7,11 @@
 
 #include "common/error.h"
 #include "common/json_parse.h"
+#include "observe/error_signatures.h"
 
 namespace faultline {
 
 namespace {
-
-size_t discard_body(char* /*data*/, size_t size, size_t nmemb, void* /*user*/) {
-  return size * nmemb;
-}
 
 // The header that keeps curl from waiting for "100 Continue" before sending a large body.
 char no_expect[] = "Expect:";
@@ -36,7 +33,8 @@ LoadTransfer::LoadTransfer(const LoadEngineOptions& options, uint32_t index)
       static_cast<long>(
           std::chrono::duration_cast<std::chrono::milliseconds>(options.request_timeout).count()));
   curl_easy_setopt(easy_, CURLOPT_BUFFERSIZE, options.receive_buffer_bytes);
-  curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &discard_body);
+  curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &LoadTransfer::keep_body);
+  curl_easy_setopt(easy_, CURLOPT_WRITEDATA, static_cast<void*>(this));
   curl_easy_setopt(easy_, CURLOPT_PREREQFUNCTION, &LoadTransfer::on_prerequest);
   curl_easy_setopt(easy_, CURLOPT_PREREQDATA, this);
 }
@@ -55,6 +53,15 @@ int LoadTransfer::on_prerequest(void* self, char*, char*, int, int) {
 size_t LoadTransfer::keep_body(char* data, size_t size, size_t nmemb, void* self) {
   auto* t = static_cast<LoadTransfer*>(self);
   const size_t n = size * nmemb;
+  if (!t->body_decided_) {
+    // The status line has arrived before the first body byte: 2xx bodies are kept only for an
+    // ack_id, error bodies always (they are small and rare next to the successes).
+    long status = 0;
+    curl_easy_getinfo(t->easy_, CURLINFO_RESPONSE_CODE, &status);
+    t->body_wanted_ = t->keeping_body_ || status >= 400;
+    t->body_decided_ = true;
+  }
+  if (!t->body_wanted_) return n;
   if (t->body_.size() + n > kMaxAckBodyBytes) {
     t->body_over_limit_ = true;  // read on (the latency counts the whole response), keep none
   } else if (!t->body_over_limit_) {
@@ -90,16 +97,11 @@ void LoadTransfer::prepare(PlannedRequest& next, Clock::time_point dispatched) {
   dispatched_ = dispatched;
   on_connection_ = false;
   CURL* e = easy_;
-  const bool keep = !request_.ack_pointer.empty();
-  if (keep != keeping_body_) {
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep ? &LoadTransfer::keep_body : &discard_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, keep ? static_cast<void*>(this) : nullptr);
-    keeping_body_ = keep;
-  }
-  if (keep) {
-    body_.clear();
-    body_over_limit_ = false;
-  }
+  keeping_body_ = !request_.ack_pointer.empty();
+  body_decided_ = false;
+  body_wanted_ = false;
+  body_.clear();
+  body_over_limit_ = false;
   if (request_.url != applied_url_) {
     curl_easy_setopt(e, CURLOPT_URL, request_.url.c_str());  // curl copies it
     applied_url_ = request_.url;
@@ -158,6 +160,13 @@ void LoadTransfer::fill_sample(RequestSample& sample, std::string_view error_cla
   sample.ack_id = {};
   if (keeping_body_ && error_class.empty() && status >= 200 && status < 300 && extract_ack_id())
     sample.ack_id = ack_id_;
+  problem_.clear();
+  if (body_wanted_ && !body_over_limit_ && error_class.empty() && status >= 400) {
+    char* content_type = nullptr;
+    curl_easy_getinfo(easy_, CURLINFO_CONTENT_TYPE, &content_type);
+    problem_ = observe::problem_of(content_type ? content_type : "", body_);
+  }
+  sample.problem = problem_;
 }
 
 }  // namespace faultline

@@ -57,8 +57,12 @@ class LoadTransfer {
   std::vector<curl_slist> header_nodes_;  // our own list nodes: curl only reads them
   std::string applied_url_, applied_method_ = "GET";
   bool applied_body_ = false;
-  // Routes with an ack_id keep their response body (up to kMaxAckBodyBytes) to read it from.
+  // Routes with an ack_id keep their response body (up to kMaxAckBodyBytes) to read it from;
+  // every route keeps an HTTP error's body, for its problem+json type and title.
   bool keeping_body_ = false;
+  bool body_decided_ = false;  // whether this response's body is kept, decided at its first byte
+  bool body_wanted_ = false;
+  std::string problem_;
   bool body_over_limit_ = false;
   std::string body_;
   std::string ack_id_;

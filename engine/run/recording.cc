@@ -65,6 +65,7 @@ void RunRecording::on_sample(const RequestSample& s) {
   r.bytes_in = static_cast<int64_t>(s.bytes_in);
   r.bytes_out = static_cast<int64_t>(s.bytes_out);
   r.ack_id.assign(s.ack_id);
+  r.problem.assign(s.problem);
   std::lock_guard lock(mutex_);
   samples_.push_back(std::move(r));
 }

@@ -396,7 +396,7 @@ RunOutcome run_scenario(const RunOptions& options, std::FILE* out, std::FILE* er
   const ScenarioLoad load = load_scenario(options.spec_path, options.load);
   for (const auto& d : load.diagnostics)
     std::fprintf(err, "%s\n", format_diagnostic(d, false).c_str());
-  if (!load.ok()) return {static_cast<int>(ExitCode::kInvalid), "", "", false};
+  if (!load.ok()) return {static_cast<int>(ExitCode::kInvalid), "", "", false, nullptr};
   const Plan plan = compile_plan(*load.scenario, options.overrides);
   return execute_plan(plan, *load.environment, load.scenario->source_path, options, {}, out, err);
 }
@@ -416,7 +416,7 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
                      "url (service '%s' of %s is started by faultline, so each shard would get "
                      "its own copy)\n",
                      s.name.c_str(), env.source_path.c_str());
-        return {static_cast<int>(ExitCode::kInvalid), "", "", false};
+        return {static_cast<int>(ExitCode::kInvalid), "", "", false, nullptr};
       }
   }
   if (const auto alerts = alerts_asserted(plan); !alerts.empty() && !env.observe.prometheus()) {
@@ -425,12 +425,12 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
                  "scrapes the services itself; use an environment with observe: {source: "
                  "prometheus, url: ...} (docs/running.md, \"Observing through Prometheus\")\n",
                  plan.scenario_name.c_str(), alerts.front().c_str(), env.source_path.c_str());
-    return {static_cast<int>(ExitCode::kInvalid), "", "", false};
+    return {static_cast<int>(ExitCode::kInvalid), "", "", false, nullptr};
   }
   if (env.observe.prometheus() && options.shard_index == 0) {
     if (auto problem = prometheus_problem(plan, env)) {
       std::fprintf(err, "faultline run: observe through Prometheus: %s\n", problem->second.c_str());
-      return {static_cast<int>(problem->first), "", "", false};
+      return {static_cast<int>(problem->first), "", "", false, nullptr};
     }
   }
   const RunFiles files =
@@ -579,7 +579,8 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
                  "shard %u/%u: not judged; judge the whole load with faultline merge over all "
                  "%u shards' artifacts\n",
                  options.shard_index, options.shard_count, options.shard_count);
-  return {report.exit_code, files.artifact, report.schedule_sha256, report.replay_schedule_matched};
+  return {report.exit_code, files.artifact, report.schedule_sha256, report.replay_schedule_matched,
+          std::make_shared<const RunReport>(report)};
 }
 
 }  // namespace faultline

@@ -6,9 +6,11 @@
 
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "plan/plan.h"
+#include "report/report.h"
 #include "run/progress.h"
 #include "spec/environment.h"
 #include "spec/loader.h"
@@ -37,6 +39,9 @@ struct RunOutcome {
   std::string artifact_path;  // empty when the spec was invalid (nothing ran)
   std::string schedule_sha256;
   bool schedule_matched = false;  // replays: the sent schedule equals the recorded one
+  // What the artifact holds, for the CLI's other outputs (JUnit, summary, JSON); null when
+  // nothing ran.
+  std::shared_ptr<const RunReport> report;
 };
 
 // Runs the scenario. Messages go to `out` (summary, progress) and `err` (diagnostics).

@@ -18,7 +18,7 @@ namespace faultline {
 
 struct Diagnostic {
   SourceLoc loc;                   // line/column 0 when unknown (e.g. an unreadable file)
-  std::string severity = "error";  // "error" (the spec is invalid) or "warning"
+  std::string severity = "error";  // "error" (the spec is invalid), "warning" or "note"
   std::string path;                // field concerned: "phases[1].duration"; empty: the file
   std::string message;             // what is wrong, in words
   std::string hint;                // what to do; empty when there is nothing to add

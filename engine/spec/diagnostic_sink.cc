@@ -66,6 +66,18 @@ void DiagnosticSink::error_at(const SourceLoc& loc, const std::string& pointer, 
   add(std::move(d), pointer, false);
 }
 
+void DiagnosticSink::note_at(const SourceLoc& loc, const std::string& pointer, std::string message,
+                             std::string hint, int length) {
+  Diagnostic d;
+  d.severity = "note";
+  d.loc = loc;
+  d.path = human_path(pointer);
+  d.message = std::move(message);
+  d.hint = std::move(hint);
+  d.length = length;
+  add(std::move(d), pointer, false);
+}
+
 void DiagnosticSink::error_at(const SourceLoc& loc, std::string message, std::string hint) {
   Diagnostic d;
   d.loc = loc;

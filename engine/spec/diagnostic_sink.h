@@ -36,6 +36,9 @@ class DiagnosticSink {
                 std::string hint, int length);
   // A place that has no pointer (e.g. a YAML syntax error).
   void error_at(const SourceLoc& loc, std::string message, std::string hint = {});
+  // Like error_at, with severity "note": valid as written, but says how to write it better.
+  void note_at(const SourceLoc& loc, const std::string& pointer, std::string message,
+               std::string hint, int length);
 
   bool has_error_at(const std::string& pointer) const { return errors_at_.count(pointer) > 0; }
   // Pointers with an error, so a sink over a document built from this one (extends) does not

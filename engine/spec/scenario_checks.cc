@@ -214,9 +214,12 @@ void check_statements(const Scenario& s, const ScenarioReferences& refs, const E
                  dsl::StatementKind kind) {
     for (size_t i = 0; i < list.size() && i < pointers.size(); ++i) {
       for (const auto& problem : dsl::check_statement(list[i].text, ctx, kind)) {
-        sink.error_at(sink.map().locate_in_value(pointers[i], problem.offset), pointers[i],
-                      problem.message, problem.hint,
-                      static_cast<int>(std::max<size_t>(1, problem.length)));
+        const SourceLoc at = sink.map().locate_in_value(pointers[i], problem.offset);
+        const int length = static_cast<int>(std::max<size_t>(1, problem.length));
+        if (problem.is_error())
+          sink.error_at(at, pointers[i], problem.message, problem.hint, length);
+        else
+          sink.note_at(at, pointers[i], problem.message, problem.hint, length);
       }
     }
   };

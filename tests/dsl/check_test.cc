@@ -109,10 +109,12 @@ TEST_CASE("type mismatches are located at the offending operand") {
   CHECK(p.offset == 17);
   CHECK(p.message == "cannot compare 2% (a percentage) with p95 (a duration)");
 
-  p = only_problem("during(trigger): p95 > 800");
-  CHECK(p.offset == 23);
+  // A bare number against a client latency is milliseconds (a note, below); against a
+  // server latency (named _seconds) it stays an error.
+  p = only_problem("overall: metric.max(lat_seconds) > 800");
+  CHECK(p.offset == 35);
   CHECK(p.length == 3);
-  CHECK(p.message == "'800' has no unit but p95 (a duration) has one");
+  CHECK(p.message == "'800' has no unit but metric.max(lat_seconds) (a duration) has one");
   CHECK(p.hint == "write 800ms or 800s, not 800");
 
   p = only_problem("during(trigger): error_rate(status=5xx) > 0.02");
@@ -259,4 +261,21 @@ TEST_CASE("within is checked: after(P) with a phase to recover in, assertions on
   ctx.phase_durations.clear();
   CHECK(check_statement("after(trigger): p95 < 300ms within 30s", ctx, StatementKind::kAssertion)
             .empty());
+}
+
+TEST_CASE("a bare number against a client latency is a note, not an error") {
+  const DslProblem p = only_problem("during(trigger): p95 > 800");
+  CHECK(p.severity == DslProblem::Severity::kNote);
+  CHECK_FALSE(p.is_error());
+  CHECK(p.offset == 23);
+  CHECK(p.length == 3);
+  CHECK(p.message ==
+        "a number without a unit compared with a latency is read as milliseconds: 800ms");
+  CHECK(p.hint == "write 800ms to say so");
+  CHECK(check("during(trigger): p95 > 800ms").empty());
+  // An error elsewhere in the statement is still an error beside the note.
+  const auto both = check("during(trigger): p95 > 800 and error_rate > 0.02");
+  REQUIRE(both.size() == 2);
+  CHECK_FALSE(both[0].is_error());
+  CHECK(both[1].is_error());
 }

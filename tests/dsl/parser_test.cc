@@ -519,3 +519,28 @@ TEST_CASE("within errors carry the place and a hint") {
   }
   CHECK(is_keyword("within"));
 }
+
+TEST_CASE("a bare number compared with a client latency is milliseconds") {
+  // The project's own first example: `during(trigger): p95 > 800`.
+  CHECK(canon("during(trigger): p95 > 800") == "during(trigger): p95 > 800ms");
+  CHECK(canon("during(trigger): 1500 >= p99(route=orders)") ==
+        "during(trigger): 1.5s >= p99(route=orders)");
+  CHECK(canon("during(trigger): 3 * during(warmup).p95 < 2000") ==
+        "during(trigger): 3 * during(warmup).p95 < 2s");
+  const Statement s = parsed("during(trigger): p95 > 0.5");
+  const Literal& lit = s.condition->values[1].literal;
+  CHECK(lit.type == ValueType::kDuration);
+  CHECK(lit.value == doctest::Approx(0.0005).epsilon(1e-12).scale(0));
+  CHECK(lit.bare_milliseconds);
+  // Same meaning as writing the unit, so it judges alike.
+  CHECK(meaning(parsed("during(trigger): p95 > 800")) ==
+        meaning(parsed("during(trigger): p95 > 800ms")));
+  // Not milliseconds: zero, rates, percentages, server metrics (their names carry the unit).
+  CHECK_FALSE(parsed("during(trigger): p95 > 0").condition->values[1].literal.bare_milliseconds);
+  CHECK(parsed("during(trigger): rps > 800").condition->values[1].literal.type ==
+        ValueType::kNumber);
+  CHECK(parsed("overall: metric.max(lat_seconds) > 8").condition->values[1].literal.type ==
+        ValueType::kNumber);
+  CHECK_FALSE(
+      parsed("during(trigger): p95 > 800ms").condition->values[1].literal.bare_milliseconds);
+}
