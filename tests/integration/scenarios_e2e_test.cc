@@ -1,5 +1,6 @@
 // End to end: the chaos experiments of specs/ (smoke, redis-down, worker-crash,
-// duplicate-requests, dependency-latency, partition, flapping, instance-kill, broker-down) run
+// duplicate-requests, dependency-latency, partition, flapping, instance-kill, broker-down,
+// lever-rollback) run
 // as `make chaos` runs them, at their default seeds and lengths, against the demo services.
 // Each must reproduce (exit 0, every assertion passing, faults undone); each with its faults
 // removed (tests/integration/specs/<name>-no-fault.yaml) must fail with exit 1, which proves
@@ -116,4 +117,11 @@ TEST_CASE("broker-down without its fault fails") {
 }
 TEST_CASE("broker-down in the fixed environment fails: reconciliation closes the gap") {
   check_fails({"run", "specs/broker-down.yaml", "--env", "envs/local-fixed.yaml"}, "bd-fixed");
+}
+
+TEST_CASE("lever-rollback reproduces: the hedge lever pulled mid-incident brings p95 back") {
+  check_reproduces("lever-rollback");
+}
+TEST_CASE("lever-rollback without its lever fails") {
+  check_fails({"run", "tests/integration/specs/lever-rollback-no-lever.yaml"}, "lever-rollback-nl");
 }
