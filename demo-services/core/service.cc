@@ -32,6 +32,7 @@ Service::Service(DemoConfig config)
     : config_(std::move(config)),
       metrics_(registry_),
       faults_(knob_catalog(config_.role)),
+      levers_(lever_catalog(config_)),
       http_(server_options(config_), metrics_),
       readiness_(metrics_, stop_, config_.check_interval) {
   const std::string role = role_name();
@@ -42,6 +43,8 @@ Service::Service(DemoConfig config)
       metrics_.fault_knob_value.with({k.name}).Set(faults_.value(k.name, t));
     const auto lease = faults_.lease_remaining(t);
     metrics_.fault_lease_remaining.Set(lease ? static_cast<double>(lease->count()) / 1000.0 : 0.0);
+    for (const auto& k : levers_.catalog())
+      metrics_.lever_value.with({k.name}).Set(levers_.value(k.name, t));
   });
 
   http_.control_route("GET", "/healthz", [role](const Request&) {
@@ -59,6 +62,7 @@ Service::Service(DemoConfig config)
     return r;
   });
   install_fault_endpoints(http_, faults_, fault_guard(), role, metrics_);
+  install_lever_endpoints(http_, levers_, fault_guard(), role, metrics_);
 }
 
 Service::~Service() {

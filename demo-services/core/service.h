@@ -21,6 +21,7 @@
 #include "core/stop_signal.h"
 #include "faults/fault_endpoints.h"
 #include "faults/fault_knobs.h"
+#include "faults/levers.h"
 #include "http/http_server.h"
 #include "metrics/metrics_registry.h"
 #include "metrics/service_metrics.h"
@@ -47,6 +48,8 @@ class Service {
   std::string role_name() const;
   ServiceMetrics& metrics() { return metrics_; }
   FaultState& faults() { return faults_; }
+  // The runtime levers behind /__levers (faults/levers.h); defaults are the start-up flags.
+  FaultState& levers() { return levers_; }
   HttpServer& http() { return http_; }
   // Who may reach the fault endpoints, and the admin routes guarded like them.
   FaultGuard fault_guard() const {
@@ -78,6 +81,7 @@ class Service {
   MetricsRegistry registry_;
   ServiceMetrics metrics_;
   FaultState faults_;
+  FaultState levers_;
   HttpServer http_;
   ReadinessMonitor readiness_;
   std::thread lease_thread_;

@@ -45,7 +45,8 @@ void add_db_knobs(std::vector<KnobSpec>& c) {
 
 std::string format_number(double v, KnobKind kind) {
   if (kind == KnobKind::kBool) return v != 0 ? "true" : "false";
-  if (kind == KnobKind::kMilliseconds) return std::to_string(static_cast<int64_t>(v));
+  if (kind == KnobKind::kMilliseconds || kind == KnobKind::kCount)
+    return std::to_string(static_cast<int64_t>(v));
   std::ostringstream out;
   out << v;
   return out.str();
@@ -59,6 +60,7 @@ void write_value(Writer& w, const KnobSpec& k, double v) {
       w.Bool(v != 0);
       break;
     case KnobKind::kMilliseconds:
+    case KnobKind::kCount:
       w.Int64(static_cast<int64_t>(v));
       break;
     case KnobKind::kFraction:
@@ -80,8 +82,10 @@ std::optional<double> check_value(const KnobSpec& k, const rapidjson::Value& v, 
       }
       return v.GetBool() ? 1.0 : 0.0;
     case KnobKind::kMilliseconds:
+    case KnobKind::kCount:
       if (!v.IsInt64()) {
-        *why = "knob '" + k.name + "' takes an integer number of milliseconds in " + range;
+        *why = "knob '" + k.name + "' takes an integer " +
+               (k.kind == KnobKind::kCount ? "count" : "number of milliseconds") + " in " + range;
         return std::nullopt;
       }
       if (v.GetInt64() < k.min || v.GetInt64() > k.max) {
@@ -117,6 +121,7 @@ std::optional<double> check_value(const KnobSpec& k, const rapidjson::Value& v, 
 std::string_view knob_json_type(KnobKind kind) {
   switch (kind) {
     case KnobKind::kMilliseconds:
+    case KnobKind::kCount:
       return "integer";
     case KnobKind::kFraction:
     case KnobKind::kPercent:
@@ -135,6 +140,8 @@ std::string_view knob_unit(KnobKind kind) {
       return "fraction";
     case KnobKind::kPercent:
       return "percent";
+    case KnobKind::kCount:
+      return "count";
     case KnobKind::kBool:
       return "";
   }

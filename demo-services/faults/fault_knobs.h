@@ -2,7 +2,8 @@
 // (docs/fault-contract.md is the contract; this is the reference implementation).
 //
 // Conventions: `*_rate` is a fraction 0..1, `*_pct` a percent 0..100, `*_ms*` whole
-// milliseconds, booleans are JSON true/false. Every value has a baseline (the catalog default).
+// milliseconds, counts whole numbers, booleans are JSON true/false. Every value has a baseline (the
+// catalog default).
 //
 // Invariants of FaultState:
 //  - Every active value is within its knob's range and of its knob's type.
@@ -10,6 +11,9 @@
 //  - With a lease (ttl_ms), once `now` passes the deadline the state is the baseline and the
 //    lease is gone; every read checks this, so no caller ever sees an expired fault.
 //  - Time comes only from the `now` arguments (an injectable clock for tests).
+//
+// The same state machine holds the runtime levers (faults/levers.h): a catalog with defaults,
+// an all-or-nothing merge, a reset and an optional lease.
 //
 // Thread-safety: FaultState's methods may be called concurrently.
 #pragma once
@@ -31,6 +35,7 @@ enum class KnobKind {
   kFraction,      // JSON number in [0, 1]
   kPercent,       // JSON number in [0, 100]
   kBool,          // JSON true/false
+  kCount,         // JSON integer, a number of things (retries, requests); unit "count"
 };
 
 struct KnobSpec {
@@ -44,7 +49,7 @@ struct KnobSpec {
 
 // JSON type name for the catalog: "integer" | "number" | "boolean".
 std::string_view knob_json_type(KnobKind kind);
-// Unit for the catalog: "ms" | "fraction" | "percent" | "" (bool).
+// Unit for the catalog: "ms" | "fraction" | "percent" | "count" | "" (bool).
 std::string_view knob_unit(KnobKind kind);
 
 // The knobs a role accepts, in catalog order.

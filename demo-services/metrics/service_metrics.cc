@@ -62,11 +62,23 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& r)
                               "Changes of the fault state by action (set, reset, lease_expired, "
                               "rejected).",
                               {"action"})),
+      lever_value(r.gauge("lever_value",
+                          "Active value of each runtime lever of this role (booleans 0/1); the "
+                          "start-up flags are the defaults.",
+                          {"lever"})),
+      lever_changes(r.counter("lever_changes_total",
+                              "Changes of the runtime levers by action (set, reset, rejected).",
+                              {"action"})),
+      requests_shed(r.counter("requests_shed_total",
+                              "Requests answered 503 at once by a lever, by reason (overload: "
+                              "max_in_flight_orders, kill_switch: payment_kill_switch).",
+                              {"reason"})),
       build_info(r.gauge("demo_build_info", "Constant 1, labelled with role and version.",
                          {"role", "version"})) {
   // Children that exist from the start, so a rate() over them never misses its first increase.
   for (const char* action : {"set", "reset", "lease_expired", "rejected"})
     fault_changes.with({action});
+  for (const char* action : {"set", "reset", "rejected"}) lever_changes.with({action});
   http_in_flight.Set(0);
 }
 

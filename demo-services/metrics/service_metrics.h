@@ -41,7 +41,11 @@ struct ServiceMetrics {
   GaugeFamily& fault_knob_value;  // {knob}
   Gauge& fault_lease_remaining;   // seconds, 0 when no lease
   CounterFamily& fault_changes;   // {action = set | reset | lease_expired | rejected}
-  GaugeFamily& build_info;        // {role, version} = 1
+  // Runtime levers (faults/levers.h).
+  GaugeFamily& lever_value;      // {lever}: active value (booleans 0/1)
+  CounterFamily& lever_changes;  // {action = set | reset | rejected}
+  CounterFamily& requests_shed;  // {reason = overload | kill_switch}: answered 503 at once
+  GaugeFamily& build_info;       // {role, version} = 1
 };
 
 // Seconds as a double, for observe().

@@ -84,32 +84,74 @@ std::string charge_idempotency_key(std::string_view order_id) {
 }
 
 PaymentClient::PaymentClient(PaymentPolicy policy, ServiceMetrics& metrics, const StopSignal& stop)
-    : policy_(std::move(policy)), metrics_(metrics), stop_(stop) {
+    : metrics_(metrics), stop_(stop), idempotency_keys_at_start_(policy.idempotency_keys) {
   // Every counter of the call exists at 0 from start-up, switched on or not: an experiment that
   // reads increase(dep_retries_total) gets 0, not "no data", when nothing was retried.
   for (CounterFamily* family :
        {&metrics_.dep_retries, &metrics_.dep_hedges, &metrics_.dep_hedge_wins,
         &metrics_.dep_hedges_suppressed, &metrics_.dep_retry_budget_exhausted})
     family->with({"payment"});
-  if (policy_.hedge_after > Duration{0})
-    policy_.idempotency_keys = true;  // a hedge without a key could charge twice
-  if (policy_.retry_budget_ratio > 0)
-    budget_ = std::make_unique<RetryBudget>(policy_.retry_budget_ratio,
-                                            policy_.retry_budget_min_per_second, Clock::now());
+  auto c = std::make_shared<Current>();
+  c->policy = std::move(policy);
+  if (c->policy.hedge_after > Duration{0})
+    c->policy.idempotency_keys = true;  // a hedge without a key could charge twice
+  if (c->policy.retry_budget_ratio > 0)
+    c->budget = std::make_shared<RetryBudget>(c->policy.retry_budget_ratio,
+                                              c->policy.retry_budget_min_per_second, Clock::now());
+  current_ = std::move(c);
 }
 
-HttpRequest PaymentClient::attempt_request(const ChargeRequest& request,
+std::shared_ptr<const PaymentClient::Current> PaymentClient::current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_;
+}
+
+PaymentPolicy PaymentClient::policy() const {
+  return current()->policy;
+}
+
+PaymentLevers PaymentClient::levers() const {
+  const auto c = current();
+  return {c->policy.timeout, c->policy.retries, c->policy.hedge_after,
+          c->policy.retry_budget_ratio};
+}
+
+void PaymentClient::set_levers(const PaymentLevers& levers) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const PaymentPolicy& was = current_->policy;
+  if (was.timeout == levers.timeout && was.retries == levers.retries &&
+      was.hedge_after == levers.hedge_after && was.retry_budget_ratio == levers.retry_budget_ratio)
+    return;
+  auto c = std::make_shared<Current>(*current_);
+  c->policy.timeout = levers.timeout;
+  c->policy.retries = levers.retries;
+  c->policy.hedge_after = levers.hedge_after;
+  c->policy.idempotency_keys = idempotency_keys_at_start_ || levers.hedge_after > Duration{0};
+  if (levers.retry_budget_ratio != was.retry_budget_ratio) {
+    c->policy.retry_budget_ratio = levers.retry_budget_ratio;
+    // A new ratio starts a new budget: the old one's history was earned under another ratio.
+    c->budget =
+        levers.retry_budget_ratio > 0
+            ? std::make_shared<RetryBudget>(levers.retry_budget_ratio,
+                                            c->policy.retry_budget_min_per_second, Clock::now())
+            : nullptr;
+  }
+  current_ = std::move(c);  // calls under way keep the snapshot they started with
+}
+
+HttpRequest PaymentClient::attempt_request(const PaymentPolicy& policy,
+                                           const ChargeRequest& request,
                                            const std::string& attempt_id, Duration timeout) const {
   HttpRequest http;
   http.method = "POST";
-  http.url = policy_.base_url + "/charge";
+  http.url = policy.base_url + "/charge";
   http.body = charge_body(request);
   http.timeout = to_ms(timeout);
   http.headers = {"Content-Type: application/json", "X-Request-Id: " + attempt_id};
   if (!request.traceparent.empty()) http.headers.push_back("traceparent: " + request.traceparent);
-  if (policy_.idempotency_keys || request.idempotency_key)
+  if (policy.idempotency_keys || request.idempotency_key)
     http.headers.push_back("Idempotency-Key: " + charge_idempotency_key(request.order_id));
-  if (policy_.propagate_deadline)
+  if (policy.propagate_deadline)
     http.headers.push_back(
         std::string(kDeadlineHeader) + ": " +
         std::to_string(std::max<int64_t>(1, (http.timeout - kDeadlineHeadroom).count())));
@@ -117,36 +159,39 @@ HttpRequest PaymentClient::attempt_request(const ChargeRequest& request,
 }
 
 ChargeResult PaymentClient::charge(const ChargeRequest& request) {
+  // One snapshot of the policy for the whole call: a lever pulled meanwhile acts on later calls.
+  const std::shared_ptr<const Current> snapshot = current();
+  const PaymentPolicy& policy = snapshot->policy;
+  RetryBudget* const budget = snapshot->budget.get();
   ChargeResult result;
   const auto call_start = Clock::now();
-  if (budget_) budget_->record_call(call_start);
+  if (budget) budget->record_call(call_start);
   // The call's deadline: what all attempts and back-offs could take with per-attempt timeouts,
   // cut by the caller's own deadline.
   std::optional<Clock::time_point> deadline;
-  if (policy_.propagate_deadline) {
-    deadline =
-        call_start + policy_.timeout * (policy_.retries + 1) + policy_.backoff * policy_.retries;
+  if (policy.propagate_deadline) {
+    deadline = call_start + policy.timeout * (policy.retries + 1) + policy.backoff * policy.retries;
     if (request.deadline) deadline = std::min(*deadline, *request.deadline);
   }
-  for (int attempt = 0; attempt <= policy_.retries; ++attempt) {
+  for (int attempt = 0; attempt <= policy.retries; ++attempt) {
     if (attempt > 0) {
-      if (deadline && Clock::now() + policy_.backoff + kMinAttemptTime > *deadline) {
+      if (deadline && Clock::now() + policy.backoff + kMinAttemptTime > *deadline) {
         result.detail += "; no time left for a retry before the deadline";
         break;
       }
-      if (budget_ && !budget_->try_spend(Clock::now())) {
+      if (budget && !budget->try_spend(Clock::now())) {
         metrics_.dep_retry_budget_exhausted.with({"payment"}).Increment();
         result.detail += "; retry budget spent";
         break;
       }
       metrics_.dep_retries.with({"payment"}).Increment();
-      if (!stop_.wait_for(policy_.backoff)) {
+      if (!stop_.wait_for(policy.backoff)) {
         result.kind = ChargeResult::Kind::kInterrupted;
         result.detail = "shutting down";
         return result;
       }
     }
-    Duration timeout = policy_.timeout;
+    Duration timeout = policy.timeout;
     const auto start = Clock::now();
     if (deadline) {
       if (start + kMinAttemptTime > *deadline) {
@@ -160,11 +205,11 @@ ChargeResult PaymentClient::charge(const ChargeRequest& request) {
       timeout = std::chrono::ceil<std::chrono::milliseconds>(*deadline - start);
     }
     const std::string attempt_id = attempt_request_id(request.request_id, attempt);
-    const HttpRequest http = attempt_request(request, attempt_id, timeout);
+    const HttpRequest http = attempt_request(policy, request, attempt_id, timeout);
     result.attempts = attempt + 1;
-    const bool hedging = policy_.hedge_after > Duration{0};
+    const bool hedging = policy.hedge_after > Duration{0};
     HttpResponse response =
-        hedging ? hedged_exchange(request, http, attempt_id, start + timeout, &result)
+        hedging ? hedged_exchange(*snapshot, request, http, attempt_id, start + timeout, &result)
                 : http_call(http);
     Classified c = classify(response, deadline.has_value());
     if (!hedging)  // hedged_exchange records each of its transfers itself
@@ -182,7 +227,7 @@ ChargeResult PaymentClient::charge(const ChargeRequest& request) {
   return result;
 }
 
-HttpResponse PaymentClient::hedged_exchange(const ChargeRequest& request,
+HttpResponse PaymentClient::hedged_exchange(const Current& call, const ChargeRequest& request,
                                             const HttpRequest& primary,
                                             const std::string& attempt_id,
                                             Clock::time_point attempt_deadline,
@@ -206,9 +251,9 @@ HttpResponse PaymentClient::hedged_exchange(const ChargeRequest& request,
     t.in_multi = true;
     transfers.push_back(std::move(t));
   };
-  const bool deadline_sent = policy_.propagate_deadline;
+  const bool deadline_sent = call.policy.propagate_deadline;
   launch(primary, false);
-  const Clock::time_point hedge_at = transfers[0].started + policy_.hedge_after;
+  const Clock::time_point hedge_at = transfers[0].started + call.policy.hedge_after;
   bool hedge_pending = true;           // the hedge is neither sent nor given up
   std::optional<HttpResponse> answer;  // the decisive one
   std::optional<HttpResponse> last_failure;
@@ -248,11 +293,11 @@ HttpResponse PaymentClient::hedged_exchange(const ChargeRequest& request,
       hedge_gate_.record(true);
       if (!hedge_gate_.open()) {
         metrics_.dep_hedges_suppressed.with({"payment"}).Increment();
-      } else if (budget_ && !budget_->try_spend(now)) {
+      } else if (call.budget && !call.budget->try_spend(now)) {
         metrics_.dep_retry_budget_exhausted.with({"payment"}).Increment();
       } else if (now < attempt_deadline) {
         HttpRequest hedge =
-            attempt_request(request, hedge_request_id(attempt_id),
+            attempt_request(call.policy, request, hedge_request_id(attempt_id),
                             std::chrono::duration_cast<Duration>(attempt_deadline - now));
         launch(std::move(hedge), true);
         metrics_.dep_hedges.with({"payment"}).Increment();
@@ -283,7 +328,7 @@ HttpResponse PaymentClient::hedged_exchange(const ChargeRequest& request,
 
 std::string PaymentClient::probe(Duration timeout) const {
   HttpRequest http;
-  http.url = policy_.base_url + "/healthz";
+  http.url = current()->policy.base_url + "/healthz";
   http.timeout = to_ms(timeout);
   const HttpResponse response = http_call(http);
   if (!response.error.empty()) return response.error;

@@ -30,6 +30,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,6 +55,16 @@ struct PaymentPolicy {
   bool propagate_deadline = false;
   double retry_budget_ratio = 0;  // 0: no budget
   double retry_budget_min_per_second = 1.0;
+};
+
+// The part of the policy an operator may change while the api runs (the levers of
+// faults/levers.h: payment_timeout_ms, payment_retries, payment_hedge_after_ms,
+// retry_budget_ratio).
+struct PaymentLevers {
+  Duration timeout = std::chrono::seconds(2);
+  int retries = 0;
+  Duration hedge_after{0};
+  double retry_budget_ratio = 0;
 };
 
 struct ChargeRequest {
@@ -104,25 +115,41 @@ class PaymentClient {
   // Readiness probe: "" when GET /healthz answers 200 within `timeout`, else why not.
   std::string probe(Duration timeout) const;
 
-  const PaymentPolicy& policy() const { return policy_; }
+  // The policy now (a copy: levers may change it at any time).
+  PaymentPolicy policy() const;
+  PaymentLevers levers() const;
+
+  // Changes the levers' part of the policy. Calls under way finish under the policy they
+  // started with; later calls use the new one. Hedging turns idempotency keys on (as at
+  // start-up); a changed retry budget ratio starts a fresh budget. Cheap when nothing changes,
+  // so the api may call it for every order.
+  void set_levers(const PaymentLevers& levers);
 
  private:
   using Clock = std::chrono::steady_clock;
+  // The policy and its retry budget, replaced as a whole when a lever changes, so a call sees
+  // one consistent pair.
+  struct Current {
+    PaymentPolicy policy;
+    std::shared_ptr<RetryBudget> budget;  // null without a retry budget
+  };
+  std::shared_ptr<const Current> current() const;
   // One attempt's HTTP request (id, headers, body, timeout).
-  HttpRequest attempt_request(const ChargeRequest& request, const std::string& attempt_id,
-                              Duration timeout) const;
+  HttpRequest attempt_request(const PaymentPolicy& policy, const ChargeRequest& request,
+                              const std::string& attempt_id, Duration timeout) const;
   // Sends `primary`, and its hedge if it has not answered after hedge_after; returns the first
   // decisive answer (2xx, 4xx), else the one that failed last. Every finished transfer is
   // recorded in dep_call_duration_seconds; a cancelled one as outcome "cancelled".
-  HttpResponse hedged_exchange(const ChargeRequest& request, const HttpRequest& primary,
-                               const std::string& attempt_id, Clock::time_point attempt_deadline,
-                               ChargeResult* result);
+  HttpResponse hedged_exchange(const Current& call, const ChargeRequest& request,
+                               const HttpRequest& primary, const std::string& attempt_id,
+                               Clock::time_point attempt_deadline, ChargeResult* result);
 
-  PaymentPolicy policy_;
   ServiceMetrics& metrics_;
   const StopSignal& stop_;
-  std::unique_ptr<RetryBudget> budget_;  // null without a retry budget
-  HedgeGate hedge_gate_;                 // used only with hedging
+  const bool idempotency_keys_at_start_;  // --idempotency, kept when hedging is turned off
+  mutable std::mutex mu_;                 // guards current_ (the pointer, not the pointee)
+  std::shared_ptr<const Current> current_;
+  HedgeGate hedge_gate_;  // used only with hedging
 };
 
 }  // namespace faultline::demo

@@ -12,6 +12,10 @@
 //                      and enqueued once; a repeat of a created order replays its 201
 //   GET  /orders/{id}  DB read of an order this process created
 //
+// Runtime levers (PUT /__levers, faults/levers.h) act on POST /orders: payment_kill_switch and
+// max_in_flight_orders answer 503 before any work; the charge levers (timeout, retries, hedge,
+// retry budget) replace the start-up policy for the next orders.
+//
 // An order whose enqueue failed after the charge was captured (Redis down, or the
 // enqueue_fail_rate knob) is "paid but not queued": the 503 names it, and the api remembers it
 // (resilience/unqueued_orders.h). With --reconcile-interval a background loop enqueues such
@@ -156,6 +160,7 @@ class ApiLogic : public RoleLogic {
       unqueued_gauge_.Set(static_cast<double>(unqueued_.size()));
       sample_queue_depth();
     });
+    for (const char* reason : {"overload", "kill_switch"}) s.metrics().requests_shed.with({reason});
     s.http().route("GET", "/users/{id}", [this](const Request& r) { return get_user(r); });
     s.http().route("POST", "/orders", [this](const Request& r) { return create_order(r); });
     s.http().route("GET", "/orders/{id}", [this](const Request& r) { return get_order(r); });
@@ -196,8 +201,49 @@ class ApiLogic : public RoleLogic {
                                   std::to_string(n) + "\",\"tier\":\"" + tiers[n % 3] + "\"}");
   }
 
+  // The runtime levers (faults/levers.h) that act before an order does any work: shedding
+  // beyond max_in_flight_orders, and the payment kill switch. Both answer 503 at once, so a
+  // client backs off (Retry-After) instead of holding a thread for the payment timeout.
+  std::optional<Response> shed(const Request& r, int64_t in_flight) {
+    const auto now = Service::now();
+    FaultState& levers = s_.levers();
+    if (levers.flag("payment_kill_switch", now)) {
+      s_.metrics().requests_shed.with({"kill_switch"}).Increment();
+      Response off = problem_response(r, 503, "payment-disabled", "Service Unavailable",
+                                      "orders are switched off while payment is disabled (the "
+                                      "payment_kill_switch lever); nothing was charged");
+      off.headers.emplace_back("Retry-After", "5");
+      return off;
+    }
+    const auto limit = static_cast<int64_t>(levers.value("max_in_flight_orders", now));
+    if (limit > 0 && in_flight > limit) {
+      s_.metrics().requests_shed.with({"overload"}).Increment();
+      Response busy = problem_response(
+          r, 503, "overloaded", "Service Unavailable",
+          "more than " + std::to_string(limit) +
+              " orders in flight (the max_in_flight_orders lever); nothing was charged");
+      busy.headers.emplace_back("Retry-After", "1");
+      return busy;
+    }
+    // The charge's levers, read per order: a PUT /__levers or a lease running out acts on
+    // the next order.
+    payment_.set_levers(
+        {std::chrono::milliseconds(static_cast<int64_t>(levers.value("payment_timeout_ms", now))),
+         static_cast<int>(levers.value("payment_retries", now)),
+         std::chrono::milliseconds(
+             static_cast<int64_t>(levers.value("payment_hedge_after_ms", now))),
+         levers.value("retry_budget_ratio", now)});
+    return std::nullopt;
+  }
+
   Response create_order(const Request& r) {
     if (auto held = s_.hold_if_forced(r)) return *held;
+    const int64_t in_flight = orders_in_flight_.fetch_add(1) + 1;
+    struct Leave {
+      std::atomic<int64_t>& n;
+      ~Leave() { n.fetch_sub(1); }
+    } leave{orders_in_flight_};
+    if (auto refused = shed(r, in_flight)) return *refused;
     // With deadline propagation the caller's X-Deadline-Ms bounds the charge too.
     std::optional<DeadlineClock::time_point> deadline;
     if (s_.config().deadline_propagation) {
@@ -453,6 +499,7 @@ class ApiLogic : public RoleLogic {
   RedisConnection probe_conn_;  // used only by the readiness thread
   std::string nonce_;
   std::atomic<uint64_t> order_counter_{0};
+  std::atomic<int64_t> orders_in_flight_{0};  // POST /orders being handled, for shedding
   ClientOrderRegistry client_orders_;
   UnqueuedOrders unqueued_;  // paid, not queued: what the reconciler enqueues
   Counter& order_replays_;

@@ -240,7 +240,9 @@ class WorkerLogic : public RoleLogic {
     const bool fail = targeting_hit("worker_fail_rate", job->order_id,
                                     faults.value("worker_fail_rate", Service::now()));
     if (!fail) {
-      const bool skip_dedup = faults.flag("worker_skip_dedup", Service::now());
+      // The worker_enforce_dedup lever rolls back the planted bug (the worker_skip_dedup fault).
+      const bool skip_dedup = faults.flag("worker_skip_dedup", Service::now()) &&
+                              !s_.levers().flag("worker_enforce_dedup", Service::now());
       OrderQueue::Completion done = OrderQueue::Completion::kApplied;
       if (!until_done([&] { done = q.complete(worker_id_, raw, job->order_id, skip_dedup); }))
         return;
@@ -276,7 +278,9 @@ class WorkerLogic : public RoleLogic {
       failed_.Increment();
       Job next = *job;
       next.last_error = "worker_fail_rate";
-      if (job->attempt < s_.config().max_retries) {
+      const auto max_retries =
+          static_cast<int>(s_.levers().value("worker_max_retries", Service::now()));
+      if (job->attempt < max_retries) {
         next.attempt = job->attempt + 1;
         if (!until_done([&] { q.retry(worker_id_, raw, encode_job(next)); })) return;
         retried_.Increment();

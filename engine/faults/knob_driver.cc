@@ -80,9 +80,10 @@ std::vector<KnobDriver::CallResult> KnobDriver::perform(const FaultEndpoint& ep,
   std::vector<CallResult> out;
   for (auto& ev : planned) {
     const bool reset = ev.state_json == "{}";
+    const KnobProtocol& proto = options_.protocol;
     HttpRequest req;
-    req.method = "POST";
-    req.url = ep.base_url + (reset ? "/__faults/reset" : "/__faults");
+    req.method = reset ? proto.reset_method : proto.set_method;
+    req.url = ep.base_url + (reset ? proto.reset_path : proto.path);
     req.body = reset ? "" : with_ttl(ev.state_json, options_.lease);
     req.timeout = options_.call_timeout;
     req.max_body_bytes = 1 << 20;
@@ -116,7 +117,7 @@ void KnobDriver::preflight(const Plan& plan) {
     s.endpoint = endpoint_of_(service);
     const FaultEndpoint& ep = s.endpoint;
     HttpRequest req;
-    req.url = ep.base_url + "/__faults";
+    req.url = ep.base_url + options_.protocol.path;
     req.timeout = options_.call_timeout;
     if (!ep.token.empty()) req.headers.push_back("Authorization: Bearer " + ep.token);
     const HttpResponse resp = transport_(req);
@@ -124,9 +125,10 @@ void KnobDriver::preflight(const Plan& plan) {
       throw EnvironmentError("preflight: service '" + service + "' at " + ep.base_url +
                              " is unreachable: " + resp.error);
     if (resp.status == 404)
-      throw EnvironmentError("preflight: service '" + service +
-                             "' has no /__faults endpoint "
-                             "(404): start it with faults enabled (and not in production mode)");
+      throw EnvironmentError("preflight: service '" + service + "' has no " +
+                             options_.protocol.path +
+                             " endpoint (404): start it with faults enabled (and not in "
+                             "production mode)");
     if (resp.status == 401 || resp.status == 403)
       throw EnvironmentError("preflight: service '" + service + "' refused the fault token (" +
                              std::to_string(resp.status) + "): set fault_token in the environment");
@@ -137,8 +139,9 @@ void KnobDriver::preflight(const Plan& plan) {
     catalogs_[service] = catalog;
     for (const auto& knob : knobs)
       if (!catalog.count(knob))
-        throw EnvironmentError("preflight: service '" + service + "' does not offer knob '" + knob +
-                               "' (its catalog: " +
+        throw EnvironmentError("preflight: service '" + service + "' does not offer " +
+                               (options_.protocol.kind == "levers" ? "lever" : "knob") + " '" +
+                               knob + "' (its catalog: " +
                                [&] {
                                  std::string list;
                                  for (const auto& c : catalog)
@@ -148,14 +151,14 @@ void KnobDriver::preflight(const Plan& plan) {
                                ")");
     // Start from baseline whatever an earlier run left behind.
     FaultEvent reset;
-    reset.kind = "knobs";
+    reset.kind = options_.protocol.kind;
     reset.target = service;
     reset.action = "reset";
     reset.state_json = "{}";
     const FaultEvent ev = perform(ep, {reset}).front().event;
     events_.push_back(ev);
     if (!ev.ok)
-      throw EnvironmentError("preflight: resetting faults on '" + service +
+      throw EnvironmentError("preflight: resetting " + options_.protocol.kind + " on '" + service +
                              "' failed: " + ev.error);
   }
 }
@@ -166,7 +169,7 @@ void KnobDriver::start_call(ServiceState& s, Duration now, const std::string& un
     FaultEvent ev;
     ev.at = now;
     ev.phase = undo_reason.empty() ? s.phase : undo_reason;
-    ev.kind = "knobs";
+    ev.kind = options_.protocol.kind;
     ev.target = s.endpoint.service;
     ev.action = action;
     ev.state_json = knobs;
@@ -291,7 +294,7 @@ FaultState KnobDriver::state() const {
   st.apply_failures = apply_failures_;
   for (const auto& [name, s] : services_) {
     if (!s.touched || s.confirmed == "{}" || s.desired != "{}") continue;
-    st.not_undone.push_back({"knobs", name, s.confirmed, s.last_error});
+    st.not_undone.push_back({options_.protocol.kind, name, s.confirmed, s.last_error});
   }
   return st;
 }

@@ -1,4 +1,5 @@
-// KnobDriver: the fault contract's knobs (docs/fault-contract.md). Each service with fault
+// KnobDriver: the fault contract's knobs (docs/fault-contract.md), or with
+// KnobProtocol::levers() the runtime levers (the same calls at /__levers). Each service with fault
 // steps gets POST /__faults with the step's knobs and a lease (ttl_ms); while the plan holds
 // the knobs, tick() re-posts them every half lease, so a faultline killed with SIGKILL leaves
 // services that revert on their own within one lease. When the plan lifts them (a "{}" step,
@@ -32,7 +33,24 @@ struct FaultEndpoint {
   std::string token;     // bearer token, empty for none
 };
 
+// How one kind of switch is reached on a service. Fault knobs (plan kind "knobs") live at
+// POST /__faults and POST /__faults/reset; runtime levers (plan kind "levers", the demo's
+// rollback switches) at PUT /__levers and DELETE /__levers. Both take the same JSON object
+// (name -> value, plus ttl_ms), merge it, and list their catalog in GET <path>, so one driver
+// serves both with the same lease, renewal and undo.
+struct KnobProtocol {
+  std::string kind = "knobs";  // the plan's FaultStep kind this driver handles
+  std::string path = "/__faults";
+  std::string set_method = "POST";
+  std::string reset_method = "POST";
+  std::string reset_path = "/__faults/reset";
+
+  static KnobProtocol knobs() { return {}; }
+  static KnobProtocol levers() { return {"levers", "/__levers", "PUT", "DELETE", "/__levers"}; }
+};
+
 struct KnobDriverOptions {
+  KnobProtocol protocol;
   Duration lease = std::chrono::seconds(6);  // ttl_ms of every apply; renewed every lease/2
   std::chrono::milliseconds call_timeout{3000};
   // How often a failed reset is tried again while the run goes on.
@@ -55,8 +73,8 @@ class KnobDriver : public FaultDriver {
   KnobDriver(const KnobDriver&) = delete;
   KnobDriver& operator=(const KnobDriver&) = delete;
 
-  std::string_view kind() const override { return "knobs"; }
-  bool handles(const FaultStep& step) const override { return step.kind == "knobs"; }
+  std::string_view kind() const override { return options_.protocol.kind; }
+  bool handles(const FaultStep& step) const override { return step.kind == options_.protocol.kind; }
 
   // Checks that every service with fault steps exposes /__faults, accepts the token and
   // lists every knob the plan sets, then resets each to baseline. Throws EnvironmentError

@@ -104,17 +104,20 @@ std::string exec_state(const ExecFault& f) {
 // process target's action, a proxy's toxic of the same name, an exec hook of the same name).
 FaultStates fault_states(const std::vector<const FaultProfile*>& sets) {
   std::map<std::string, std::map<std::string, std::string>> knobs;
+  std::map<std::string, std::map<std::string, std::string>> levers;
   std::map<std::string, const ProcessFault*> processes;
   std::map<std::string, std::map<std::string, const ProxyToxicSpec*>> proxies;
   std::map<std::string, const ExecFault*> execs;
   for (const FaultProfile* set : sets) {
     for (const auto& k : set->knobs) knobs[k.service][k.knob] = k.value_json;
+    for (const auto& l : set->levers) levers[l.service][l.knob] = l.value_json;
     for (const auto& p : set->process) processes[p.service] = &p;
     for (const auto& t : set->proxy) proxies[t.proxy][t.name] = &t;
     for (const auto& e : set->exec) execs[e.name] = &e;
   }
   FaultStates out;
   for (const auto& [service, k] : knobs) out[{"knobs", service}] = knobs_state(k);
+  for (const auto& [service, l] : levers) out[{"levers", service}] = knobs_state(l);
   for (const auto& [target, p] : processes) out[{"process", target}] = process_state(*p);
   for (const auto& [proxy, t] : proxies) out[{"proxy", proxy}] = proxy_state(t);
   for (const auto& [name, e] : execs) out[{"exec", name}] = exec_state(*e);
@@ -277,7 +280,7 @@ std::vector<Duration> scrape_ticks_for(const Plan& plan) {
 }
 
 std::string fault_step_service(const FaultStep& step) {
-  if (step.kind == "knobs") return step.target;
+  if (step.kind == "knobs" || step.kind == "levers") return step.target;
   if (step.kind == "process") return step.target.substr(0, step.target.find('#'));
   if (step.kind == "proxy") return step.target;
   return "";

@@ -41,6 +41,8 @@ struct PhaseWindow {
 // The kinds of fault a plan holds. Each has one FaultDriver (engine/faults/) and its own
 // state object, the canonical JSON a FaultStep carries ("{}" is baseline for every kind):
 //   knobs    target: a service.  state: the knob object, POSTed to /__faults.
+//   levers   target: a service.  state: the lever object, PUT to /__levers (the service's
+//            runtime rollback switches; same lease and undo as knobs).
 //   process  target: a service ("api", every instance) or one instance ("api#1").
 //            state: {"action":"kill"|"terminate"|"pause"|"restart", "grace_us":N,
 //                    "restart_after_us":N, "restarts":N}  (grace for terminate and restart;
@@ -53,7 +55,7 @@ struct PhaseWindow {
 //            state: {"run":[argv],"undo":[argv],"shell":bool,"timeout_us":N}
 // The state is what the target must be from `at` on; a driver moves its target there from
 // whatever the previous step left.
-inline constexpr const char* kFaultKinds[] = {"knobs", "process", "proxy", "exec"};
+inline constexpr const char* kFaultKinds[] = {"knobs", "levers", "process", "proxy", "exec"};
 
 // One step of the fault timeline: at `at`, bring `target` of `kind` exactly to `state_json`.
 struct FaultStep {

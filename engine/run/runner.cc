@@ -468,6 +468,15 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
         return FaultEndpoint{service, launcher.get(service).url, spec ? spec->fault_token : ""};
       },
       knob_options);
+  // The runtime levers (/__levers): the same driver and lease, another protocol.
+  KnobDriverOptions lever_options = knob_options;
+  lever_options.protocol = KnobProtocol::levers();
+  KnobDriver levers(
+      [&](const std::string& service) {
+        const ServiceSpec* spec = env.find(service);
+        return FaultEndpoint{service, launcher.get(service).url, spec ? spec->fault_token : ""};
+      },
+      lever_options);
   // After the launcher, so it is destroyed first (it waits for actions that use the launcher).
   ProcessDriver processes(launcher);
   ProxyDriver proxies([&](const std::string& name) { return launcher.find_proxy(name); });
@@ -484,7 +493,8 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
   uint64_t last_arrivals = 0;
   RunSession session(
       shard_plan, session_options_for(shard_plan, env), clock, services,
-      {&knobs, &processes, &proxies, &execs}, traffic, obs, [&] { return signals.received(); },
+      {&knobs, &levers, &processes, &proxies, &execs}, traffic, obs,
+      [&] { return signals.received(); },
       [&](const SessionProgress& p) {
         ProgressSnapshot snap;
         snap.phase = p.phase ? p.phase->name : "end";
@@ -530,7 +540,7 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
   // Every driver's events, in plan-time order (a stable sort keeps each driver's own order).
   std::vector<FaultEvent> events;
   for (const FaultDriver* d :
-       std::initializer_list<const FaultDriver*>{&knobs, &processes, &proxies, &execs})
+       std::initializer_list<const FaultDriver*>{&knobs, &levers, &processes, &proxies, &execs})
     for (auto& e : d->events()) events.push_back(std::move(e));
   std::stable_sort(events.begin(), events.end(),
                    [](const FaultEvent& a, const FaultEvent& b) { return a.at < b.at; });

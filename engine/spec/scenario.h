@@ -106,12 +106,16 @@ struct ExecFault {
 struct FaultProfile {
   std::string name;
   std::vector<KnobSetting> knobs;
+  // Runtime levers (PUT /__levers): the same shape as knobs; a mitigation pulled mid-incident.
+  std::vector<KnobSetting> levers;
   std::vector<ProcessFault> process;
   std::vector<ProxyToxicSpec> proxy;
   std::vector<ExecFault> exec;
   SourceLoc loc;
 
-  bool empty() const { return knobs.empty() && process.empty() && proxy.empty() && exec.empty(); }
+  bool empty() const {
+    return knobs.empty() && levers.empty() && process.empty() && proxy.empty() && exec.empty();
+  }
 };
 
 // When, inside its phase, a set of faults is on: from `at` after the phase starts, for `hold`

@@ -59,7 +59,8 @@ class Builder {
   void check_path_values(const RouteSpec& route, const std::string& pointer, size_t base);
   void write_body(rapidjson::Writer<rapidjson::StringBuffer>& w, const Value& v,
                   const std::string& pointer, const RouteSpec& route, std::set<std::string>& used);
-  std::vector<KnobSetting> knobs(const Value* fault_set, const std::string& pointer);
+  std::vector<KnobSetting> knobs(const Value* fault_set, const std::string& pointer,
+                                 const char* key = "knobs");
   // Every kind of fault in a fault set (a profile or an entry of a phase's faults).
   void fault_set(const Value& v, const std::string& pointer, FaultProfile& out);
   ProcessFault process_fault(const Value& v, const std::string& pointer);
@@ -354,12 +355,15 @@ void Builder::write_body(rapidjson::Writer<rapidjson::StringBuffer>& w, const Va
   }
 }
 
-std::vector<KnobSetting> Builder::knobs(const Value* fault_set, const std::string& pointer) {
+// `key` is "knobs" (fault knobs) or "levers" (runtime levers): the same shape, a map of
+// service -> {name: value}. Both need a service with faults: true (scenario_checks.cc).
+std::vector<KnobSetting> Builder::knobs(const Value* fault_set, const std::string& pointer,
+                                        const char* key) {
   std::vector<KnobSetting> out;
   if (fault_set == nullptr || !fault_set->IsObject()) return out;
-  const Value* services = field(*fault_set, "knobs");
+  const Value* services = field(*fault_set, key);
   if (services == nullptr || !services->IsObject()) return out;
-  const std::string kp = pointer + "/knobs";
+  const std::string kp = pointer + "/" + key;
   for (auto s = services->MemberBegin(); s != services->MemberEnd(); ++s) {
     const std::string service = member_name(s);
     const std::string sp = pointer_append(kp, service);
@@ -377,6 +381,7 @@ std::vector<KnobSetting> Builder::knobs(const Value* fault_set, const std::strin
 void Builder::fault_set(const Value& v, const std::string& pointer, FaultProfile& out) {
   if (!v.IsObject()) return;
   out.knobs = knobs(&v, pointer);
+  out.levers = knobs(&v, pointer, "levers");
   auto each = [&](const char* name, auto&& read) {
     const Value* list = field(v, name);
     if (list == nullptr || !list->IsArray()) return;

@@ -32,7 +32,7 @@ struct FakeControlPlane {
   std::condition_variable released;
 
   HttpResponse operator()(const HttpRequest& req) {
-    const std::string path = req.url.substr(req.url.find("/__faults"));
+    const std::string path = req.url.substr(req.url.find("/__"));
     std::unique_lock lock(mutex);
     calls.push_back(req.method + " " + path + (req.body.empty() ? "" : " " + req.body));
     HttpResponse r;
@@ -41,7 +41,7 @@ struct FakeControlPlane {
       r.body = R"({"catalog":[{"name":"x"},{"name":"y"}]})";
       return r;
     }
-    if (path == "/__faults/reset") {
+    if (path == "/__faults/reset" || req.method == "DELETE") {
       if (!preflight_done) {
         r.status = 200;
         return r;
@@ -263,6 +263,46 @@ TEST_CASE("preflight refuses a knob the service does not offer") {
       h.options, [&](const HttpRequest& r) { return h.plane(r); });
   CHECK_THROWS_WITH_AS(d.preflight(plan_with({{0s, "t", "knobs", "api", R"({"z":1})"}})),
                        "preflight: service 'api' does not offer knob 'z' (its catalog: x, y)",
+                       EnvironmentError);
+}
+
+TEST_CASE("with the levers protocol the same driver PUTs /__levers and DELETEs it to undo") {
+  DriverHarness h;
+  h.options.protocol = KnobProtocol::levers();
+  const Plan plan = plan_with({{0s, "trigger", "knobs", "payment", R"({"x":1})"},
+                               {2s, "trigger", "levers", "api", R"({"y":0})"},
+                               {10s, "cooldown", "levers", "api", "{}"}});
+  auto& d = h.make(plan);
+  CHECK(d.kind() == "levers");
+  CHECK_FALSE(d.handles(plan.fault_steps[0]));  // knob steps are the knob driver's
+  CHECK(d.handles(plan.fault_steps[1]));
+  // Preflight: the catalog from GET /__levers, then a reset to the start-up values. Only the
+  // service with lever steps is asked.
+  CHECK(h.plane.calls == std::vector<std::string>{"GET /__levers", "DELETE /__levers"});
+  d.apply(plan.fault_steps[1], 2s);
+  h.settle(2s);
+  CHECK(h.plane.count(R"(PUT /__levers {"y":0,"ttl_ms":6000})") == 1);
+  h.run(2100ms, 10s);
+  CHECK(h.plane.count(R"(PUT /__levers {"y":0,"ttl_ms":6000})") >= 2);  // renewed
+  d.apply(plan.fault_steps[2], 10s);
+  h.settle(10s);
+  CHECK(h.plane.count("DELETE /__levers") == 2);
+  CHECK(h.plane.count("POST") == 0);
+  for (const auto& e : d.events()) CHECK(e.kind == "levers");
+  CHECK(d.settled());
+  CHECK(d.state().not_undone.empty());
+}
+
+TEST_CASE("with the levers protocol a lever missing from the catalog fails preflight") {
+  DriverHarness h;
+  h.options.protocol = KnobProtocol::levers();
+  KnobDriver d(
+      [](const std::string& s) {
+        return FaultEndpoint{s, "http://127.0.0.1:1", ""};
+      },
+      h.options, [&h](const HttpRequest& r) { return h.plane(r); });
+  CHECK_THROWS_WITH_AS(d.preflight(plan_with({{0s, "trigger", "levers", "api", R"({"z":1})"}})),
+                       "preflight: service 'api' does not offer lever 'z' (its catalog: x, y)",
                        EnvironmentError);
 }
 

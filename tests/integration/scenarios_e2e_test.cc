@@ -1,10 +1,11 @@
 // End to end: the chaos experiments of specs/ (smoke, redis-down, worker-crash,
-// duplicate-requests, dependency-latency, partition, flapping, instance-kill, broker-down) run
+// duplicate-requests, dependency-latency, partition, flapping, instance-kill, broker-down, and
+// the lever scenarios lever-rollback, payment-down, load-shed, poison-jobs) run
 // as `make chaos` runs them, at their default seeds and lengths, against the demo services.
 // Each must reproduce (exit 0, every assertion passing, faults undone); each with its faults
-// removed (tests/integration/specs/<name>-no-fault.yaml) must fail with exit 1, which proves
-// its assertions can fail; and broker-down must fail in the fixed environment, which proves
-// the fix.
+// removed (tests/integration/specs/<name>-no-fault.yaml; for a lever scenario, its lever
+// removed: <name>-no-lever.yaml) must fail with exit 1, which proves its assertions can fail; and
+// broker-down must fail in the fixed environment, which proves the fix.
 #include <doctest/doctest.h>
 #include <rapidjson/document.h>
 
@@ -116,4 +117,29 @@ TEST_CASE("broker-down without its fault fails") {
 }
 TEST_CASE("broker-down in the fixed environment fails: reconciliation closes the gap") {
   check_fails({"run", "specs/broker-down.yaml", "--env", "envs/local-fixed.yaml"}, "bd-fixed");
+}
+
+TEST_CASE("lever-rollback reproduces: the hedge lever pulled mid-incident brings p95 back") {
+  check_reproduces("lever-rollback");
+}
+TEST_CASE("lever-rollback without its lever fails") {
+  check_fails({"run", "tests/integration/specs/lever-rollback-no-lever.yaml"}, "lever-rollback-nl");
+}
+TEST_CASE("payment-down reproduces: the kill switch frees the api while payment hangs") {
+  check_reproduces("payment-down");
+}
+TEST_CASE("payment-down without its kill switch fails") {
+  check_fails({"run", "tests/integration/specs/payment-down-no-lever.yaml"}, "payment-down-nl");
+}
+TEST_CASE("load-shed reproduces: capping orders in flight keeps users served") {
+  check_reproduces("load-shed");
+}
+TEST_CASE("load-shed without its lever fails") {
+  check_fails({"run", "tests/integration/specs/load-shed-no-lever.yaml"}, "load-shed-nl");
+}
+TEST_CASE("poison-jobs reproduces: no retries once worker_max_retries is 0") {
+  check_reproduces("poison-jobs");
+}
+TEST_CASE("poison-jobs without its lever fails") {
+  check_fails({"run", "tests/integration/specs/poison-jobs-no-lever.yaml"}, "poison-jobs-nl");
 }

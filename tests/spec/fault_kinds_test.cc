@@ -200,3 +200,65 @@ TEST_CASE("a schedule that turns faults on too often is refused by the compiler 
   s.phases.push_back(PhaseSpec{"p", 60s, std::nullopt, std::nullopt, {use}, {}});
   CHECK_THROWS_WITH_AS(compile_plan(s, {}), doctest::Contains("more than 10000 times"), UsageError);
 }
+
+TEST_CASE("levers compile into steps of their own kind, lifted like knobs") {
+  // A knob fault for the whole trigger, and a lever pulled 5 s into it (the mitigation).
+  const char* scenario = R"(name: lever
+target: api
+traffic:
+  routes: [{name: x, request: GET /}]
+fault_profiles:
+  slow: {knobs: {payment: {payment_latency_ms_add: 800}}}
+  mitigate: {levers: {api: {payment_timeout_ms: 200, payment_kill_switch: true}}}
+phases:
+  - name: warmup
+    duration: 5s
+  - name: trigger
+    duration: 20s
+    faults: [slow, {profile: mitigate, at: 5s}]
+  - name: cooldown
+    duration: 5s
+)";
+  const Plan plan = compile(kTestEnvironment, scenario);
+  std::vector<std::string> steps;
+  for (const auto& f : plan.fault_steps) steps.push_back(step_text(f));
+  const std::vector<std::string> expected = {
+      R"(5s trigger knobs payment {"payment_latency_ms_add":800})",
+      R"(10s trigger levers api {"payment_kill_switch":true,"payment_timeout_ms":200})",
+      "25s cooldown knobs payment {}",
+      "25s cooldown levers api {}",
+  };
+  CHECK(steps == expected);
+  CHECK(fault_step_service(plan.fault_steps[1]) == "api");
+
+  // Plan JSON keeps the kind; the knob steps keep their old form.
+  const std::string json = plan_to_json(plan, 0, true);
+  CHECK(json.find(R"("kind": "levers")") != std::string::npos);
+  const Plan back = plan_from_json(json);
+  REQUIRE(back.fault_steps.size() == plan.fault_steps.size());
+  for (size_t i = 0; i < plan.fault_steps.size(); ++i)
+    CHECK(step_text(back.fault_steps[i]) == step_text(plan.fault_steps[i]));
+  CHECK(back.plan_hash == plan.plan_hash);
+}
+
+TEST_CASE("levers need a service that takes faults, like knobs") {
+  MemoryWorld w;
+  w.files["envs/local.yaml"] = R"(services:
+  api:
+    command: [demo, --role, api, --port, "{port}"]
+)";
+  w.files["s.yaml"] = R"(name: lever
+target: api
+traffic:
+  routes: [{name: x, request: GET /}]
+phases:
+  - name: p
+    duration: 2s
+    faults: [{levers: {api: {payment_retries: 0}}}]
+)";
+  const ScenarioLoad load = load_text(w, "s.yaml");
+  CHECK_FALSE(load.ok());
+  INFO(summary(load.diagnostics));
+  CHECK(summary(load.diagnostics).find("s.yaml:8:") != std::string::npos);
+  CHECK(summary(load.diagnostics).find("faults: true") != std::string::npos);
+}

@@ -1,0 +1,86 @@
+// ProductionSpec: the machine-readable tables of a production spec (docs/production-spec.md,
+// "How to read the machine-readable tables") and the coverage check `faultline coverage` runs
+// on them: every failure mode names scenarios that exist and validate and a runbook, every
+// alert it names is a rule of the alert file, every scenario of specs/ maps to a failure mode
+// or a baseline, and (once scenarios assert alerts) every alert is fired by some scenario.
+//
+// Parsing and checking are pure: the caller reads the files and passes what it found
+// (CoverageFacts), so tests need no file system.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace faultline {
+
+struct FailureModeRow {
+  std::string mode;                    // the slug (a [slug](link) cell gives the slug)
+  std::vector<std::string> scenarios;  // paths from the repository root
+  std::vector<std::string> alerts;     // alert names ("-" or empty: none)
+  int line = 0;                        // 1-based line of the row in the document
+};
+
+struct AlertRow {
+  std::string alert;
+  int line = 0;
+};
+
+struct BaselineRow {
+  std::string scenario;
+  int line = 0;
+};
+
+struct ProductionSpec {
+  std::vector<FailureModeRow> failure_modes;
+  std::vector<AlertRow> alerts;
+  std::vector<BaselineRow> baselines;
+  // Format problems ("line 12: the Failure modes table has columns ..., expected ..."). A spec
+  // with any is not checked further.
+  std::vector<std::string> errors;
+};
+
+// Reads the first Markdown table after each heading named exactly "Failure modes", "Alerts"
+// and "Baselines" (any level). Failure modes and Alerts are required; Baselines is optional.
+ProductionSpec parse_production_spec(std::string_view markdown);
+
+// The `alert:` names of a Prometheus rule file (YAML: groups[].rules[].alert). Throws
+// UsageError naming the problem when the text is not such a file.
+std::set<std::string> alert_rule_names(std::string_view rules_yaml);
+
+// The NAMEs of `alert(NAME)` in assertion statements.
+std::set<std::string> alerts_asserted(const std::vector<std::string>& statements);
+
+// What the caller found on disk.
+struct CoverageFacts {
+  struct Scenario {
+    bool exists = false;
+    bool valid = false;
+    std::string problem;                 // why not valid (first diagnostic)
+    std::set<std::string> alerts_fired;  // alert(NAME) in its assertions
+  };
+  std::map<std::string, Scenario> scenarios;  // every path the spec names and every spec file
+  std::vector<std::string> spec_files;        // scenario files that must map (specs/*.yaml)
+  std::set<std::string> alert_rules;          // alert_rule_names of the rule file
+  std::set<std::string> runbooks;             // modes with docs/runbooks/<mode>.md
+};
+
+struct CoverageOptions {
+  // Fail when an alert is fired by no scenario (alert(NAME) in an assertion). Off until the
+  // assertion exists in the DSL; without it the gap is listed as a note.
+  bool require_alert_assertions = false;
+};
+
+struct CoverageResult {
+  std::vector<std::string> missing;  // each makes the check fail
+  std::vector<std::string> notes;    // listed, not failing
+  bool ok() const { return missing.empty(); }
+};
+
+CoverageResult check_coverage(const ProductionSpec& spec, const CoverageFacts& facts,
+                              const CoverageOptions& options = {});
+
+}  // namespace faultline
