@@ -37,7 +37,7 @@ std::string complete(const std::string& words) {
 
 TEST_CASE("completion: commands, options per command, scenario and matrix names") {
   CHECK(complete("faultline ru") == "run\n");
-  CHECK(complete("faultline co") == "compare\ncompletion\n");
+  CHECK(complete("faultline co") == "compare\ncompletion\ncoverage\n");
   CHECK(complete("faultline run latency-tail --j") == "--junit\n");
   CHECK(complete("faultline matrix nightly --j") == "--jobs\n--junit\n");
   CHECK(complete("faultline plan --a") == "--arrivals\n");
