@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/outputs.h"
 #include "cli/plan_flags.h"
 #include "common/error.h"
 #include "recorded/recorded_run.h"
@@ -33,6 +34,7 @@ int replay_command(int argc, char** argv) {
       "lease", "fault lease (see faultline run --help)",
       cxxopts::value<std::string>()->default_value("6s"))("q,quiet", "no progress output")(
       "h,help", "show this help")("artifact", "", cxxopts::value<std::string>());
+  add_output_flags(opts);
   opts.parse_positional({"artifact"});
   auto result = parse_or_usage(opts, argc, argv);
   if (result.count("help")) {
@@ -45,6 +47,8 @@ int replay_command(int argc, char** argv) {
   }
   if (!result.count("artifact"))
     throw UsageError("replay needs an artifact: faultline replay A.json");
+  const OutputFlags outputs = read_output_flags(result);
+  std::FILE* out = human_out(outputs);
   const RecordedRun run = load_recorded_run(result["artifact"].as<std::string>());
   if (!run.has_artifact)
     throw UsageError(run.artifact_path +
@@ -67,15 +71,16 @@ int replay_command(int argc, char** argv) {
   ro.lease = *lease;
   if (result.count("quiet")) ro.progress = ProgressMode::kQuiet;
   for (int i = 0; i < argc; ++i) ro.command_line += (i ? " " : "faultline ") + std::string(argv[i]);
-  std::printf("replaying %s (plan %s, %llu arrivals recorded) against %s\n",
-              run.artifact_path.c_str(), run.plan.plan_hash.substr(0, 12).c_str(),
-              static_cast<unsigned long long>(run.arrivals), env_path.c_str());
+  std::fprintf(out, "replaying %s (plan %s, %llu arrivals recorded) against %s\n",
+               run.artifact_path.c_str(), run.plan.plan_hash.substr(0, 12).c_str(),
+               static_cast<unsigned long long>(run.arrivals), env_path.c_str());
   const RunOutcome outcome =
       execute_plan(run.plan, *env.environment, run.spec_path, ro,
-                   {run.artifact_path, run.schedule_sha256, run.arrivals}, stdout, stderr);
-  std::printf("schedule: %s (sha256 %s)\n",
-              outcome.schedule_matched ? "matched the recording" : "DIFFERS from the recording",
-              outcome.schedule_sha256.c_str());
+                   {run.artifact_path, run.schedule_sha256, run.arrivals}, out, stderr);
+  std::fprintf(out, "schedule: %s (sha256 %s)\n",
+               outcome.schedule_matched ? "matched the recording" : "DIFFERS from the recording",
+               outcome.schedule_sha256.c_str());
+  finish_run_outcome(outcome, outputs);
   if (outcome.exit_code == 0 && !outcome.schedule_matched) return 1;
   return outcome.exit_code;
 }

@@ -13,7 +13,6 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "recorded/shards.h"
-#include "report/html_report.h"
 #include "run/push.h"
 #include "run/runner.h"
 
@@ -111,12 +110,7 @@ int run_command(int argc, char** argv) {
   }
   for (int i = 0; i < argc; ++i) ro.command_line += (i ? " " : "faultline ") + std::string(argv[i]);
   const RunOutcome outcome = run_scenario(ro, human_out(outputs), stderr);
-  // The HTML report beside the artifact (report/html_report.h); it never changes the exit code.
-  if (!outcome.artifact_path.empty()) html::write_html_beside(outcome.artifact_path, stderr);
-  if (outcome.report) {
-    const auto json = read_whole_file(outcome.artifact_path);
-    finish_run_outputs(*outcome.report, outcome.artifact_path, outputs, json.value_or(""));
-  }
+  finish_run_outcome(outcome, outputs);
   return push ? push_outcome(outcome, *push, human_out(outputs)) : outcome.exit_code;
 }
 

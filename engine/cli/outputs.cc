@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "common/term_color.h"
+#include "report/html_report.h"
 #include "report/junit.h"
 #include "report/markdown.h"
 
@@ -64,6 +65,13 @@ std::string write_summary(const std::string& path, const std::string& markdown) 
     written += (written.empty() ? "" : ", ") + std::string(step);
   }
   return written;
+}
+
+void finish_run_outcome(const RunOutcome& outcome, const OutputFlags& flags) {
+  if (!outcome.artifact_path.empty()) html::write_html_beside(outcome.artifact_path, stderr);
+  if (!outcome.report) return;
+  const auto json = read_whole_file(outcome.artifact_path);
+  finish_run_outputs(*outcome.report, outcome.artifact_path, flags, json.value_or(""));
 }
 
 std::string html_beside(const std::string& artifact) {

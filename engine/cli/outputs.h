@@ -9,6 +9,7 @@
 #include <string>
 
 #include "report/report.h"
+#include "run/runner.h"
 
 namespace faultline::cli {
 
@@ -39,6 +40,11 @@ std::string write_summary(const std::string& path, const std::string& markdown);
 // json prints `json` (the artifact's JSON) on stdout.
 void finish_run_outputs(const RunReport& report, const std::string& artifact,
                         const OutputFlags& flags, const std::string& json);
+
+// What run and replay do once the run is over: write the HTML report beside its artifact
+// (report/html_report.h; a failure there is reported and never changes the exit code), then
+// finish_run_outputs with the artifact's JSON.
+void finish_run_outcome(const RunOutcome& outcome, const OutputFlags& flags);
 
 // The HTML report beside an artifact (incident-x.json -> incident-x.html) when it exists,
 // else "". The HTML writer lives elsewhere; this only names what it wrote.

@@ -162,7 +162,18 @@ std::string PrometheusPull::selector(const std::string& service,
 }
 
 std::optional<std::string> PrometheusPull::preflight(const std::vector<std::string>& services,
-                                                     const std::vector<std::string>& alerts) const {
+                                                     const std::vector<std::string>& alerts,
+                                                     Duration patience) const {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  for (;;) {
+    auto problem = check_once(services, alerts);
+    if (!problem || std::chrono::steady_clock::now() >= deadline) return problem;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
+std::optional<std::string> PrometheusPull::check_once(
+    const std::vector<std::string>& services, const std::vector<std::string>& alerts) const {
   if (!alerts.empty()) {
     std::vector<observe::PromAlertRule> rules;
     try {

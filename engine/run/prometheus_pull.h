@@ -60,8 +60,11 @@ class PrometheusPull {
   // Before the traffic: checks the server answers, has an `up` series for each service and an
   // alerting rule for each of `alerts`, so a wrong URL, selector or alert name fails the run
   // before anything is sent. The first problem, in words that name it, or nullopt.
+  // `patience`: how long to keep asking while a problem lasts (a Prometheus just started
+  // answers late and has not scraped yet); 0 asks once.
   std::optional<std::string> preflight(const std::vector<std::string>& services,
-                                       const std::vector<std::string>& alerts = {}) const;
+                                       const std::vector<std::string>& alerts = {},
+                                       Duration patience = Duration{0}) const;
   // GET /api/v1/rules: the alerting rules. Throws PrometheusApiError.
   std::vector<observe::PromAlertRule> alerting_rules() const;
 
@@ -100,6 +103,8 @@ class PrometheusPull {
  private:
   observe::PromAnswer post(const std::string& path, const std::string& form) const;
   HttpResponse get(const std::string& path) const;
+  std::optional<std::string> check_once(const std::vector<std::string>& services,
+                                        const std::vector<std::string>& alerts) const;
   // Reads `expr` at the ticks of `order` (grid ones by range queries); each series with all
   // its points in time order. Throws PrometheusApiError.
   std::vector<observe::PromSeries> read_ticks(const std::string& expr,

@@ -64,20 +64,28 @@ class SteadyClock : public SessionClock {
   Clock::time_point origin_ = Clock::now();
 };
 
+// The launcher's services, plus the environment's Prometheus when the run observes through
+// one it starts (`also`), checked by `after_start` once everything runs.
 class LauncherServices : public SessionServices {
  public:
-  explicit LauncherServices(ServiceLauncher& launcher) : launcher_(launcher) {}
+  LauncherServices(ServiceLauncher& launcher, std::string also, std::function<void()> after_start)
+      : launcher_(launcher), also_(std::move(also)), after_start_(std::move(after_start)) {}
   void start(const std::set<std::string>& needed,
              const std::function<bool()>& interrupted) override {
+    std::set<std::string> all = needed;
+    if (!also_.empty()) all.insert(also_);
     launcher_.set_interrupt(interrupted);
-    launcher_.start(needed);
+    launcher_.start(all);
     launcher_.set_interrupt(nullptr);
+    if (after_start_) after_start_();
   }
   std::optional<std::string> exited() override { return launcher_.find_exited(); }
   void stop_all() override { launcher_.stop_all(); }
 
  private:
   ServiceLauncher& launcher_;
+  std::string also_;
+  std::function<void()> after_start_;
 };
 
 // A scrape at a phase's start or end is kept whole in the bundle as a snapshot.
@@ -365,28 +373,30 @@ bool reads_server(const dsl::Condition& c) {
                      [](const dsl::Condition& o) { return reads_server(o); });
 }
 
-// Why a run observed through Prometheus cannot start, or nullopt: an abort_if that reads
-// server metrics (Prometheus is read after the traffic, so it would never see them; exit 2),
-// a server that does not answer, or a service Prometheus does not scrape under the selector
-// (exit 3).
-std::optional<std::pair<ExitCode, std::string>> prometheus_problem(const Plan& plan,
-                                                                   const Environment& env) {
+// Why a plan cannot be observed through Prometheus at all, or nullopt: an abort_if that reads
+// server metrics (Prometheus is read after the traffic, so it would never see them).
+std::optional<std::string> prometheus_plan_problem(const Plan& plan) {
   for (const auto& a : plan.abort_if)
     if (a.parsed && a.parsed->condition && reads_server(*a.parsed->condition))
-      return std::pair{
-          ExitCode::kInvalid,
-          "abort_if \"" + a.text + "\" reads server metrics, which faultline reads from " +
-              "Prometheus only after the traffic; use client metrics in abort_if, or observe " +
-              "by scraping"};
+      return "abort_if \"" + a.text + "\" reads server metrics, which faultline reads from " +
+             "Prometheus only after the traffic; use client metrics in abort_if, or observe by " +
+             "scraping";
+  return std::nullopt;
+}
+
+// Why the Prometheus at observe.url cannot observe this run, or nullopt: it does not answer,
+// does not scrape an observed service under the selector, or has no rule for an asserted
+// alert. `patience`: how long to keep asking (a Prometheus the environment just started has
+// not scraped yet).
+std::optional<std::string> prometheus_preflight(const Plan& plan, const Environment& env,
+                                                const ObserveSource& observe, Duration patience) {
   std::vector<std::string> services;
   for (const auto& t : plan.scrape_targets)
     if (const ServiceSpec* s = env.find(t.service); s == nullptr || s->proxy_of.empty())
       services.push_back(t.service);
   const std::vector<std::string> alerts = alerts_asserted(plan);
   if (services.empty() && alerts.empty()) return std::nullopt;
-  if (auto why = PrometheusPull(env.observe, 0).preflight(services, alerts))
-    return std::pair{ExitCode::kEnvironment, *why};
-  return std::nullopt;
+  return PrometheusPull(observe, 0).preflight(services, alerts, patience);
 }
 
 }  // namespace
@@ -427,10 +437,18 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
                  plan.scenario_name.c_str(), alerts.front().c_str(), env.source_path.c_str());
     return {static_cast<int>(ExitCode::kInvalid), "", "", false, nullptr};
   }
-  if (env.observe.prometheus() && options.shard_index == 0) {
-    if (auto problem = prometheus_problem(plan, env)) {
-      std::fprintf(err, "faultline run: observe through Prometheus: %s\n", problem->second.c_str());
-      return {static_cast<int>(problem->first), "", "", false, nullptr};
+  // Where the server side comes from; a Prometheus the environment starts gets its URL once
+  // it runs (LauncherServices' after_start, below).
+  ObserveSource observe = env.observe;
+  if (observe.prometheus() && options.shard_index == 0) {
+    std::optional<std::string> problem = prometheus_plan_problem(plan);
+    const bool invalid = problem.has_value();
+    if (!problem && observe.service.empty())
+      problem = prometheus_preflight(plan, env, observe, Duration{0});
+    if (problem) {
+      std::fprintf(err, "faultline run: observe through Prometheus: %s\n", problem->c_str());
+      return {static_cast<int>(invalid ? ExitCode::kInvalid : ExitCode::kEnvironment), "", "",
+              false, nullptr};
     }
   }
   const RunFiles files =
@@ -457,7 +475,14 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
 
   ServiceLauncher launcher(env, files.bundle.logs_dir());
   launcher.set_proxy_seed(plan.seed);
-  LauncherServices services(launcher);
+  LauncherServices services(launcher, observe.service, [&] {
+    if (observe.service.empty() || options.shard_index != 0) return;
+    observe.url = launcher.get(observe.service).url;
+    const Duration patience = std::min<Duration>(observe.wait, std::chrono::seconds(20));
+    if (auto problem = prometheus_preflight(plan, env, observe, patience))
+      throw EnvironmentError("observe through Prometheus (service " + observe.service +
+                             "): " + *problem);
+  });
   SteadyClock clock;
   RunObservations obs(shard_plan, judging_windows(shard_plan), plan.metrics_of_interest);
   KnobDriverOptions knob_options;
@@ -484,10 +509,9 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
   exec_options.log_dir = files.bundle.logs_dir();
   ExecDriver execs(exec_options);
   EngineTraffic traffic(shard_plan, clock, launcher, files.bundle, obs, options.shard_index,
-                        options.shard_count, env.observe, err);
-  report.observe_source = env.observe.source;
-  report.observe_url = env.observe.url;
-  if (env.observe.prometheus()) report.observe_match = env.observe.match;
+                        options.shard_count, observe, err);
+  report.observe_source = observe.source;
+  if (observe.prometheus()) report.observe_match = observe.match;
 
   Duration last_progress{0};
   uint64_t last_arrivals = 0;
@@ -529,6 +553,7 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
   const SessionOutcome outcome = session.run();
   progress.finish();
   if (outcome.traffic_started) report.plan_zero_unix_ms = clock.zero_unix_ms();
+  report.observe_url = observe.url;
 
   report.status = outcome.status;
   report.status_detail = outcome.detail;

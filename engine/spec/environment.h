@@ -54,6 +54,10 @@ inline constexpr int kMaxInstances = 16;
 struct ObserveSource {
   std::string source = "scrape";  // "scrape" or "prometheus"
   std::string url;                // prometheus: its base URL, e.g. "http://127.0.0.1:9090"
+  // prometheus, instead of url: a service of this environment that is the Prometheus server
+  // (one faultline starts, e.g. with scripts/prometheus-for-env); its URL is known once it
+  // runs, and the checks of preflight() wait for its first scrapes.
+  std::string service;
   // Label matchers (PromQL syntax, without braces) that select one service's series in
   // Prometheus; {service} stands for the logical service name.
   std::string match = "job=\"{service}\"";
@@ -63,8 +67,8 @@ struct ObserveSource {
   SourceLoc loc;
 
   bool prometheus() const { return source == "prometheus"; }
-  // The matchers for `service`: `match` with {service} replaced.
-  std::string matchers_for(const std::string& service) const;
+  // The matchers for `service_name`: `match` with {service} replaced.
+  std::string matchers_for(const std::string& service_name) const;
 };
 
 struct Environment {

@@ -168,6 +168,12 @@ Environment Builder::build(const Value& doc, const std::string& source_path) {
     }
   }
   check_references(env);
+  if (!env.observe.service.empty() && env.find(env.observe.service) == nullptr) {
+    std::vector<std::string> names;
+    for (const auto& s : env.services) names.push_back(s.name);
+    report_unknown_name(sink_, "/observe/service", "service", env.observe.service, names,
+                        "services");
+  }
   return env;
 }
 
@@ -188,15 +194,28 @@ void Builder::observe_source(const Value& v, Environment& env) {
   if (auto d = read_duration(field(v, "wait"), "/observe/wait", sink_, true)) o.wait = *d;
   const auto url_text = string_value(field(v, "url"));
   if (url_text) o.url = *url_text;
+  const auto service = string_value(field(v, "service"));
+  if (service) o.service = *service;
   if (!o.prometheus()) {
-    if (url_text)
-      sink_.error("/observe/url", "url is only used with source: prometheus",
-                  "add source: prometheus, or drop url");
+    if (url_text || service)
+      sink_.error(
+          url_text ? "/observe/url" : "/observe/service",
+          std::string(url_text ? "url" : "service") + " is only used with source: prometheus",
+          "add source: prometheus, or drop it");
     return;
   }
+  if (url_text && service) {
+    sink_.error("/observe/service", "give either url or service, not both",
+                "url: a Prometheus that runs already; service: one this environment starts");
+    return;
+  }
+  if (service) return;  // checked against the services once they are all known
   if (!url_text) {
-    sink_.error("/observe", "source: prometheus needs the url of the Prometheus server",
-                "e.g. url: http://127.0.0.1:9090", DiagnosticSink::Anchor::kKey);
+    sink_.error("/observe",
+                "source: prometheus needs the url of the Prometheus server, or the service "
+                "that is one",
+                "e.g. url: http://127.0.0.1:9090, or service: prometheus",
+                DiagnosticSink::Anchor::kKey);
     return;
   }
   UrlParts url;

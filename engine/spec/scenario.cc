@@ -34,13 +34,13 @@ const RouteSpec* Scenario::find_route(const std::string& route_name) const {
   return find_named(traffic.routes, route_name);
 }
 
-std::string ObserveSource::matchers_for(const std::string& service) const {
+std::string ObserveSource::matchers_for(const std::string& service_name) const {
   std::string out;
   constexpr std::string_view kPlaceholder = "{service}";
   size_t from = 0;
   for (size_t at; (at = match.find(kPlaceholder, from)) != std::string::npos;
        from = at + kPlaceholder.size())
-    out.append(match, from, at - from).append(service);
+    out.append(match, from, at - from).append(service_name);
   return out.append(match, from);
 }
 

@@ -32,13 +32,17 @@ constexpr const char* kSpec = "tests/prometheus/specs/prom-latency.yaml";
 constexpr const char* kAlertsSpec = "tests/prometheus/specs/prom-alerts.yaml";
 constexpr const char* kRules = "tests/prometheus/specs/prom-alerts.rules.yml";
 
+std::string host_port(const std::string& url) {
+  return url.substr(url.find("//") + 2);
+}
+
 std::string write_env(const std::string& path, testing::DemoCluster& cluster,
-                      const std::string& observe) {
+                      const std::string& extra) {
   std::ofstream f(path);
   f << "version: 1\nname: external\nservices:\n"
     << "  api: {url: \"" << cluster.api_url() << "\", faults: true}\n"
     << "  payment: {url: \"" << cluster.payment_url() << "\", faults: true}\n"
-    << observe;
+    << extra;  // more services, observe:
   return path;
 }
 
@@ -72,8 +76,7 @@ TEST_CASE(
   testing::DemoCluster cluster(options);
   testing::TempDir dir("prometheus-e2e");
   testing::PrometheusServer prometheus(
-      dir, {{"api", cluster.api_url()}, {"payment", cluster.payment_url()}},
-      {std::string(FAULTLINE_SOURCE_DIR) + "/" + kRules});
+      dir, {{"api", cluster.api_url()}, {"payment", cluster.payment_url()}});
   REQUIRE_MESSAGE(testing::wait_until([&] { return prometheus.count_up("up") == 2; }, 20s, 200ms),
                   "prometheus never scraped both services: " << prometheus.process->log_tail());
 
@@ -82,15 +85,29 @@ TEST_CASE(
       write_env(dir / "prom.yaml", cluster,
                 "observe:\n  source: prometheus\n  url: " + prometheus.url + "\n  wait: 20s\n");
 
-  // First, while no earlier incident lingers in Prometheus' 3 s rate windows: alerts fire in
-  // the trigger, stay quiet in warmup and resolve in cooldown.
+  // First, while no earlier incident lingers in the 3 s rate windows: alerts fire in the
+  // trigger, stay quiet in warmup and resolve in cooldown. This Prometheus is one the
+  // environment starts itself (scripts/prometheus-for-env, `observe: {service: ...}`),
+  // evaluating the test's rules; its URL is known only once it runs.
   {
+    const std::string alerts_env = write_env(
+        dir / "alerts.yaml", cluster,
+        "  prometheus:\n    command: [sh, scripts/prometheus-for-env, --port, \"{port}\", --data, "
+        "\"{data_dir}/prometheus\", --rules, " +
+            std::string(FAULTLINE_SOURCE_DIR) + "/" + kRules +
+            ", --target, \"api=" + host_port(cluster.api_url()) +
+            "\", --target, \"payment=" + host_port(cluster.payment_url()) +
+            "\"]\n    ready: {path: /-/ready, timeout: 20s}\n"
+            "observe:\n  source: prometheus\n  service: prometheus\n  wait: 20s\n");
     fs::create_directories(dir / "alerts");
     testing::Run alerts = testing::run_faultline_in(
-        {"run", kAlertsSpec, "--env", prom_env, "--progress", "quiet"}, dir / "alerts", 90s);
+        {"run", kAlertsSpec, "--env", alerts_env, "--progress", "quiet"}, dir / "alerts", 90s);
     INFO(alerts.output);
     REQUIRE_FALSE(alerts.artifact.empty());
     CHECK(alerts.status() == "passed");
+    const auto& observe = alerts.report["meta"]["observe"];
+    CHECK(std::string(observe["source"].GetString()) == "prometheus");
+    CHECK(std::string(observe["url"].GetString()).rfind("http://127.0.0.1:", 0) == 0);
     CHECK(verdicts(alerts.report) ==
           std::vector<std::string>{
               "pass during(warmup): alert(FaultlineTestPaymentSlow) never fires",

@@ -270,3 +270,22 @@ TEST_CASE("observe: what is wrong with a Prometheus source, where it is written"
   load = load_env(services + "observe:\n  source: graphite\n");
   CHECK_FALSE(load.ok());  // the schema's enum
 }
+
+TEST_CASE("observe: service names a Prometheus the environment starts") {
+  const std::string services =
+      "services:\n  a: {url: \"http://127.0.0.1:1\"}\n  prom: {command: [prometheus]}\n";
+  EnvironmentLoad load = load_env(services + "observe:\n  source: prometheus\n  service: prom\n");
+  REQUIRE_MESSAGE(load.ok(), summary(load.diagnostics));
+  CHECK(load.environment->observe.service == "prom");
+  CHECK(load.environment->observe.url.empty());
+
+  load = load_env(services + "observe:\n  source: prometheus\n  service: promm\n");
+  CHECK_MESSAGE(find_error(load.diagnostics, "promm"), summary(load.diagnostics));
+  load = load_env(services +
+                  "observe:\n  source: prometheus\n  service: prom\n  url: http://127.0.0.1:9\n");
+  CHECK_MESSAGE(find_error(load.diagnostics, "give either url or service, not both"),
+                summary(load.diagnostics));
+  load = load_env(services + "observe:\n  service: prom\n");
+  CHECK_MESSAGE(find_error(load.diagnostics, "service is only used with source: prometheus"),
+                summary(load.diagnostics));
+}
