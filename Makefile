@@ -33,8 +33,13 @@ configure: deps $(BUILD_DIR)/CMakeCache.txt
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# Twice as many tests as cores: most integration tests spend their time waiting on the wall
+# clock of a scenario's phases (tens of requests per second), not on the CPU. The one
+# CPU-bound test, the clang build of the fuzzers, claims two slots (PROCESSORS 2).
+TEST_JOBS ?= $(shell echo $$(( $(JOBS) * 2 )))
+
 test: build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(TEST_JOBS) --timeout 600
 
 # The unit and integration suites built with AddressSanitizer and UBSan, in their own build
 # directory. Not part of `make test`: the instrumented build and run take longer than CI's

@@ -57,19 +57,18 @@ void DiagnosticSink::warning(const std::string& pointer, std::string message, st
 
 void DiagnosticSink::error_at(const SourceLoc& loc, const std::string& pointer, std::string message,
                               std::string hint, int length) {
-  Diagnostic d;
-  d.loc = loc;
-  d.path = human_path(pointer);
-  d.message = std::move(message);
-  d.hint = std::move(hint);
-  d.length = length;
-  add(std::move(d), pointer, false);
+  add_at("error", loc, pointer, std::move(message), std::move(hint), length);
 }
 
 void DiagnosticSink::note_at(const SourceLoc& loc, const std::string& pointer, std::string message,
                              std::string hint, int length) {
+  add_at("note", loc, pointer, std::move(message), std::move(hint), length);
+}
+
+void DiagnosticSink::add_at(const char* severity, const SourceLoc& loc, const std::string& pointer,
+                            std::string message, std::string hint, int length) {
   Diagnostic d;
-  d.severity = "note";
+  d.severity = severity;
   d.loc = loc;
   d.path = human_path(pointer);
   d.message = std::move(message);

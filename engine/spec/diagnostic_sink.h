@@ -52,6 +52,8 @@ class DiagnosticSink {
 
  private:
   void add(Diagnostic d, const std::string& pointer, bool once_per_pointer);
+  void add_at(const char* severity, const SourceLoc& loc, const std::string& pointer,
+              std::string message, std::string hint, int length);
 
   const SourceMap& map_;
   std::vector<Diagnostic>& out_;

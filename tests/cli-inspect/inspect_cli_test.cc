@@ -14,6 +14,7 @@
 
 #include "demo_cluster.h"
 #include "inspect_run.h"
+#include "loopback_listen.h"
 #include "temp_dir.h"
 
 using namespace faultline;
@@ -32,17 +33,9 @@ const rapidjson::Value* find_family(const rapidjson::Document& d, const std::str
 
 // A loopback port that refuses connections while this object lives: bound, never listening.
 struct RefusingPort {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   int port = 0;
-  RefusingPort() {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    socklen_t len = sizeof addr;
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    port = ntohs(addr.sin_port);
-  }
+  int fd = testing::bind_loopback_unlistened(&port);
+  RefusingPort() { REQUIRE(fd >= 0); }
   ~RefusingPort() { ::close(fd); }
 };
 

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "cli_harness.h"
@@ -63,7 +64,10 @@ TEST_CASE("ci outputs: a passing run writes JUnit, a summary, and appends the st
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   CHECK(r.output.find("\njunit: " + junit + "\n") != std::string::npos);
   CHECK(r.output.find("\nsummary: " + summary + ", " + step + "\n") != std::string::npos);
-  CHECK(r.output.find("html: ") == std::string::npos);
+  // The HTML report beside the artifact, named with the other outputs.
+  const std::string html = r.artifact.substr(0, r.artifact.size() - 5) + ".html";
+  CHECK(r.output.find("\nhtml: " + html + "\n") != std::string::npos);
+  CHECK(std::filesystem::is_regular_file(html));
   CHECK(r.output.find("look first at") == std::string::npos);
 
   CHECK(xpath(junit,
@@ -82,9 +86,7 @@ TEST_CASE("ci outputs: a passing run writes JUnit, a summary, and appends the st
   CHECK(md.find("- junit: `" + junit + "`") != std::string::npos);
   CHECK(slurp(step) == "earlier step\n" + md + "\n");
 
-  // The HTML hook: once an HTML report exists beside the artifact, the closing lines name it.
-  const std::string html = r.artifact.substr(0, r.artifact.size() - 5) + ".html";
-  std::ofstream(html) << "<html></html>\n";
+  // judge names the HTML report beside the artifact too.
   const auto judged = run_cli("judge " + r.artifact + " --junit " + (dir / "judge.xml"));
   CHECK_MESSAGE(judged.exit_code == 0, (judged.out + judged.err));
   CHECK(judged.out.find("\nhtml: " + html + "\n") != std::string::npos);

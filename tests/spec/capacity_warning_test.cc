@@ -15,6 +15,7 @@
 #include <fstream>
 
 #include "cli_run.h"
+#include "loopback_listen.h"
 #include "spec_test_support.h"
 
 using namespace faultline;
@@ -54,16 +55,11 @@ using faultline::testing::faultline_cli;
 // A loopback port that was free a moment ago (bound to port 0, read back, closed): nothing
 // here listens on it.
 int unused_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int port = 0;
+  const int fd = testing::bind_loopback_unlistened(&port);
   REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return port;
 }
 
 // A scratch directory in the build tree, removed afterwards.

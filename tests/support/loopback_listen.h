@@ -29,4 +29,21 @@ inline int listen_loopback(int port, int backlog) {
   return fd;
 }
 
+// A socket bound to a free 127.0.0.1 port but not listening, so connections to that port are
+// refused while it is open (and no other process can take the port). Sets *port; -1 on error.
+inline int bind_loopback_unlistened(int* port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  *port = ntohs(addr.sin_port);
+  return fd;
+}
+
 }  // namespace faultline::testing
