@@ -2,7 +2,8 @@
 // "How to read the machine-readable tables") and the coverage check `faultline coverage` runs
 // on them: every failure mode names scenarios that exist and validate and a runbook, every
 // alert it names is a rule of the alert file, every scenario of specs/ maps to a failure mode
-// or a baseline, and (once scenarios assert alerts) every alert is fired by some scenario.
+// or a baseline (directly, or through the scenario it `extends`), and every alert is fired by
+// a scenario of the nightly matrix (`alert(NAME) fires` in a cell expected to pass).
 //
 // Parsing and checking are pure: the caller reads the files and passes what it found
 // (CoverageFacts), so tests need no file system.
@@ -51,8 +52,15 @@ ProductionSpec parse_production_spec(std::string_view markdown);
 // UsageError naming the problem when the text is not such a file.
 std::set<std::string> alert_rule_names(std::string_view rules_yaml);
 
-// The NAMEs of `alert(NAME)` in assertion statements.
-std::set<std::string> alerts_asserted(const std::vector<std::string>& statements);
+// The NAMEs of `alert(NAME) fires [within D]` in assertion statements, found with the DSL
+// parser (dsl/parser.h), anywhere in a statement's condition (`and`/`or` included). `never
+// fires` and `resolved` prove no firing and do not count; a statement that does not parse adds
+// nothing (the scenario then does not validate, which coverage reports on its own).
+std::set<std::string> alerts_fired(const std::vector<std::string>& statements);
+
+// The top-level `extends:` of a scenario file's text, as written; "" when there is none or the
+// text is not a YAML map (the loader reports that).
+std::string scenario_extends(std::string_view scenario_yaml);
 
 // What the caller found on disk.
 struct CoverageFacts {
@@ -60,18 +68,24 @@ struct CoverageFacts {
     bool exists = false;
     bool valid = false;
     std::string problem;                 // why not valid (first diagnostic)
-    std::set<std::string> alerts_fired;  // alert(NAME) in its assertions
+    std::set<std::string> alerts_fired;  // alerts_fired() of its assertions
+    // The scenario it `extends` (a path like the keys of `scenarios`), "" when none: a
+    // variant (specs/alerts/x.yaml extends specs/x.yaml) maps to its base's failure mode.
+    std::string base;
+    // A cell of the matrix that proves alerts (specs/matrix/nightly.yaml) runs it and expects
+    // it to pass: only such scenarios count as firing an alert.
+    bool in_matrix = false;
   };
   std::map<std::string, Scenario> scenarios;  // every path the spec names and every spec file
-  std::vector<std::string> spec_files;        // scenario files that must map (specs/*.yaml)
-  std::set<std::string> alert_rules;          // alert_rule_names of the rule file
-  std::set<std::string> runbooks;             // modes with docs/runbooks/<mode>.md
+  std::vector<std::string> spec_files;  // scenario files that must map (specs/*.yaml, specs/alerts)
+  std::set<std::string> alert_rules;    // alert_rule_names of the rule file
+  std::set<std::string> runbooks;       // modes with docs/runbooks/<mode>.md
 };
 
 struct CoverageOptions {
-  // Fail when an alert is fired by no scenario (alert(NAME) in an assertion). Off until the
-  // assertion exists in the DSL; without it the gap is listed as a note.
-  bool require_alert_assertions = false;
+  // An alert fired by no scenario of the matrix is a note instead of a gap (for a production
+  // spec whose alerts are not yet proven by chaos).
+  bool allow_unfired_alerts = false;
 };
 
 struct CoverageResult {

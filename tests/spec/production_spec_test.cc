@@ -1,5 +1,6 @@
 // The production spec's machine-readable tables (spec/production_spec.h): parsing them from
-// Markdown, reading alert rule names, finding alert(NAME) in assertions, and the coverage check
+// Markdown, reading alert rule names, finding `alert(NAME) fires` in assertions (DSL parser),
+// reading `extends`, and the coverage check
 // over facts given by the test (no file system).
 #include <doctest/doctest.h>
 
@@ -48,6 +49,8 @@ CoverageFacts good_facts() {
   }
   f.scenarios["specs/a.yaml"].alerts_fired = {"AlertA"};
   f.scenarios["specs/b.yaml"].alerts_fired = {"AlertB"};
+  f.scenarios["specs/a.yaml"].in_matrix = true;
+  f.scenarios["specs/b.yaml"].in_matrix = true;
   f.alert_rules = {"AlertA", "AlertB"};
   f.runbooks = {"slow", "down"};
   return f;
@@ -103,11 +106,21 @@ TEST_CASE("production spec: alert rule names from a Prometheus rule file") {
   CHECK_THROWS_AS(alert_rule_names("groups: [\n"), UsageError);
 }
 
-TEST_CASE("production spec: alert(NAME) is found in assertions, not other functions") {
-  CHECK(alerts_asserted({"during(trigger): alert(OrdersLatencyHigh) fires within 60s",
-                         "after(cooldown): alert( \"Api5xxHigh\" ) resolved",
-                         "overall: my_alert(X) > 1", "during(warmup): p95 < 300ms"}) ==
+TEST_CASE("production spec: only alert(NAME) fires counts as firing, found by the DSL parser") {
+  CHECK(alerts_fired({"during(trigger): alert(OrdersLatencyHigh) fires within 60s",
+                      "during(trigger): p95 > 1s and alert(Api5xxHigh) fires",
+                      "after(cooldown): alert(RedisDown) resolved",
+                      "during(warmup): alert(InstanceDown) never fires", "overall: my_alert(X) > 1",
+                      "during(warmup): p95 < 300ms", "during(trigger): alert(Broken fires"}) ==
         std::set<std::string>{"Api5xxHigh", "OrdersLatencyHigh"});
+}
+
+TEST_CASE("production spec: a scenario's extends is read from its text") {
+  CHECK(scenario_extends("version: 1\nextends: ../latency-tail.yaml\nname: x\n") ==
+        "../latency-tail.yaml");
+  CHECK(scenario_extends("version: 1\nname: x\n").empty());
+  CHECK(scenario_extends("[1, 2]\n").empty());
+  CHECK(scenario_extends("a: [\n").empty());
 }
 
 TEST_CASE("production spec: coverage is complete when everything maps") {
@@ -125,7 +138,7 @@ TEST_CASE("production spec: coverage lists every gap") {
   f.scenarios["specs/c.yaml"].valid = false;
   f.scenarios["specs/c.yaml"].problem = "line 3: bad";
   f.spec_files.push_back("specs/orphan.yaml");
-  f.scenarios["specs/orphan.yaml"] = {true, true, "", {}};
+  f.scenarios["specs/orphan.yaml"] = {true, true, "", {}, "", false};
   f.alert_rules.insert("AlertC");  // a rule the spec does not know
   f.alert_rules.erase("AlertB");   // an alert the spec names that is no rule
   f.runbooks.erase("down");
@@ -139,20 +152,54 @@ TEST_CASE("production spec: coverage lists every gap") {
   CHECK(has(r.missing, "alert AlertC of the alert rules is not in the Alerts table"));
   CHECK(has(r.missing, "alert AlertC is named by no failure mode"));
   CHECK(has(r.missing, "failure mode down has no runbook docs/runbooks/down.md"));
-  CHECK(r.missing.size() == 8);
+  CHECK(has(r.missing,
+            "1 alert(s) fired by no scenario of the matrix (no `alert(NAME) fires` "
+            "assertion in a cell expected to pass): AlertC"));
+  CHECK(r.missing.size() == 9);
 }
 
-TEST_CASE("production spec: an alert no scenario fires is a note, or a gap when required") {
+TEST_CASE(
+    "production spec: an alert no scenario of the matrix fires is a gap, or a note when allowed") {
   const ProductionSpec spec = parse_production_spec(kDoc);
   CoverageFacts f = good_facts();
   f.scenarios["specs/b.yaml"].alerts_fired.clear();
-  const CoverageResult note = check_coverage(spec, f);
-  CHECK(note.ok());
-  CHECK(has(note.notes, "1 alert(s) fired by no scenario (no alert(NAME) assertion): AlertB"));
-  CoverageOptions strict;
-  strict.require_alert_assertions = true;
-  const CoverageResult gap = check_coverage(spec, f, strict);
+  const CoverageResult gap = check_coverage(spec, f);
   CHECK_FALSE(gap.ok());
-  CHECK(has(gap.missing, "fired by no scenario (no alert(NAME) assertion): AlertB"));
-  CHECK(check_coverage(spec, good_facts(), strict).ok());
+  CHECK(has(gap.missing, "1 alert(s) fired by no scenario of the matrix"));
+  CHECK(has(gap.missing, "assertion in a cell expected to pass): AlertB"));
+  CoverageOptions lenient;
+  lenient.allow_unfired_alerts = true;
+  const CoverageResult note = check_coverage(spec, f, lenient);
+  CHECK(note.ok());
+  CHECK(has(note.notes, "fired by no scenario of the matrix"));
+  CHECK(check_coverage(spec, good_facts()).ok());
+}
+
+TEST_CASE("production spec: a scenario outside the matrix fires nothing") {
+  const ProductionSpec spec = parse_production_spec(kDoc);
+  CoverageFacts f = good_facts();
+  f.scenarios["specs/b.yaml"].in_matrix = false;
+  const CoverageResult r = check_coverage(spec, f);
+  CHECK_FALSE(r.ok());
+  CHECK(has(r.missing, "fired by no scenario of the matrix"));
+  f.scenarios["specs/b.yaml"].in_matrix = true;
+  f.scenarios["specs/b.yaml"].valid = false;  // in the matrix but broken: proves nothing
+  f.scenarios["specs/b.yaml"].problem = "line 3: bad";
+  CHECK(has(check_coverage(spec, f).missing, "fired by no scenario of the matrix"));
+}
+
+TEST_CASE("production spec: a variant maps to its base's failure mode through extends") {
+  const ProductionSpec spec = parse_production_spec(kDoc);
+  CoverageFacts f = good_facts();
+  f.spec_files.push_back("specs/alerts/a-alerts.yaml");
+  f.scenarios["specs/alerts/a-alerts.yaml"] = {true, true, "", {}, "specs/a.yaml", false};
+  f.spec_files.push_back("specs/alerts/chain.yaml");
+  f.scenarios["specs/alerts/chain.yaml"] = {true, true, "", {}, "specs/alerts/a-alerts.yaml",
+                                            false};
+  CHECK(check_coverage(spec, f).ok());
+  f.spec_files.push_back("specs/alerts/orphan.yaml");
+  f.scenarios["specs/alerts/orphan.yaml"] = {true, true, "", {}, "specs/nowhere.yaml", false};
+  const CoverageResult r = check_coverage(spec, f);
+  CHECK(has(r.missing, "scenario specs/alerts/orphan.yaml maps to no failure mode"));
+  CHECK(r.missing.size() == 1);
 }
