@@ -255,8 +255,12 @@ class Parse {
     if (type == MetricType::kHistogram || type == MetricType::kSummary) {
       for (std::string_view suffix : {"_bucket", "_sum", "_count"}) {
         const std::string child = std::string(name) + std::string(suffix);
+        // Only a family the samples implied (no TYPE and no HELP line of its own) is
+        // ambiguous: one declared by HELP is a family in its own right, and its samples stay
+        // in it whatever comes later, as they would had the TYPE line come first.
         if (auto it = family_index_.find(child); it != family_index_.end() &&
                                                  !out_.families[it->second].has_type_line &&
+                                                 !out_.families[it->second].has_help_line &&
                                                  !out_.families[it->second].samples.empty()) {
           fail_plain(at, who + " after its samples (" + child + ")");
         }

@@ -32,7 +32,8 @@
 //  - Errors fail the whole scrape, as in Prometheus (a scrape is atomic: one bad line and no
 //    sample of it is stored). The error names the line and column and what was expected.
 //    Besides syntax: a repeated label name in one sample; a second TYPE line for a family
-//    with a different type, or a TYPE line after samples of that name (both ambiguous for
+//    with a different type, or a TYPE line after samples of that name, or of its _bucket/_sum/
+//    _count names when those formed a family without a HELP or TYPE line (both ambiguous for
 //    family grouping; Prometheus' scraper ignores them, `promtool check metrics` rejects them).
 //    A repeated series is not an error: the first value is kept (Prometheus rejects the later
 //    sample as a duplicate and keeps the scrape).

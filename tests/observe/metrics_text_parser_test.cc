@@ -276,6 +276,19 @@ TEST_CASE("metrics text: malformed input names the line, column and what was exp
   for (const Bad& bad : cases) check_error(bad);
 }
 
+TEST_CASE("metrics text: a family declared by HELP keeps its samples when a parent TYPE follows") {
+  // Found by fuzz/metrics_text: `s_count` declared by its own HELP line is a family of its own,
+  // before or after `# TYPE s summary`, so both orders parse alike (and the canonical form of
+  // one reads back).
+  const char* before = "# HELP s_count c\n# TYPE s summary\ns_count 3\ns_sum 1\n";
+  const char* after = "# HELP s_count c\ns_count 3\n# TYPE s summary\ns_sum 1\n";
+  CHECK(parse_render(before) == parse_render(after));
+  CHECK(parse_render(after) ==
+        "family s_count untyped help=[c]\n  s_count{} 3\nfamily s summary typed\n  s_sum{} 1\n");
+  // Without HELP the samples implied the family, and a later TYPE stays an error.
+  check_error({"s_count 3\n# TYPE s summary\n", 2, 8, "after its samples (s_count)"});
+}
+
 TEST_CASE("metrics text: a repeated TYPE with the same type and a repeated HELP are fine") {
   CHECK(parse_render("# TYPE m counter\n# HELP m a\n# TYPE m counter\n# HELP m b\nm 1\n") ==
         "family m counter typed help=[b]\n  m{} 1\n");
