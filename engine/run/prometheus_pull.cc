@@ -99,12 +99,16 @@ int64_t PrometheusPull::wall_ms(Duration plan_time) const {
   return zero_ms_ + to_ms(plan_time);
 }
 
-PromAnswer PrometheusPull::post(const std::string& path, const std::string& form) const {
+std::string PrometheusPull::endpoint(const std::string& path) const {
   std::string base = source_.url;
   while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + path;
+}
+
+PromAnswer PrometheusPull::post(const std::string& path, const std::string& form) const {
   HttpRequest req;
   req.method = "POST";
-  req.url = base + path;
+  req.url = endpoint(path);
   req.headers.push_back("Content-Type: application/x-www-form-urlencoded");
   req.body = form;
   req.timeout = std::chrono::seconds(10);
@@ -120,10 +124,8 @@ PromAnswer PrometheusPull::post(const std::string& path, const std::string& form
 }
 
 HttpResponse PrometheusPull::get(const std::string& path) const {
-  std::string base = source_.url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
   HttpRequest req;
-  req.url = base + path;
+  req.url = endpoint(path);
   req.timeout = std::chrono::seconds(10);
   HttpResponse r = http_(req);
   if (!r.error.empty())

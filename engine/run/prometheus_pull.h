@@ -103,6 +103,7 @@ class PrometheusPull {
  private:
   observe::PromAnswer post(const std::string& path, const std::string& form) const;
   HttpResponse get(const std::string& path) const;
+  std::string endpoint(const std::string& path) const;  // the server's URL + path
   std::optional<std::string> check_once(const std::vector<std::string>& services,
                                         const std::vector<std::string>& alerts) const;
   // Reads `expr` at the ticks of `order` (grid ones by range queries); each series with all

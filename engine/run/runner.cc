@@ -99,7 +99,8 @@ class EngineTraffic : public SessionTraffic {
  public:
   EngineTraffic(const Plan& plan, const SteadyClock& clock, const ServiceLauncher& launcher,
                 const BundleLayout& bundle, RunObservations& obs, uint32_t shard_index,
-                uint32_t shard_count, const ObserveSource& observe, std::FILE* err)
+                uint32_t shard_count, const ObserveSource& observe,
+                std::vector<std::string> prometheus_services, std::FILE* err)
       : plan_(plan),
         clock_(clock),
         launcher_(launcher),
@@ -107,6 +108,7 @@ class EngineTraffic : public SessionTraffic {
         shard_index_(shard_index),
         shard_count_(shard_count),
         observe_(observe),
+        prometheus_services_(std::move(prometheus_services)),
         err_(err) {
     LoadEngineOptions lo;
     lo.max_in_flight = static_cast<uint32_t>(std::max(1, plan.max_in_flight));
@@ -194,12 +196,9 @@ class EngineTraffic : public SessionTraffic {
   // ran to its end), once Prometheus has caught up. Runs in the cleanup after the undo and
   // before the services stop, so their last scrapes are real.
   void pull_from_prometheus() {
-    std::vector<std::string> services;
-    for (const auto& target : plan_.scrape_targets)
-      if (launcher_.find_proxy(target.service) == nullptr) services.push_back(target.service);
     const auto& ticks = recording_.ticks();
     const auto gave_up =
-        pull_->read_run(plan_, services, ticks, clock_.now(),
+        pull_->read_run(plan_, prometheus_services_, ticks, clock_.now(),
                         [this, &ticks](const std::string& job, size_t i,
                                        std::optional<std::string> body, std::string error) {
                           const bool snapshot = body && at_phase_edge(plan_, ticks[i]);
@@ -256,6 +255,7 @@ class EngineTraffic : public SessionTraffic {
   uint32_t shard_index_;
   uint32_t shard_count_;
   const ObserveSource& observe_;
+  std::vector<std::string> prometheus_services_;  // prometheus_services(plan, env)
   std::FILE* err_;
   std::optional<PrometheusPull> pull_;  // set at start() when the server side is Prometheus's
 };
@@ -384,16 +384,23 @@ std::optional<std::string> prometheus_plan_problem(const Plan& plan) {
   return std::nullopt;
 }
 
+// The observed services whose series come from Prometheus: every scrape target but the
+// environment's proxies, which run inside faultline and are read in-process.
+std::vector<std::string> prometheus_services(const Plan& plan, const Environment& env) {
+  std::vector<std::string> services;
+  for (const auto& t : plan.scrape_targets)
+    if (const ServiceSpec* s = env.find(t.service); s == nullptr || s->proxy_of.empty())
+      services.push_back(t.service);
+  return services;
+}
+
 // Why the Prometheus at observe.url cannot observe this run, or nullopt: it does not answer,
 // does not scrape an observed service under the selector, or has no rule for an asserted
 // alert. `patience`: how long to keep asking (a Prometheus the environment just started has
 // not scraped yet).
 std::optional<std::string> prometheus_preflight(const Plan& plan, const Environment& env,
                                                 const ObserveSource& observe, Duration patience) {
-  std::vector<std::string> services;
-  for (const auto& t : plan.scrape_targets)
-    if (const ServiceSpec* s = env.find(t.service); s == nullptr || s->proxy_of.empty())
-      services.push_back(t.service);
+  const std::vector<std::string> services = prometheus_services(plan, env);
   const std::vector<std::string> alerts = alerts_asserted(plan);
   if (services.empty() && alerts.empty()) return std::nullopt;
   return PrometheusPull(observe, 0).preflight(services, alerts, patience);
@@ -509,7 +516,7 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
   exec_options.log_dir = files.bundle.logs_dir();
   ExecDriver execs(exec_options);
   EngineTraffic traffic(shard_plan, clock, launcher, files.bundle, obs, options.shard_index,
-                        options.shard_count, observe, err);
+                        options.shard_count, observe, prometheus_services(shard_plan, env), err);
   report.observe_source = observe.source;
   if (observe.prometheus()) report.observe_match = observe.match;
 
