@@ -1,4 +1,5 @@
 // faultline run: reproduce the incident a scenario describes, and judge it.
+#include <charconv>
 #include <cstdio>
 #include <cxxopts.hpp>
 #include <iostream>
@@ -59,6 +60,10 @@ int run_command(int argc, char** argv) {
       "shard",
       "i/N: send only the arrivals with seq % N == i (0 <= i < N <= 1024); shard 0 alone "
       "applies faults, scrapes and runs hooks; no shard judges: faultline merge does",
+      cxxopts::value<std::string>()->default_value(""))(
+      "threads",
+      "N or auto: event loops that send the traffic (overrides traffic.threads); the "
+      "arrivals, ids and plan hash are the same with any N",
       cxxopts::value<std::string>()->default_value(""))("h,help", "show this help");
   add_push_flags(opts);
   add_output_flags(opts);
@@ -107,6 +112,15 @@ int run_command(int argc, char** argv) {
     ro.shard_index = parsed->index;
     ro.shard_count = parsed->count;
     ro.override_text["shard"] = shard;
+  }
+  if (const std::string threads = result["threads"].as<std::string>();
+      !threads.empty() && threads != "auto") {
+    uint32_t n = 0;
+    const auto [end, ec] = std::from_chars(threads.data(), threads.data() + threads.size(), n);
+    if (ec != std::errc() || end != threads.data() + threads.size() || n < 1 || n > 64)
+      throw UsageError("--threads wants auto or a whole number from 1 to 64");
+    ro.threads = n;
+    ro.override_text["threads"] = threads;
   }
   for (int i = 0; i < argc; ++i) ro.command_line += (i ? " " : "faultline ") + std::string(argv[i]);
   const RunOutcome outcome = run_scenario(ro, human_out(outputs), stderr);

@@ -231,6 +231,7 @@ Plan compile_plan(const Scenario& s, const PlanOverrides& o) {
   plan.arrival = s.traffic.arrival;
   plan.request_timeout = s.traffic.timeout;
   plan.max_in_flight = s.traffic.max_in_flight;
+  plan.threads = s.traffic.threads;
   plan.routes = s.traffic.routes;
   plan.hooks = s.hooks;
 

@@ -103,6 +103,10 @@ struct Plan {
   ArrivalProcess arrival = ArrivalProcess::kConstant;
   Duration request_timeout{0};
   int max_in_flight = 0;
+  // Not part of the plan (not in its JSON or hash): how many load-engine loops send it.
+  // 0 is automatic: one per kArrivalsPerLoopThread requests/s of peak rate, at least 1, at
+  // most the machine's cores (run/runner.cc).
+  int threads = 0;
   std::vector<RouteSpec> routes;  // weights, templates and vars, as the stream uses them
 
   // The fault timeline, sorted by `at`: a step wherever a target's state changes (at phase

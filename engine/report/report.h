@@ -180,6 +180,7 @@ struct RunReport {
   // with the server's URL and label matchers (spec/environment.h: ObserveSource).
   std::string observe_source = "scrape", observe_url, observe_match;
   std::map<std::string, std::string> overrides;  // flag -> value as given
+  uint32_t load_threads = 0;  // the load engine's loop threads (traffic.threads); 0: unknown
 
   std::vector<ServiceRecord> services;
   std::vector<PhaseReport> phases;

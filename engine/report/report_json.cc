@@ -148,6 +148,10 @@ void meta(Writer& w, const RunReport& r) {
   if (!r.observe_url.empty()) str(w, "url", r.observe_url);
   if (!r.observe_match.empty()) str(w, "match", r.observe_match);
   w.end_object();
+  if (r.load_threads > 0) {
+    key(w, "load_threads");
+    w.value(static_cast<uint64_t>(r.load_threads));
+  }
   str(w, "faultline_version", r.faultline_version);
   str(w, "command_line", r.command_line);
   str(w, "host", r.host);

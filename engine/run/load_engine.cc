@@ -105,6 +105,7 @@ class LoadEngine::Loop {
   bool stopping_ = false;
   Clock::time_point drain_deadline_ = Clock::time_point::max();
   bool epoll_pwait2_works_ = true;
+  Clock::time_point pass_started_;  // when the current pass of the loop began
   LoadRunResult result_;
 
   // Shared.
@@ -238,6 +239,7 @@ void LoadEngine::Loop::run_until_finished() {
   have_next_ = source_->next(next_);
   while (true) {
     const Clock::time_point now = Clock::now();
+    pass_started_ = now;
     notice_stop(now);
     dispatch_due(now);
     side_.start_due(origin_, now);
@@ -296,6 +298,8 @@ void LoadEngine::Loop::drop(Clock::time_point now) {
   s.seq = next_.seq;
   s.request_id = next_.request_id;
   s.route = next_.route;
+  s.phase = next_.phase;
+  s.url = next_.url;
   s.intended_us = next_.intended.count();
   s.sent_us = micros(now - origin_);
   s.latency_us = s.sent_us - s.intended_us;
@@ -361,7 +365,10 @@ void LoadEngine::Loop::mark_traffic_done() {
 Clock::time_point LoadEngine::Loop::next_wakeup() const {
   Clock::time_point t =
       std::min({traffic_.timer_deadline(), side_.timer_deadline(), side_.next_start(origin_)});
-  if (have_next_ && !stopping_) t = std::min(t, origin_ + next_.intended);
+  if (have_next_ && !stopping_) {
+    // Arrivals alone wake the loop at most once per arrival_batch (see LoadEngineOptions).
+    t = std::min(t, std::max(origin_ + next_.intended, pass_started_ + options_.arrival_batch));
+  }
   if (stopping_ && in_flight_ > 0) t = std::min(t, drain_deadline_);
   return t;
 }
@@ -398,37 +405,130 @@ void LoadEngine::Loop::wait_for_events(Clock::time_point deadline) {
   }
 }
 
-LoadEngine::LoadEngine(LoadEngineOptions options)
-    : loop_(std::make_unique<Loop>(std::move(options))) {}
-LoadEngine::~LoadEngine() = default;
+// Serializes the loops' calls to the caller's sink (more than one loop).
+class LoadEngine::SerializedSink : public SampleSink {
+ public:
+  explicit SerializedSink(SampleSink& inner) : inner_(inner) {}
+  void on_sample(const RequestSample& sample) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    inner_.on_sample(sample);
+  }
 
+ private:
+  SampleSink& inner_;
+  std::mutex mutex_;
+};
+
+namespace {
+
+// Loop k's share of `total` among `loops`, at least 1.
+uint32_t share(uint32_t total, uint32_t loops, uint32_t k) {
+  const uint32_t base = total / loops + (k < total % loops ? 1 : 0);
+  return std::max<uint32_t>(base, 1);
+}
+
+}  // namespace
+
+LoadEngine::LoadEngine(LoadEngineOptions options) {
+  if (options.threads == 0) throw UsageError("threads must be at least 1");
+  for (uint32_t k = 0; k < options.threads; ++k) {
+    LoadEngineOptions mine = options;
+    mine.max_in_flight = share(options.max_in_flight, options.threads, k);
+    if (options.max_connections != 0)
+      mine.max_connections = share(options.max_connections, options.threads, k);
+    loops_.push_back(std::make_unique<Loop>(std::move(mine)));
+  }
+}
+LoadEngine::~LoadEngine() {
+  // Finish every loop before any is destroyed: a loop still sending holds the shared sink.
+  for (auto& loop : loops_) {
+    try {
+      loop->finish();
+    } catch (...) {
+    }
+  }
+}
+
+void LoadEngine::start(SteadyTime origin, const std::vector<RequestSource*>& sources,
+                       SampleSink& sink) {
+  if (sources.size() != loops_.size())
+    throw std::logic_error("LoadEngine::start: one source per loop thread is required");
+  SampleSink* shared = &sink;
+  if (loops_.size() > 1) {
+    serialized_sink_ = std::make_unique<SerializedSink>(sink);
+    shared = serialized_sink_.get();
+  }
+  for (size_t k = 0; k < loops_.size(); ++k) loops_[k]->start(origin, *sources[k], *shared);
+}
 void LoadEngine::start(SteadyTime origin, RequestSource& source, SampleSink& sink) {
-  loop_->start(origin, source, sink);
+  start(origin, std::vector<RequestSource*>{&source}, sink);
 }
 void LoadEngine::submit(HttpRequest request, SideCallback done) {
-  loop_->submit(std::nullopt, std::move(request), std::move(done));
+  loops_[0]->submit(std::nullopt, std::move(request), std::move(done));
 }
 void LoadEngine::submit_at(Duration at, HttpRequest request, SideCallback done) {
-  loop_->submit(at, std::move(request), std::move(done));
+  loops_[0]->submit(at, std::move(request), std::move(done));
 }
 void LoadEngine::request_stop(StopMode mode) noexcept {
-  loop_->request_stop(mode);
+  for (auto& loop : loops_) loop->request_stop(mode);
 }
 bool LoadEngine::wait_traffic_done(std::chrono::milliseconds timeout) {
-  return loop_->wait_traffic_done(timeout);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (auto& loop : loops_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (!loop->wait_traffic_done(std::max(left, std::chrono::milliseconds(0)))) return false;
+  }
+  return true;
 }
 bool LoadEngine::failed() const {
-  return loop_->failed();
+  for (const auto& loop : loops_)
+    if (loop->failed()) return true;
+  return false;
+}
+bool LoadEngine::traffic_done() const {
+  for (const auto& loop : loops_)
+    if (!loop->traffic_done()) return false;
+  return true;
 }
 
-bool LoadEngine::traffic_done() const {
-  return loop_->traffic_done();
+namespace {
+
+void add(LoadCounters& sum, const LoadCounters& c) {
+  sum.arrivals += c.arrivals;
+  sum.sent += c.sent;
+  sum.dropped += c.dropped;
+  sum.completed += c.completed;
+  sum.errors += c.errors;
+  sum.in_flight += c.in_flight;
+  sum.side_completed += c.side_completed;
+  sum.side_in_flight += c.side_in_flight;
 }
+
+}  // namespace
+
 LoadCounters LoadEngine::counters() const {
-  return loop_->counters();
+  LoadCounters sum;
+  for (const auto& loop : loops_) add(sum, loop->counters());
+  return sum;
 }
+
+// Finishes every loop, then rethrows the first loop's error, if any.
 LoadRunResult LoadEngine::finish() {
-  return loop_->finish();
+  LoadRunResult total;
+  std::exception_ptr error;
+  for (auto& loop : loops_) {
+    try {
+      const LoadRunResult r = loop->finish();
+      add(total.counters, r.counters);
+      total.stopped_early = total.stopped_early || r.stopped_early;
+      total.aborted += r.aborted;
+    } catch (...) {
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+  return total;
 }
 
 }  // namespace faultline

@@ -11,10 +11,13 @@
 // multi handle, so they never queue behind traffic for a connection and are never counted as
 // traffic or limited by `max_in_flight`.
 //
-// Threads: start() launches the loop thread. The source, the sink and side-request callbacks are
-// called on that thread only (aggregate without locks, or hand off). submit*, request_stop,
-// counters and wait_traffic_done may be called from any thread; request_stop is also
-// async-signal-safe (a SIGINT handler may call it).
+// Threads: start() launches `threads` loop threads (LoadEngineOptions), each with its own epoll
+// and multi handle and its own request source, so a machine's cores can share the traffic. Loop
+// k pulls only from sources[k]; side requests run on loop 0. A source and the side-request
+// callbacks are called on their loop's thread only. The sink is called from every loop thread,
+// but never concurrently: with more than one loop the engine serializes its calls. submit*,
+// request_stop, counters and wait_traffic_done may be called from any thread; request_stop is
+// also async-signal-safe (a SIGINT handler may call it).
 //
 // This header is independent of the plan types and keeps libcurl out of its includers.
 #pragma once
@@ -40,6 +43,7 @@ struct PlannedRequest {
   uint64_t seq = 0;
   Duration intended{0};  // intended send time, since the run's origin (plan time 0)
   uint32_t route = 0;    // caller's route index, copied into the sample
+  uint32_t phase = 0;    // caller's phase index, copied into the sample
   std::string method = "GET";
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
@@ -67,6 +71,8 @@ struct RequestSample {
   uint64_t seq = 0;
   std::string_view request_id;  // valid only during SampleSink::on_sample
   uint32_t route = 0;
+  uint32_t phase = 0;
+  std::string_view url;  // as requested; valid only during SampleSink::on_sample
   int64_t intended_us = 0;
   // When the request went onto a connection (established or reused) just before its bytes were
   // written; if that never happened (dropped, refused, timed out while connecting, aborted
@@ -96,8 +102,9 @@ inline constexpr size_t kMaxAckBodyBytes = 64 * 1024;
 class SampleSink {
  public:
   virtual ~SampleSink() = default;
-  // Called on the loop thread, once per arrival, in completion order. Keep it short: the
-  // loop does not send while it runs. An exception ends the run (see LoadEngine::finish).
+  // Called on a loop thread, once per arrival, in completion order within that loop, one call
+  // at a time. Keep it short: the loop does not send while it runs. An exception ends the run
+  // (see LoadEngine::finish).
   virtual void on_sample(const RequestSample& sample) = 0;
 };
 
@@ -110,6 +117,9 @@ struct SideCompletion {
 using SideCallback = std::function<void(SideCompletion&&)>;
 
 struct LoadEngineOptions {
+  // Event loops, each on its own thread with its own connections. max_in_flight and
+  // max_connections are shared out among them (each loop gets at least 1).
+  uint32_t threads = 1;
   uint32_t max_in_flight = 1024;  // outstanding traffic requests; a due arrival beyond is dropped
   // Traffic connections, per host and in total (CURLMOPT_MAX_HOST_CONNECTIONS and
   // MAX_TOTAL_CONNECTIONS, also the connection cache size). 0 means max_in_flight, so every
@@ -122,6 +132,11 @@ struct LoadEngineOptions {
   // After request_stop(kDrain): how long in-flight requests are awaited before being aborted.
   Duration stop_drain = std::chrono::seconds(2);
   long receive_buffer_bytes = 16 * 1024;  // CURLOPT_BUFFERSIZE (large buffers cost CPU)
+  // Shortest sleep between two wakeups for arrivals alone: arrivals due closer together than
+  // this are sent together, at most this late, instead of one wakeup each. Answers and curl's
+  // own timers still wake the loop at once. Latency still counts from the intended time, so
+  // the batching shows in send lateness, never hides in latency. Zero wakes for every arrival.
+  Duration arrival_batch = std::chrono::microseconds(50);
   std::string request_id_header = "X-Request-Id";
 };
 
@@ -157,9 +172,12 @@ class LoadEngine {
   LoadEngine(const LoadEngine&) = delete;
   LoadEngine& operator=(const LoadEngine&) = delete;
 
-  // Starts the loop thread: each arrival is due at origin + intended (an origin in the past
-  // makes the first arrivals late, not skipped). `source` and `sink` must outlive finish().
-  // REQUIRES: called once.
+  // Starts the loop threads: each arrival is due at origin + intended (an origin in the past
+  // makes the first arrivals late, not skipped). Loop k sends what sources[k] hands out. The
+  // sources and `sink` must outlive finish().
+  // REQUIRES: called once; sources.size() == options.threads.
+  void start(SteadyTime origin, const std::vector<RequestSource*>& sources, SampleSink& sink);
+  // The same with one loop (options.threads == 1).
   void start(SteadyTime origin, RequestSource& source, SampleSink& sink);
 
   // Side requests (scrapes, fault calls): not traffic, not limited by max_in_flight. `done` runs
@@ -190,7 +208,9 @@ class LoadEngine {
 
  private:
   class Loop;
-  std::unique_ptr<Loop> loop_;
+  class SerializedSink;
+  std::vector<std::unique_ptr<Loop>> loops_;  // loops_[0] also runs the side requests
+  std::unique_ptr<SerializedSink> serialized_sink_;
 };
 
 }  // namespace faultline

@@ -150,6 +150,8 @@ void LoadTransfer::fill_sample(RequestSample& sample, std::string_view error_cla
   sample.seq = request_.seq;
   sample.request_id = request_.request_id;
   sample.route = request_.route;
+  sample.phase = request_.phase;
+  sample.url = request_.url;
   sample.intended_us = request_.intended.count();
   sample.sent_us = micros(sent() - origin);
   sample.latency_us = micros(finished - origin) - sample.intended_us;

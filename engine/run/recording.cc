@@ -38,10 +38,6 @@ RunRecording::~RunRecording() {
   }
 }
 
-void RunRecording::remember(const Arrival& a) {
-  pending_[a.seq] = {a.path, a.phase};
-}
-
 void RunRecording::on_sample(const RequestSample& s) {
   observe::SampleRecord r;
   r.seq = s.seq;
@@ -49,14 +45,8 @@ void RunRecording::on_sample(const RequestSample& s) {
   const RouteSpec& route = plan_.routes[s.route];
   r.route = route.name;
   r.method = route.method;
-  if (auto it = pending_.find(s.seq); it != pending_.end()) {
-    r.path = std::move(it->second.path);
-    r.phase = plan_.phases[it->second.phase].name;
-    pending_.erase(it);
-  } else {
-    const PhaseWindow* p = plan_.phase_at(Duration{s.intended_us});
-    r.phase = p ? p->name : "";
-  }
+  r.path.assign(s.url.substr(std::min(base_url_length_, s.url.size())));
+  r.phase = plan_.phases[s.phase].name;
   r.intended_us = s.intended_us;
   r.sent_us = s.sent_us;
   r.latency_us = s.latency_us;

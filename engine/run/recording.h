@@ -10,7 +10,7 @@
 // A failure of the recording (the disk is full) is kept and reported by failure(); the
 // traffic then goes on without recording, and the session ends the run on it.
 //
-// Thread-safety: on_sample/remember on the loop thread, on_scrape from any thread,
+// Thread-safety: on_sample on a loop thread (one call at a time), on_scrape from any thread,
 // failure/finish from the control thread.
 #pragma once
 
@@ -45,8 +45,9 @@ class RunRecording : public SampleSink {
   RunRecording(const RunRecording&) = delete;
   RunRecording& operator=(const RunRecording&) = delete;
 
-  // The arrival's path and phase, kept until its sample arrives (samples carry only seq).
-  void remember(const Arrival& a);
+  // The base URL the traffic's paths are appended to (ArrivalSource's): a sample's path is its
+  // URL without it. Call before the first sample.
+  void set_base_url(std::string_view base_url) { base_url_length_ = base_url.size(); }
   void on_sample(const RequestSample& sample) override;
   // A scrape of `job` at tick `tick_index` of `ticks`: its body, or why it failed. A body at a
   // phase boundary (`snapshot`) is also kept raw in the bundle.
@@ -82,11 +83,7 @@ class RunRecording : public SampleSink {
   observe::ScrapeLogWriter scrape_log_;
 
   // Loop-thread side: arrivals awaiting their sample.
-  struct ArrivalInfo {
-    std::string path;
-    uint32_t phase = 0;
-  };
-  std::unordered_map<uint64_t, ArrivalInfo> pending_;
+  size_t base_url_length_ = 0;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

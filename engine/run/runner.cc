@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -94,12 +96,25 @@ bool at_phase_edge(const Plan& plan, Duration tick) {
                      [&](const PhaseWindow& p) { return p.start == tick || p.end == tick; });
 }
 
+// The load engine's loop threads: --threads, else traffic.threads, else automatic, one per
+// kArrivalsPerLoopThread requests/s of this process's peak rate, at most the machine's cores.
+uint32_t load_threads(const Plan& plan, const RunOptions& options) {
+  if (options.threads > 0) return options.threads;
+  if (plan.threads > 0) return static_cast<uint32_t>(plan.threads);
+  double peak = 0;
+  for (const auto& p : plan.phases) peak = std::max({peak, p.rate_from, p.rate_to});
+  peak /= std::max<uint32_t>(options.shard_count, 1);
+  const auto wanted = static_cast<uint32_t>(std::ceil(peak / kArrivalsPerLoopThread));
+  const uint32_t cores = std::max(1u, std::thread::hardware_concurrency());
+  return std::clamp(wanted, 1u, cores);
+}
+
 // The load engine with its arrival source and recording; scrapes ride on its side requests.
 class EngineTraffic : public SessionTraffic {
  public:
   EngineTraffic(const Plan& plan, const SteadyClock& clock, const ServiceLauncher& launcher,
                 const BundleLayout& bundle, RunObservations& obs, uint32_t shard_index,
-                uint32_t shard_count, const ObserveSource& observe,
+                uint32_t shard_count, uint32_t threads, const ObserveSource& observe,
                 std::vector<std::string> prometheus_services, std::FILE* err)
       : plan_(plan),
         clock_(clock),
@@ -111,6 +126,7 @@ class EngineTraffic : public SessionTraffic {
         prometheus_services_(std::move(prometheus_services)),
         err_(err) {
     LoadEngineOptions lo;
+    lo.threads = threads_ = threads;
     lo.max_in_flight = static_cast<uint32_t>(std::max(1, plan.max_in_flight));
     lo.request_timeout = plan.request_timeout;
     lo.stop_drain = std::min<Duration>(plan.request_timeout, std::chrono::seconds(5));
@@ -120,9 +136,9 @@ class EngineTraffic : public SessionTraffic {
   ~EngineTraffic() override { stop_proxy_scrapes(); }
 
   void start() override {
-    source_.emplace(
-        plan_, launcher_.get(plan_.target).url,
-        [this](const Arrival& a) { recording_.remember(a); }, shard_index_, shard_count_);
+    const std::string& base_url = launcher_.get(plan_.target).url;
+    recording_.set_base_url(base_url);
+    source_.emplace(plan_, base_url, nullptr, shard_index_, shard_count_, threads_);
     const auto& ticks = recording_.ticks();
     // Shard 0 alone reads the server side (plan_for_shard).
     if (observe_.prometheus() && shard_index_ == 0) pull_.emplace(observe_, clock_.zero_unix_ms());
@@ -152,7 +168,7 @@ class EngineTraffic : public SessionTraffic {
         }
       }
     }
-    engine_->start(clock_.origin(), *source_, recording_);
+    engine_->start(clock_.origin(), source_->partitions(), recording_);
     start_proxy_scrapes();
   }
   void stop(StopMode mode) override {
@@ -251,6 +267,7 @@ class EngineTraffic : public SessionTraffic {
   bool proxy_stop_ = false;
   std::optional<LoadEngine> engine_;
   std::optional<ArrivalSource> source_;
+  uint32_t threads_ = 1;
   std::atomic<int64_t> scrapes_outstanding_{0};
   uint32_t shard_index_;
   uint32_t shard_count_;
@@ -515,8 +532,11 @@ RunOutcome execute_plan(const Plan& plan, const Environment& env, const std::str
   ExecDriverOptions exec_options;
   exec_options.log_dir = files.bundle.logs_dir();
   ExecDriver execs(exec_options);
+  const uint32_t threads = load_threads(shard_plan, options);
+  report.load_threads = threads;
   EngineTraffic traffic(shard_plan, clock, launcher, files.bundle, obs, options.shard_index,
-                        options.shard_count, observe, prometheus_services(shard_plan, env), err);
+                        options.shard_count, threads, observe, prometheus_services(shard_plan, env),
+                        err);
   report.observe_source = observe.source;
   if (observe.prometheus()) report.observe_match = observe.match;
 

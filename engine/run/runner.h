@@ -32,7 +32,14 @@ struct RunOptions {
   // hooks; no shard judges (faultline merge judges the union). shard_count 1: a whole run.
   uint32_t shard_index = 0;
   uint32_t shard_count = 1;
+  // --threads: load-engine loop threads; 0 takes traffic.threads, or automatic.
+  uint32_t threads = 0;
 };
+
+// Automatic traffic.threads: one loop thread per this many requests/s of peak rate. One loop
+// sends about 50k/s to nginx on this project's reference 2-core machine (bench/loadgen-vs-wrk);
+// half of that leaves it headroom for answers, scrapes and the recording.
+inline constexpr double kArrivalsPerLoopThread = 25000;
 
 struct RunOutcome {
   int exit_code = 0;

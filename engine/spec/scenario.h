@@ -56,6 +56,7 @@ struct TrafficSpec {
   ArrivalProcess arrival = ArrivalProcess::kConstant;
   Duration timeout{std::chrono::seconds(5)};
   int max_in_flight = 256;
+  int threads = 0;  // load-engine loop threads; 0 means automatic (see plan.h)
   std::vector<RouteSpec> routes;
 };
 

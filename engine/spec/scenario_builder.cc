@@ -151,6 +151,8 @@ void Builder::traffic(const Value& t, const std::string& pointer, TrafficSpec& o
     out.max_in_flight = m->GetInt();
     refs_.max_in_flight_pointer = pointer + "/max_in_flight";
   }
+  // "auto" (the default) or 1..64; the schema has refused anything else.
+  if (const Value* n = field(t, "threads"); n && n->IsInt()) out.threads = n->GetInt();
   const Value* routes = field(t, "routes");
   if (routes == nullptr || !routes->IsArray()) return;
   std::vector<NamedAt> names;

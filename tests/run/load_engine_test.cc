@@ -127,6 +127,65 @@ TEST_CASE("every arrival gets exactly one sample, sent at or after its intended 
   CHECK(sink.count("") + sink.count("dropped") == 300);
 }
 
+TEST_CASE("several loop threads share the arrivals by source and never call the sink at once") {
+  TestHttpServer server;
+  LoadEngineOptions options;
+  options.threads = 3;
+  options.max_in_flight = 48;  // 16 per loop
+  options.max_connections = 12;
+  LoadEngine engine(options);
+  // Records which thread delivered each sample, and whether two calls ever overlapped.
+  struct ThreadSink : SampleSink {
+    void on_sample(const RequestSample& s) override {
+      if (inside.exchange(true)) overlapped = true;
+      by_seq[s.seq] = {std::this_thread::get_id(), std::string(s.url), s.phase,
+                       std::string(s.error_class)};
+      std::this_thread::yield();  // widen the window an overlap would need
+      inside = false;
+    }
+    struct Seen {
+      std::thread::id thread;
+      std::string url;
+      uint32_t phase;
+      std::string error_class;
+    };
+    std::atomic<bool> inside{false};
+    bool overlapped = false;
+    std::map<uint64_t, Seen> by_seq;
+  } sink;
+  // Partition by seq % 3, as ArrivalSource does; phase and URL ride along into the sample.
+  std::vector<std::vector<PlannedRequest>> parts(3);
+  for (auto& r : constant_rate(server.url("/fast"), 300, 1ms)) {
+    r.phase = static_cast<uint32_t>(r.seq / 100);
+    r.url += "?n=" + std::to_string(r.seq);
+    parts[r.seq % 3].push_back(r);
+  }
+  VectorSource a(parts[0]), b(parts[1]), c(parts[2]);
+  engine.start(Clock::now(), {&a, &b, &c}, sink);
+  REQUIRE(engine.wait_traffic_done(20s));
+  const auto result = engine.finish();
+
+  CHECK(result.counters.arrivals == 300);
+  CHECK(result.counters.sent + result.counters.dropped == 300);
+  CHECK(result.counters.completed == result.counters.sent);
+  CHECK_FALSE(sink.overlapped);
+  REQUIRE(sink.by_seq.size() == 300);
+  std::map<uint64_t, std::set<std::thread::id>> threads_of_part;
+  for (const auto& [seq, seen] : sink.by_seq) {
+    threads_of_part[seq % 3].insert(seen.thread);
+    CHECK(seen.phase == seq / 100);
+    CHECK(seen.url == server.url("/fast") + "?n=" + std::to_string(seq));
+    CHECK((seen.error_class.empty() || seen.error_class == "dropped"));
+  }
+  std::set<std::thread::id> loops;
+  for (const auto& [part, ids] : threads_of_part) {
+    CHECK(ids.size() == 1);  // one source, one loop thread
+    loops.insert(ids.begin(), ids.end());
+  }
+  CHECK(loops.size() == 3);
+  CHECK(loops.count(std::this_thread::get_id()) == 0);
+}
+
 TEST_CASE("request id, method, headers and body reach the server on reused handles") {
   TestHttpServer server;
   LoadEngineOptions options;
