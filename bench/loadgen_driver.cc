@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,21 +70,23 @@ class CountingHistogram {
   int64_t max_ = 0;
 };
 
-// Constant-rate arrivals; strings are assigned into the engine's recycled request, so warm
-// arrivals allocate nothing.
+// Constant-rate arrivals, those with seq % of == part (one source per loop thread, as
+// ArrivalSource shares them out); strings are assigned into the engine's recycled request, so
+// warm arrivals allocate nothing.
 class ConstantRateSource : public faultline::RequestSource {
  public:
-  ConstantRateSource(std::string url, double rate_per_s, uint64_t count)
-      : url_(std::move(url)), rate_(rate_per_s), count_(count) {}
+  ConstantRateSource(std::string url, double rate_per_s, uint64_t count, uint32_t part = 0,
+                     uint32_t of = 1)
+      : url_(std::move(url)), rate_(rate_per_s), count_(count), seq_(part), step_(of) {}
   bool next(faultline::PlannedRequest& out) override {
-    if (seq_ == count_) return false;
+    if (seq_ >= count_) return false;
     out.seq = seq_;
     out.intended = Duration(std::llround(static_cast<double>(seq_) * 1e6 / rate_));
     out.url.assign(url_);
     char id[32] = "bench-";
     const auto end = std::to_chars(id + 6, id + sizeof id, seq_).ptr;
     out.request_id.assign(id, end);
-    ++seq_;
+    seq_ += step_;
     return true;
   }
 
@@ -91,7 +94,8 @@ class ConstantRateSource : public faultline::RequestSource {
   std::string url_;
   double rate_;
   uint64_t count_;
-  uint64_t seq_ = 0;
+  uint64_t seq_;
+  uint64_t step_;
 };
 
 class HistogramSink : public faultline::SampleSink {
@@ -160,16 +164,23 @@ int run(const cxxopts::ParseResult& args) {
       static_cast<uint64_t>(std::llround(rate * static_cast<double>(duration->count()) / 1e6));
 
   faultline::LoadEngineOptions options;
+  options.threads = args["threads"].as<uint32_t>();
   options.max_in_flight = max_in_flight;
   options.max_connections = connections;
   faultline::LoadEngine engine(options);
-  ConstantRateSource source(args["url"].as<std::string>(), rate, count);
-  HistogramSink sink;
+  std::vector<std::unique_ptr<ConstantRateSource>> sources;
+  std::vector<faultline::RequestSource*> parts;
+  for (uint32_t k = 0; k < options.threads; ++k) {
+    sources.push_back(std::make_unique<ConstantRateSource>(args["url"].as<std::string>(), rate,
+                                                           count, k, options.threads));
+    parts.push_back(sources.back().get());
+  }
+  HistogramSink sink;  // the engine serializes its calls
 
   rusage before{}, after{};
   getrusage(RUSAGE_SELF, &before);
   const uint64_t waited_before_ns = runqueue_wait_ns();
-  engine.start(Clock::now() + std::chrono::milliseconds(50), source, sink);
+  engine.start(Clock::now() + std::chrono::milliseconds(50), parts, sink);
   while (!engine.wait_traffic_done(std::chrono::milliseconds(500))) {
   }
   const uint64_t waited_ns = runqueue_wait_ns() - waited_before_ns;  // loop thread still alive
@@ -206,6 +217,8 @@ int main(int argc, char** argv) {
       "duration", "length of the arrival schedule, e.g. 10s",
       cxxopts::value<std::string>()->default_value("10s"))(
       "connections", "traffic connection cap", cxxopts::value<uint32_t>()->default_value("64"))(
+      "threads", "event loops (traffic.threads)",
+      cxxopts::value<uint32_t>()->default_value("1"))(
       "max-in-flight", "outstanding request cap (default: --connections)",
       cxxopts::value<uint32_t>())("free-port", "print a free 127.0.0.1 port and exit")(
       "wait-url", "wait up to 5 s until this URL answers 200, then exit (rc 1 if it does not)",
