@@ -315,6 +315,8 @@ TEST_CASE("validate tells environment files from scenarios by their top-level ke
       {"merged.yaml", "x-base: &base\n  services: {}\n<<: *base\nname: e\n"},
       {"alias-key.yaml", "x-name: &k services\n*k : {}\n"},
       {"merged-phases.yaml", "x: &p\n  phases: []\nservices: {}\n<<: *p\n"},
+      // The name spelled only through an escape.
+      {"escaped.yaml", "\"\\x73ervices\": {}\n"},
   };
   const LoadOptions options = world.options();
   CHECK(looks_like_environment_file("env.yaml", options));
@@ -328,4 +330,5 @@ TEST_CASE("validate tells environment files from scenarios by their top-level ke
   CHECK(looks_like_environment_file("merged.yaml", options));
   CHECK(looks_like_environment_file("alias-key.yaml", options));
   CHECK_FALSE(looks_like_environment_file("merged-phases.yaml", options));
+  CHECK(looks_like_environment_file("escaped.yaml", options));
 }
