@@ -23,6 +23,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -362,6 +363,12 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   const int signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 
+  // One descriptor per connection: thousands of them need more than the usual soft limit.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   const int listen_fd = listen_on(args["port"].as<uint16_t>(), &port);
   if (listen_fd < 0) return 1;
   const int64_t realtime = now_ns(CLOCK_REALTIME);
