@@ -11,6 +11,10 @@
 #include <utility>
 
 #include <rapidjson/document.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/parser.h>
+#include <sstream>
 
 #include "spec/diagnostic_sink.h"
 #include "spec/environment_builder.h"
@@ -28,6 +32,59 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr size_t kMaxExtendsDepth = 16;
+
+// The keys of the first document's top-level mapping, from yaml-cpp's parser events: no node
+// tree, no conversion, no source map, so telling an environment from a scenario (`validate`
+// does it per file before loading it) costs a fraction of loading it. Invariant after
+// HandleNextDocument: `exact` is false when the events cannot give the keys read_yaml_document
+// would (a top-level key that is an alias or a merge key `<<`, whose keys come from elsewhere);
+// the caller then reads the document in full.
+class TopLevelKeys : public YAML::EventHandler {
+ public:
+  std::set<std::string> keys;
+  bool exact = true;
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override { leaf(""); }
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {
+    if (depth_ == 1 && expect_key_) exact = false;
+    leaf(nullptr);
+  }
+  void OnScalar(const YAML::Mark&, const std::string& tag, YAML::anchor_t,
+                const std::string& value) override {
+    if (depth_ == 1 && expect_key_ && tag == "?" && value == "<<") exact = false;
+    leaf(value.c_str());
+  }
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    ++depth_;
+  }
+  void OnSequenceEnd() override { end(); }
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    if (depth_ == 0) root_is_map_ = true;
+    ++depth_;
+  }
+  void OnMapEnd() override { end(); }
+
+ private:
+  // A scalar, null or alias: at the root mapping's level it is a key or a value.
+  void leaf(const char* key) {
+    if (depth_ != 1 || !root_is_map_) return;
+    if (expect_key_ && key) keys.insert(key);
+    expect_key_ = !expect_key_;
+  }
+  // A mapping or list ended; one that was a key or value of the root mapping completes it (a
+  // mapping or list as a key is no name: read_yaml_document skips it too).
+  void end() {
+    if (--depth_ == 1 && root_is_map_) expect_key_ = !expect_key_;
+  }
+
+  int depth_ = 0;
+  bool root_is_map_ = false;
+  bool expect_key_ = true;
+};
 
 std::optional<std::string> read_from_disk(const std::string& path, std::string& error) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
@@ -301,6 +358,23 @@ bool looks_like_environment_file(const std::string& path, const LoadOptions& opt
   std::string error;
   const auto text = ctx.read(path, error);
   if (!text) return false;
+  // A key reads "services" only if the text spells it, or a double-quoted escape (\x73...)
+  // does: without either, no parse can find it (keys are not ${VAR}-substituted). Scenarios
+  // rarely mention services, so validate usually skips even the event parse below.
+  if (text->find("services") == std::string::npos && text->find('\\') == std::string::npos)
+    return false;
+  {
+    std::istringstream in(*text);
+    TopLevelKeys top;
+    bool parsed = false;
+    try {
+      YAML::Parser parser(in);
+      parsed = parser.HandleNextDocument(top);
+    } catch (const YAML::Exception&) {
+      parsed = false;  // read in full below: it decides as it always did
+    }
+    if (parsed && top.exact) return top.keys.count("services") && !top.keys.count("phases");
+  }
   rapidjson::Document doc;
   SourceMap map;
   std::vector<Diagnostic> ignored;

@@ -18,7 +18,11 @@ namespace faultline {
 namespace {
 
 constexpr int kMaxDepth = 64;
-constexpr size_t kMaxValues = 100'000;
+// Values alias expansion may add beyond what the text itself holds. A value takes at least one
+// byte of text, so a document without aliases has at most text.size() values: counting the
+// text's size into the budget bounds memory by the input (a large hand-written or generated
+// spec loads) while an alias bomb, which multiplies values without adding text, still stops.
+constexpr size_t kMaxExpandedValues = 100'000;
 constexpr std::string_view kCoreTag = "tag:yaml.org,2002:";
 
 // yaml-cpp's terse parser messages, in words a spec author acts on.
@@ -112,7 +116,13 @@ class Reader {
  public:
   Reader(const std::string& text, const std::string& file, const VariableLookup& lookup,
          rapidjson::Document::AllocatorType& alloc, SourceMap& map, DiagnosticSink& sink)
-      : text_(text), file_(file), lookup_(lookup), alloc_(alloc), map_(map), sink_(sink) {}
+      : text_(text),
+        file_(file),
+        lookup_(lookup),
+        alloc_(alloc),
+        map_(map),
+        sink_(sink),
+        max_values_(kMaxExpandedValues + text.size()) {}
 
   void convert(const YAML::Node& node, const std::string& pointer, const SourceLoc& key_loc,
                int key_length, rapidjson::Value& out, int depth);
@@ -142,6 +152,7 @@ class Reader {
   SourceMap& map_;
   DiagnosticSink& sink_;
   std::vector<YAML::Node> path_;  // containers being converted, to catch recursive aliases
+  const size_t max_values_;       // kMaxExpandedValues beyond the text's own size
   size_t values_ = 0;
   bool budget_reported_ = false;
 };
@@ -344,10 +355,10 @@ void Reader::convert(const YAML::Node& node, const std::string& pointer, const S
   entry.key_length = key_length;
   entry.value = loc_of(node.Mark());
   map_.set(pointer, entry);
-  if (++values_ > kMaxValues) {
+  if (++values_ > max_values_) {
     if (!budget_reported_) {
       sink_.error(pointer,
-                  "the document has more than " + std::to_string(kMaxValues) +
+                  "the document has more than " + std::to_string(max_values_) +
                       " values once aliases are expanded",
                   "use fewer aliases (*name)");
       budget_reported_ = true;

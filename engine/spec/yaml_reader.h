@@ -8,7 +8,8 @@
 //    mapping win over merged ones; among several merged mappings the first wins);
 //  - tabs in indentation and syntax errors become diagnostics at their place;
 //  - recursive aliases, more than one document, nesting deeper than 64 levels and alias
-//    expansion beyond 100000 values are errors, so hostile input cannot exhaust memory or stack.
+//    expansion beyond 100000 values more than the file's size in bytes are errors, so hostile
+//    input cannot exhaust memory or stack.
 #pragma once
 
 #include <string>

@@ -300,3 +300,35 @@ phases:
     CHECK(load.diagnostics[i - 1].loc.line <= load.diagnostics[i].loc.line);
   }
 }
+
+TEST_CASE("validate tells environment files from scenarios by their top-level keys") {
+  MemoryWorld world;
+  world.files = {
+      {"env.yaml", faultline::testing::kTestEnvironment},
+      {"scenario.yaml", faultline::testing::kMinimalScenario},
+      {"flow.yaml", "{services: {api: {url: 'http://127.0.0.1:1'}}}"},
+      {"both.yaml", "services: {}\nphases: []\n"},
+      {"nested.yaml", "traffic:\n  services: {}\n"},
+      {"list.yaml", "- services\n"},
+      {"broken.yaml", "services: [\n"},
+      // Keys that only the full read can see: a merge key and an alias as a key.
+      {"merged.yaml", "x-base: &base\n  services: {}\n<<: *base\nname: e\n"},
+      {"alias-key.yaml", "x-name: &k services\n*k : {}\n"},
+      {"merged-phases.yaml", "x: &p\n  phases: []\nservices: {}\n<<: *p\n"},
+      // The name spelled only through an escape.
+      {"escaped.yaml", "\"\\x73ervices\": {}\n"},
+  };
+  const LoadOptions options = world.options();
+  CHECK(looks_like_environment_file("env.yaml", options));
+  CHECK_FALSE(looks_like_environment_file("scenario.yaml", options));
+  CHECK(looks_like_environment_file("flow.yaml", options));
+  CHECK_FALSE(looks_like_environment_file("both.yaml", options));
+  CHECK_FALSE(looks_like_environment_file("nested.yaml", options));
+  CHECK_FALSE(looks_like_environment_file("list.yaml", options));
+  CHECK_FALSE(looks_like_environment_file("broken.yaml", options));
+  CHECK_FALSE(looks_like_environment_file("missing.yaml", options));
+  CHECK(looks_like_environment_file("merged.yaml", options));
+  CHECK(looks_like_environment_file("alias-key.yaml", options));
+  CHECK_FALSE(looks_like_environment_file("merged-phases.yaml", options));
+  CHECK(looks_like_environment_file("escaped.yaml", options));
+}
