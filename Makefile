@@ -17,7 +17,7 @@ MATRIX ?=
 MATRIX_JOBS ?= 1
 MATRIX_FLAGS ?=
 
-.PHONY: all deps configure build test test-sanitize fuzz chaos chaos-matrix clean format mutation
+.PHONY: all deps configure build test test-sanitize fuzz bench chaos chaos-matrix clean format mutation
 
 all: build
 
@@ -62,6 +62,12 @@ test-sanitize: deps
 FUZZ_SECONDS ?= 600
 fuzz: build
 	cd $(BUILD_DIR) && FAULTLINE_FUZZ_SECONDS=$(FUZZ_SECONDS) ctest -L fuzz -j $(JOBS) --output-on-failure
+
+# Every benchmark in bench/, one after the other, then one table (figure, faultline, peer, ratio,
+# goal, met?), each ratio against a peer measured in the same run. About 20 minutes (P4 alone
+# runs 10); QUICK=1 runs the short versions (about 5). Meaningful on an idle machine only.
+bench: build
+	bench/run-all --build-dir $(BUILD_DIR) $(if $(filter 1,$(QUICK)),--quick)
 
 # Mutation testing of the pure stages (plan, dsl, observe, judge, compare): applies a fixed list
 # of mutants to a copy of the tree in build-mutation/, rebuilds and runs the stage's unit tests

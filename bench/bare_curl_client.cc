@@ -114,8 +114,8 @@ int main(int argc, char** argv) {
   }
   const bool closed_loop = rate == 0;
   const auto start = Clock::now() + std::chrono::milliseconds(20);
-  const auto end = start + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double>(seconds));
+  const auto end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   const double gap_ns = closed_loop ? 0 : 1e9 / rate;
   unsigned long long next = 0;  // next arrival's number
   const double cpu_before = cpu_seconds();
@@ -149,8 +149,7 @@ int main(int argc, char** argv) {
     auto wake = std::min(c.timer, sending && !closed_loop ? due() : end + std::chrono::seconds(5));
     now = Clock::now();
     const long wait_us =
-        wake <= now ? 0
-                    : std::chrono::duration_cast<std::chrono::microseconds>(wake - now).count();
+        wake <= now ? 0 : std::chrono::duration_cast<std::chrono::microseconds>(wake - now).count();
     const timespec ts{wait_us / 1000000, (wait_us % 1000000) * 1000};
     const int n = epoll_pwait2(c.epoll_fd, events, 256, &ts, nullptr);
     for (int i = 0; i < n; ++i) {

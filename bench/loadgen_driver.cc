@@ -165,6 +165,7 @@ int run(const cxxopts::ParseResult& args) {
 
   faultline::LoadEngineOptions options;
   options.threads = args["threads"].as<uint32_t>();
+  options.arrival_batch = std::chrono::microseconds(args["arrival-batch-us"].as<int64_t>());
   options.max_in_flight = max_in_flight;
   options.max_connections = connections;
   faultline::LoadEngine engine(options);
@@ -217,8 +218,10 @@ int main(int argc, char** argv) {
       "duration", "length of the arrival schedule, e.g. 10s",
       cxxopts::value<std::string>()->default_value("10s"))(
       "connections", "traffic connection cap", cxxopts::value<uint32_t>()->default_value("64"))(
-      "threads", "event loops (traffic.threads)",
-      cxxopts::value<uint32_t>()->default_value("1"))(
+      "threads", "event loops (traffic.threads)", cxxopts::value<uint32_t>()->default_value("1"))(
+      "arrival-batch-us", "LoadEngineOptions::arrival_batch in microseconds",
+      cxxopts::value<int64_t>()->default_value(
+          std::to_string(faultline::LoadEngineOptions{}.arrival_batch.count())))(
       "max-in-flight", "outstanding request cap (default: --connections)",
       cxxopts::value<uint32_t>())("free-port", "print a free 127.0.0.1 port and exit")(
       "wait-url", "wait up to 5 s until this URL answers 200, then exit (rc 1 if it does not)",
