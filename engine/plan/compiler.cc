@@ -239,7 +239,7 @@ Plan compile_plan(const Scenario& s, const PlanOverrides& o) {
 
   plan.scrape_interval = s.observe.interval;
   plan.scrape_targets = s.observe.targets;
-  if (plan.scrape_targets.empty()) plan.scrape_targets.push_back({s.target, "/metrics"});
+  if (!s.observe.targets_given) plan.scrape_targets.push_back({s.target, "/metrics"});
   plan.metrics_of_interest = s.observe.metrics;
   plan.scrape_ticks = scrape_ticks_for(plan);
 

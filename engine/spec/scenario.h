@@ -174,7 +174,10 @@ inline int64_t scrape_rounds(Duration total, Duration interval) {
 }
 
 struct ObserveSpec {
-  std::vector<ScrapeTarget> targets;  // empty: the scenario's target only
+  // Absent (targets_given false): the scenario's target only. Given and empty: nothing is
+  // scraped (the client's own figures only).
+  std::vector<ScrapeTarget> targets;
+  bool targets_given = false;
   Duration interval{std::chrono::seconds(1)};
   std::vector<std::string> metrics;  // metric names of interest (empty: all)
   TrafficGuard guard;

@@ -612,6 +612,7 @@ void Builder::observe(const Value& o, const std::string& pointer, ObserveSpec& o
     out.interval = *d;
   }
   if (const Value* targets = field(o, "targets"); targets && targets->IsArray()) {
+    out.targets_given = true;
     for (rapidjson::SizeType i = 0; i < targets->Size(); ++i) {
       const std::string tp = pointer_append(pointer + "/targets", i);
       const Value& t = (*targets)[i];

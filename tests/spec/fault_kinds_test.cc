@@ -262,3 +262,17 @@ phases:
   CHECK(summary(load.diagnostics).find("s.yaml:8:") != std::string::npos);
   CHECK(summary(load.diagnostics).find("faults: true") != std::string::npos);
 }
+
+TEST_CASE("observe.targets: absent scrapes the target, [] scrapes nothing, a list scrapes it") {
+  const std::string env = "services:\n  api:\n    url: http://127.0.0.1:9\n"
+                          "  worker:\n    url: http://127.0.0.1:10\n";
+  const std::string head = "version: 1\nname: t\ntarget: api\ntraffic:\n  routes:\n"
+                           "    - {name: r, request: GET /}\nphases:\n  - {name: p, duration: 5s}\n";
+  const Plan absent = compile(env, head);
+  REQUIRE(absent.scrape_targets.size() == 1);
+  CHECK(absent.scrape_targets[0].service == "api");
+  CHECK(compile(env, head + "observe:\n  targets: []\n").scrape_targets.empty());
+  const Plan listed = compile(env, head + "observe:\n  targets: [worker]\n");
+  REQUIRE(listed.scrape_targets.size() == 1);
+  CHECK(listed.scrape_targets[0].service == "worker");
+}
