@@ -42,11 +42,12 @@
 // the output. Thread-safety: a parser holds scratch buffers; use one per thread.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <vector>
 
 #include "observe/metrics_text.h"
 
@@ -66,6 +67,31 @@ class MetricsTextError : public std::runtime_error {
   std::string detail_;
 };
 
+// The buffers a MetricsTextParser reuses from one parse to the next, so that a scraper in its
+// steady state allocates little besides the Exposition it returns. Internal to the parser.
+struct MetricsTextScratch {
+  // One label of the sample being read: views into the scrape text, or into `unescaped` when
+  // the value had escapes (then `unescaped` is its index there, else -1).
+  struct LabelView {
+    std::string_view name;
+    std::string_view value;
+    int unescaped = -1;
+  };
+  // A series kept in the current scrape: the hash of its series_key() and where its sample is
+  // in the Exposition (family index, sample index). family == kEmptySlot marks a free slot.
+  struct SeriesSlot {
+    size_t hash;
+    uint32_t family;
+    uint32_t sample;
+  };
+  static constexpr uint32_t kEmptySlot = UINT32_MAX;
+
+  std::vector<LabelView> labels;
+  std::vector<std::string> unescaped;
+  std::vector<SeriesSlot> series;  // open addressing; the size is a power of two
+  std::string key;                 // series_key() of the sample being read
+};
+
 class MetricsTextParser {
  public:
   struct Options {
@@ -80,8 +106,7 @@ class MetricsTextParser {
 
  private:
   Options options_;
-  std::unordered_set<std::string> seen_series_;  // scratch: series keys of the current scrape
-  std::string key_;                              // scratch
+  MetricsTextScratch scratch_;
 };
 
 // A float in the exposition's syntax (see above), e.g. a value or an `le` label: nullopt when
