@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <unordered_map>
 
@@ -120,6 +121,40 @@ std::optional<MetricType> metric_type_from_name(std::string_view s) {
   return std::nullopt;
 }
 
+// A 64-bit hash of a series (name and labels) for the duplicate check. Equal hashes are
+// compared against the kept sample, so the hash only has to spread series well, not be
+// collision-free; it mixes 8 bytes at a time and each piece's length, so that ("ab","c") and
+// ("a","bc") differ.
+class SeriesHash {
+ public:
+  void add(std::string_view piece) {
+    const char* p = piece.data();
+    size_t n = piece.size();
+    for (; n >= 8; p += 8, n -= 8) mix(load(p, 8));
+    mix(load(p, n) ^ (uint64_t{piece.size()} << 56));
+  }
+  uint64_t value() const {
+    uint64_t h = h_;  // murmur3's finalizer: every bit of h_ reaches the low bits
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+  }
+
+ private:
+  static uint64_t load(const char* p, size_t n) {
+    uint64_t v = 0;
+    if (n > 0) std::memcpy(&v, p, n);  // (memcpy from a null pointer is undefined, even for 0)
+    return v;
+  }
+  void mix(uint64_t v) {
+    h_ = (h_ ^ v) * 0x9e3779b97f4a7c15ULL;
+    h_ ^= h_ >> 29;
+  }
+  uint64_t h_ = 0;
+};
+
 struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
@@ -136,6 +171,7 @@ struct Mark {
 // One parse of one scrape: the cursor, the families built so far, and the error reporting.
 class Parse {
   using LabelView = MetricsTextScratch::LabelView;
+  using Series = MetricsTextScratch::Series;
   using SeriesSlot = MetricsTextScratch::SeriesSlot;
 
  public:
@@ -145,13 +181,13 @@ class Parse {
         labels_(scratch.labels),
         unescaped_(scratch.unescaped),
         series_(scratch.series),
-        key_(scratch.key) {
-    // Empty the series table, sized for the scrape (about one series per 100 bytes) so that
-    // it rarely grows; its size stays a power of two.
+        table_(scratch.table) {
+    // Empty the series table, sized for the scrape (a series takes 100 bytes or more of text,
+    // so it rarely grows) and kept at that size for the next scrape; a power of two.
     size_t slots = 1024;
-    while (slots < text.size() / 50) slots *= 2;
-    if (series_.size() < slots) series_.resize(slots);
-    std::fill(series_.begin(), series_.end(), SeriesSlot{0, kEmptySlot, 0});
+    while (slots < text.size() / 100) slots *= 2;
+    table_.assign(std::max(slots, table_.size()), SeriesSlot{0, kEmptySlot});
+    series_.clear();
   }
 
   Exposition run() {
@@ -359,6 +395,16 @@ class Parse {
       label_set();
       normalize_labels(start);
     }
+    // The series table is far larger than the cache: ask for the slot now, read it after the
+    // value is parsed.
+    SeriesHash h;
+    h.add(name);
+    for (const LabelView& l : labels_) {
+      h.add(l.name);
+      h.add(l.value);
+    }
+    const uint64_t hash = h.value();
+    __builtin_prefetch(&table_[hash & (table_.size() - 1)]);
     skip_blanks();
     const Mark value_mark = mark();
     const size_t value_start = pos_;
@@ -389,21 +435,14 @@ class Parse {
       if (!at_line_end()) fail_here("expected end of line after the timestamp");
     }
     consume_line_end();
-    add_sample(name, *value, timestamp);
+    add_sample(name, hash, *value, timestamp);
   }
 
   // Adds the sample (name, labels_) unless its series was seen in this scrape already.
-  void add_sample(std::string_view name, double value, std::optional<int64_t> timestamp) {
-    key_.assign(name);
-    for (const LabelView& l : labels_) {
-      key_ += '\xff';
-      key_ += l.name;
-      key_ += '\xff';
-      key_ += l.value;
-    }
-    const size_t hash = std::hash<std::string_view>{}(key_);
+  void add_sample(std::string_view name, uint64_t hash, double value,
+                  std::optional<int64_t> timestamp) {
     const size_t slot = find_series(hash, name);
-    if (series_[slot].family != kEmptySlot) {
+    if (table_[slot].index != kEmptySlot) {
       ++out_.duplicate_samples;
       return;
     }
@@ -412,8 +451,9 @@ class Parse {
       last_sample_name_ = name;
     }
     std::vector<MetricSample>& samples = out_.families[last_sample_family_].samples;
-    series_[slot] = {hash, static_cast<uint32_t>(last_sample_family_),
-                     static_cast<uint32_t>(samples.size())};
+    table_[slot] = {static_cast<uint32_t>(hash >> 32), static_cast<uint32_t>(series_.size())};
+    series_.push_back({hash, static_cast<uint32_t>(last_sample_family_),
+                       static_cast<uint32_t>(samples.size())});
     MetricSample& s = samples.emplace_back();
     s.name.assign(name);
     s.labels.reserve(labels_.size());
@@ -425,17 +465,20 @@ class Parse {
     s.value = std::isnan(value) ? std::numeric_limits<double>::quiet_NaN() : value;
     s.timestamp_ms = timestamp;
     ++out_.sample_count;
-    if (++series_count_ * 2 > series_.size()) grow_series();
+    if (series_.size() * 2 > table_.size()) grow_table();
   }
 
   // The slot of the kept series (name, labels_), or the empty slot where it belongs. Equal
   // hashes are compared against the kept sample itself, so a collision never drops a sample.
-  size_t find_series(size_t hash, std::string_view name) const {
-    const size_t mask = series_.size() - 1;
+  size_t find_series(uint64_t hash, std::string_view name) const {
+    const size_t mask = table_.size() - 1;
+    const auto tag = static_cast<uint32_t>(hash >> 32);
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
-      const SeriesSlot& slot = series_[i];
-      if (slot.family == kEmptySlot) return i;
-      if (slot.hash == hash && same_series(out_.families[slot.family].samples[slot.sample], name))
+      const SeriesSlot& slot = table_[i];
+      if (slot.index == kEmptySlot) return i;
+      if (slot.tag != tag) continue;
+      const Series& kept = series_[slot.index];
+      if (kept.hash == hash && same_series(out_.families[kept.family].samples[kept.sample], name))
         return i;
     }
   }
@@ -449,15 +492,13 @@ class Parse {
     return true;
   }
 
-  void grow_series() {
-    std::vector<SeriesSlot> old(series_.size() * 2, SeriesSlot{0, kEmptySlot, 0});
-    old.swap(series_);
-    const size_t mask = series_.size() - 1;
-    for (const SeriesSlot& slot : old) {
-      if (slot.family == kEmptySlot) continue;
-      size_t i = slot.hash & mask;
-      while (series_[i].family != kEmptySlot) i = (i + 1) & mask;
-      series_[i] = slot;
+  void grow_table() {
+    table_.assign(table_.size() * 2, SeriesSlot{0, kEmptySlot});
+    const size_t mask = table_.size() - 1;
+    for (size_t n = 0; n < series_.size(); ++n) {
+      size_t i = series_[n].hash & mask;
+      while (table_[i].index != kEmptySlot) i = (i + 1) & mask;
+      table_[i] = {static_cast<uint32_t>(series_[n].hash >> 32), static_cast<uint32_t>(n)};
     }
   }
 
@@ -565,9 +606,8 @@ class Parse {
   // Scratch of the parser (metrics_text_parser.h), reused from scrape to scrape.
   std::vector<LabelView>& labels_;  // the labels of the sample being read
   std::vector<std::string>& unescaped_;
-  std::vector<SeriesSlot>& series_;
-  std::string& key_;
-  size_t series_count_ = 0;
+  std::vector<Series>& series_;
+  std::vector<SeriesSlot>& table_;
   size_t pos_ = 0;
   int line_ = 1;
   size_t line_start_ = 0;

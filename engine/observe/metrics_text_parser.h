@@ -77,19 +77,26 @@ struct MetricsTextScratch {
     std::string_view value;
     int unescaped = -1;
   };
-  // A series kept in the current scrape: the hash of its series_key() and where its sample is
-  // in the Exposition (family index, sample index). family == kEmptySlot marks a free slot.
-  struct SeriesSlot {
-    size_t hash;
+  // A series kept in the current scrape: the hash of its name and labels and where its sample
+  // is in the Exposition (family index, sample index).
+  struct Series {
+    uint64_t hash;
     uint32_t family;
     uint32_t sample;
+  };
+  // A slot of the open-addressing table over `series`: the hash's high half (most mismatches
+  // end here without touching `series`) and the index in `series`, kEmptySlot if free. 8 bytes,
+  // so that the table of a large scrape stays in the cache.
+  struct SeriesSlot {
+    uint32_t tag;
+    uint32_t index;
   };
   static constexpr uint32_t kEmptySlot = UINT32_MAX;
 
   std::vector<LabelView> labels;
   std::vector<std::string> unescaped;
-  std::vector<SeriesSlot> series;  // open addressing; the size is a power of two
-  std::string key;                 // series_key() of the sample being read
+  std::vector<Series> series;     // in the order they were kept
+  std::vector<SeriesSlot> table;  // size a power of two, at most half full
 };
 
 class MetricsTextParser {
