@@ -173,6 +173,7 @@ class Parse {
   using LabelView = MetricsTextScratch::LabelView;
   using Series = MetricsTextScratch::Series;
   using SeriesSlot = MetricsTextScratch::SeriesSlot;
+  using NameTable = MetricsTextScratch::NameTable;
 
  public:
   Parse(std::string_view text, bool accept_crlf, MetricsTextScratch& scratch)
@@ -181,13 +182,10 @@ class Parse {
         labels_(scratch.labels),
         unescaped_(scratch.unescaped),
         series_(scratch.series),
-        table_(scratch.table) {
-    // Empty the series table, sized for the scrape (a series takes 100 bytes or more of text,
-    // so it rarely grows) and kept at that size for the next scrape; a power of two.
-    size_t slots = 1024;
-    while (slots < text.size() / 100) slots *= 2;
-    table_.assign(std::max(slots, table_.size()), SeriesSlot{0, kEmptySlot});
+        tables_(scratch.tables),
+        table_of_name_(scratch.table_of_name) {
     series_.clear();
+    table_of_name_.clear();
   }
 
   Exposition run() {
@@ -395,16 +393,12 @@ class Parse {
       label_set();
       normalize_labels(start);
     }
-    // The series table is far larger than the cache: ask for the slot now, read it after the
-    // value is parsed.
-    SeriesHash h;
-    h.add(name);
+    SeriesHash h;  // of the labels: the name has a table of its own
     for (const LabelView& l : labels_) {
       h.add(l.name);
       h.add(l.value);
     }
     const uint64_t hash = h.value();
-    __builtin_prefetch(&table_[hash & (table_.size() - 1)]);
     skip_blanks();
     const Mark value_mark = mark();
     const size_t value_start = pos_;
@@ -441,8 +435,9 @@ class Parse {
   // Adds the sample (name, labels_) unless its series was seen in this scrape already.
   void add_sample(std::string_view name, uint64_t hash, double value,
                   std::optional<int64_t> timestamp) {
-    const size_t slot = find_series(hash, name);
-    if (table_[slot].index != kEmptySlot) {
+    NameTable& table = table_for(name);
+    const size_t slot = find_series(table, hash, name);
+    if (table.slots[slot].index != kEmptySlot) {
       ++out_.duplicate_samples;
       return;
     }
@@ -451,9 +446,9 @@ class Parse {
       last_sample_name_ = name;
     }
     std::vector<MetricSample>& samples = out_.families[last_sample_family_].samples;
-    table_[slot] = {static_cast<uint32_t>(hash >> 32), static_cast<uint32_t>(series_.size())};
-    series_.push_back({hash, static_cast<uint32_t>(last_sample_family_),
-                       static_cast<uint32_t>(samples.size())});
+    table.slots[slot] = {static_cast<uint32_t>(hash >> 32), static_cast<uint32_t>(series_.size())};
+    series_.push_back(
+        {hash, static_cast<uint32_t>(last_sample_family_), static_cast<uint32_t>(samples.size())});
     MetricSample& s = samples.emplace_back();
     s.name.assign(name);
     s.labels.reserve(labels_.size());
@@ -465,16 +460,31 @@ class Parse {
     s.value = std::isnan(value) ? std::numeric_limits<double>::quiet_NaN() : value;
     s.timestamp_ms = timestamp;
     ++out_.sample_count;
-    if (series_.size() * 2 > table_.size()) grow_table();
+    if (++table.used * 2 > table.slots.size()) grow(table);
+  }
+
+  // The table of the series named `name`, created empty on first use.
+  NameTable& table_for(std::string_view name) {
+    if (table_ != nullptr && table_name_ == name) return *table_;
+    const auto [it, created] = table_of_name_.try_emplace(name, tables_in_use_);
+    if (created) {
+      if (tables_in_use_ == tables_.size()) tables_.emplace_back();
+      NameTable& t = tables_[tables_in_use_++];
+      t.slots.assign(kFirstTableSlots, SeriesSlot{0, kEmptySlot});
+      t.used = 0;
+    }
+    table_ = &tables_[it->second];
+    table_name_ = name;
+    return *table_;
   }
 
   // The slot of the kept series (name, labels_), or the empty slot where it belongs. Equal
   // hashes are compared against the kept sample itself, so a collision never drops a sample.
-  size_t find_series(uint64_t hash, std::string_view name) const {
-    const size_t mask = table_.size() - 1;
+  size_t find_series(const NameTable& table, uint64_t hash, std::string_view name) const {
+    const size_t mask = table.slots.size() - 1;
     const auto tag = static_cast<uint32_t>(hash >> 32);
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
-      const SeriesSlot& slot = table_[i];
+      const SeriesSlot& slot = table.slots[i];
       if (slot.index == kEmptySlot) return i;
       if (slot.tag != tag) continue;
       const Series& kept = series_[slot.index];
@@ -492,14 +502,17 @@ class Parse {
     return true;
   }
 
-  void grow_table() {
-    table_.assign(table_.size() * 2, SeriesSlot{0, kEmptySlot});
-    const size_t mask = table_.size() - 1;
-    for (size_t n = 0; n < series_.size(); ++n) {
-      size_t i = series_[n].hash & mask;
-      while (table_[i].index != kEmptySlot) i = (i + 1) & mask;
-      table_[i] = {static_cast<uint32_t>(series_[n].hash >> 32), static_cast<uint32_t>(n)};
+  void grow(NameTable& table) {
+    std::vector<SeriesSlot>& slots = grown_;
+    slots.assign(table.slots.size() * 2, SeriesSlot{0, kEmptySlot});
+    const size_t mask = slots.size() - 1;
+    for (const SeriesSlot& slot : table.slots) {
+      if (slot.index == kEmptySlot) continue;
+      size_t i = series_[slot.index].hash & mask;
+      while (slots[i].index != kEmptySlot) i = (i + 1) & mask;
+      slots[i] = slot;
     }
+    table.slots.swap(slots);  // the old slots become the next growth's buffer
   }
 
   // Inside `{...}`, after the brace. Fills labels_ with views; escaped values are unescaped
@@ -600,6 +613,7 @@ class Parse {
   }
 
   static constexpr uint32_t kEmptySlot = MetricsTextScratch::kEmptySlot;
+  static constexpr size_t kFirstTableSlots = 8;
 
   std::string_view text_;
   bool accept_crlf_;
@@ -607,7 +621,12 @@ class Parse {
   std::vector<LabelView>& labels_;  // the labels of the sample being read
   std::vector<std::string>& unescaped_;
   std::vector<Series>& series_;
-  std::vector<SeriesSlot>& table_;
+  std::vector<NameTable>& tables_;
+  std::unordered_map<std::string_view, uint32_t>& table_of_name_;
+  size_t tables_in_use_ = 0;
+  NameTable* table_ = nullptr;  // the table of table_name_ (a view into text_)
+  std::string_view table_name_;
+  std::vector<SeriesSlot> grown_;
   size_t pos_ = 0;
   int line_ = 1;
   size_t line_start_ = 0;

@@ -47,6 +47,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "observe/metrics_text.h"
@@ -84,19 +85,28 @@ struct MetricsTextScratch {
     uint32_t family;
     uint32_t sample;
   };
-  // A slot of the open-addressing table over `series`: the hash's high half (most mismatches
-  // end here without touching `series`) and the index in `series`, kEmptySlot if free. 8 bytes,
-  // so that the table of a large scrape stays in the cache.
+  // A slot of a NameTable: the hash's high half (most mismatches end here without touching
+  // `series`) and the index in `series`, kEmptySlot if free.
   struct SeriesSlot {
     uint32_t tag;
     uint32_t index;
   };
   static constexpr uint32_t kEmptySlot = UINT32_MAX;
+  // The series kept under one sample name, hashed by their labels: open addressing, the size a
+  // power of two, at most half full. One table per name rather than one for the scrape, because
+  // an exposition lists a name's samples together: the table in use stays in the cache.
+  struct NameTable {
+    std::vector<SeriesSlot> slots;
+    size_t used = 0;
+  };
 
   std::vector<LabelView> labels;
   std::vector<std::string> unescaped;
-  std::vector<Series> series;     // in the order they were kept
-  std::vector<SeriesSlot> table;  // size a power of two, at most half full
+  std::vector<Series> series;  // in the order they were kept
+  // The first `tables_in_use` (a Parse's count) belong to the current scrape; the rest keep
+  // their memory for the next one.
+  std::vector<NameTable> tables;
+  std::unordered_map<std::string_view, uint32_t> table_of_name;  // name (in the text) -> tables
 };
 
 class MetricsTextParser {
