@@ -1,0 +1,42 @@
+# Smoke test of one bench script (bench/README contract): run with QUICK=1 and --table, then
+# check exit 0 and that every row appended is well formed -- exactly 6 TAB-separated fields,
+# none empty, `met` one of yes/no/-. The figures themselves are not checked: a benchmark is
+# not a test.
+#   cmake -DSCRIPT=bench/x -DBUILD_DIR=build -DTABLE=out.tsv -P bench_smoke.cmake
+foreach(var SCRIPT BUILD_DIR TABLE)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "bench_smoke.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+file(REMOVE "${TABLE}")
+execute_process(
+  COMMAND ${CMAKE_COMMAND} -E env QUICK=1 "${SCRIPT}" --build-dir "${BUILD_DIR}" --table "${TABLE}"
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 110)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${SCRIPT} exited with ${rc}\n${out}\n${err}")
+endif()
+if(NOT EXISTS "${TABLE}")
+  message(FATAL_ERROR "${SCRIPT} wrote no table\n${out}")
+endif()
+file(STRINGS "${TABLE}" rows)
+list(LENGTH rows count)
+if(count EQUAL 0)
+  message(FATAL_ERROR "${SCRIPT} wrote an empty table\n${out}")
+endif()
+foreach(row IN LISTS rows)
+  string(REPLACE "\t" ";" fields "${row}")
+  list(LENGTH fields n)
+  if(NOT n EQUAL 6)
+    message(FATAL_ERROR "row with ${n} fields, not 6: '${row}'")
+  endif()
+  foreach(field IN LISTS fields)
+    if(field STREQUAL "")
+      message(FATAL_ERROR "row with an empty field: '${row}'")
+    endif()
+  endforeach()
+  list(GET fields 5 met)
+  if(NOT met MATCHES "^(yes|no|-)$")
+    message(FATAL_ERROR "met is '${met}', not yes, no or -: '${row}'")
+  endif()
+endforeach()
+message(STATUS "${count} well-formed row(s):\n${out}")
