@@ -24,7 +24,7 @@ enum CharClass : uint8_t {
   kLabelNameChar = 16,   // [a-zA-Z0-9_]
   kBlank = 32,           // space, tab
   kValueStop = 64,       // ends a value token: space, tab, '\n', '{', '\r' (checked further)
-  kQuotedStop = 128,     // needs a look inside a label value: '"', '\\', '\n'
+  kQuotedStop = 128,     // needs a look inside a label value: '"', '\\', '\n', bytes >= 0x80
 };
 
 constexpr std::array<uint8_t, 256> make_char_classes() {
@@ -39,7 +39,7 @@ constexpr std::array<uint8_t, 256> make_char_classes() {
     if (digit) v |= kMetricNameChar | kLabelNameChar;
     if (c == ' ' || c == '\t') v |= kBlank | kValueStop;
     if (c == '\n' || c == '{' || c == '\r') v |= kValueStop;
-    if (c == '"' || c == '\\' || c == '\n') v |= kQuotedStop;
+    if (c == '"' || c == '\\' || c == '\n' || c >= 0x80) v |= kQuotedStop;
     t[static_cast<size_t>(c)] = v;
   }
   return t;
@@ -183,7 +183,8 @@ class Parse {
         unescaped_(scratch.unescaped),
         series_(scratch.series),
         tables_(scratch.tables),
-        table_of_name_(scratch.table_of_name) {
+        table_of_name_(scratch.table_of_name),
+        spare_slots_(scratch.spare_slots) {
     series_.clear();
     table_of_name_.clear();
   }
@@ -503,7 +504,7 @@ class Parse {
   }
 
   void grow(NameTable& table) {
-    std::vector<SeriesSlot>& slots = grown_;
+    std::vector<SeriesSlot>& slots = spare_slots_;
     slots.assign(table.slots.size() * 2, SeriesSlot{0, kEmptySlot});
     const size_t mask = slots.size() - 1;
     for (const SeriesSlot& slot : table.slots) {
@@ -512,7 +513,7 @@ class Parse {
       while (slots[i].index != kEmptySlot) i = (i + 1) & mask;
       slots[i] = slot;
     }
-    table.slots.swap(slots);  // the old slots become the next growth's buffer
+    table.slots.swap(slots);  // the old slots are the next growth's buffer
   }
 
   // Inside `{...}`, after the brace. Fills labels_ with views; escaped values are unescaped
@@ -570,6 +571,7 @@ class Parse {
     const Mark open = mark();
     ++pos_;
     const size_t start = pos_;
+    bool ascii = true;  // then the value is valid UTF-8 without a look
     while (true) {
       while (pos_ < text_.size() && !has_class(text_[pos_], kQuotedStop)) ++pos_;
       if (pos_ >= text_.size()) fail_plain(open, "unterminated value of label " + quoted(lname));
@@ -580,17 +582,21 @@ class Parse {
           fail_here("expected a character after '\\' in the value of label " + quoted(lname));
         }
         *escaped = true;
+        if (static_cast<unsigned char>(text_[pos_ + 1]) >= 0x80) ascii = false;
         pos_ += 2;
         continue;
       }
-      // c == '\n': a raw newline is part of the value (Prometheus accepts it).
-      ++line_;
-      line_start_ = pos_ + 1;
+      if (c == '\n') {  // a raw newline is part of the value (Prometheus accepts it)
+        ++line_;
+        line_start_ = pos_ + 1;
+      } else {
+        ascii = false;
+      }
       ++pos_;
     }
     const std::string_view raw = text_.substr(start, pos_ - start);
     ++pos_;  // closing quote
-    if (!is_valid_utf8(raw))
+    if (!ascii && !is_valid_utf8(raw))
       fail_plain(open, "value of label " + quoted(lname) + " is not valid UTF-8");
     return raw;
   }
@@ -626,7 +632,7 @@ class Parse {
   size_t tables_in_use_ = 0;
   NameTable* table_ = nullptr;  // the table of table_name_ (a view into text_)
   std::string_view table_name_;
-  std::vector<SeriesSlot> grown_;
+  std::vector<SeriesSlot>& spare_slots_;
   size_t pos_ = 0;
   int line_ = 1;
   size_t line_start_ = 0;

@@ -38,19 +38,21 @@
 //    A repeated series is not an error: the first value is kept (Prometheus rejects the later
 //    sample as a duplicate and keeps the scrape).
 //
-// Cost: one pass over the bytes, no regex, no per-line allocation besides the strings kept in
-// the output. Thread-safety: a parser holds scratch buffers; use one per thread.
+// Cost: one pass over the bytes, no regex. A sample's labels stay views into the text until the
+// sample is known to be a new series; then its strings are built once, at their final size, and
+// they are the only per-sample allocations (with the output vectors' growth). Repeated series
+// are found through hash tables per sample name (metrics_text_scratch.h). A parser keeps its
+// scratch buffers from one parse to the next, so reuse one parser for a target's scrapes.
+// Thread-safety: because of that scratch, use one parser per thread.
 #pragma once
 
-#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <vector>
 
 #include "observe/metrics_text.h"
+#include "observe/metrics_text_scratch.h"
 
 namespace faultline::observe {
 
@@ -68,47 +70,6 @@ class MetricsTextError : public std::runtime_error {
   std::string detail_;
 };
 
-// The buffers a MetricsTextParser reuses from one parse to the next, so that a scraper in its
-// steady state allocates little besides the Exposition it returns. Internal to the parser.
-struct MetricsTextScratch {
-  // One label of the sample being read: views into the scrape text, or into `unescaped` when
-  // the value had escapes (then `unescaped` is its index there, else -1).
-  struct LabelView {
-    std::string_view name;
-    std::string_view value;
-    int unescaped = -1;
-  };
-  // A series kept in the current scrape: the hash of its name and labels and where its sample
-  // is in the Exposition (family index, sample index).
-  struct Series {
-    uint64_t hash;
-    uint32_t family;
-    uint32_t sample;
-  };
-  // A slot of a NameTable: the hash's high half (most mismatches end here without touching
-  // `series`) and the index in `series`, kEmptySlot if free.
-  struct SeriesSlot {
-    uint32_t tag;
-    uint32_t index;
-  };
-  static constexpr uint32_t kEmptySlot = UINT32_MAX;
-  // The series kept under one sample name, hashed by their labels: open addressing, the size a
-  // power of two, at most half full. One table per name rather than one for the scrape, because
-  // an exposition lists a name's samples together: the table in use stays in the cache.
-  struct NameTable {
-    std::vector<SeriesSlot> slots;
-    size_t used = 0;
-  };
-
-  std::vector<LabelView> labels;
-  std::vector<std::string> unescaped;
-  std::vector<Series> series;  // in the order they were kept
-  // The first `tables_in_use` (a Parse's count) belong to the current scrape; the rest keep
-  // their memory for the next one.
-  std::vector<NameTable> tables;
-  std::unordered_map<std::string_view, uint32_t> table_of_name;  // name (in the text) -> tables
-};
-
 class MetricsTextParser {
  public:
   struct Options {
@@ -123,7 +84,7 @@ class MetricsTextParser {
 
  private:
   Options options_;
-  MetricsTextScratch scratch_;
+  MetricsTextScratch scratch_;  // empty between parses except for memory kept for reuse
 };
 
 // A float in the exposition's syntax (see above), e.g. a value or an `le` label: nullopt when

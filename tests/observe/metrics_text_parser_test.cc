@@ -299,6 +299,7 @@ TEST_CASE("metrics text: malformed input names the line, column and what was exp
       {"m{a=\"\\\n\"} 1\n", 1, 6, "expected a character after '\\'"},
       {"m{a=\"\xff\"} 1\n", 1, 5, "not valid UTF-8"},
       {"m{a=\"\xed\xa0\x80\"} 1\n", 1, 5, "not valid UTF-8"},  // a surrogate
+      {"m{a=\"x\\\xff\"} 1\n", 1, 5, "not valid UTF-8"},       // escaped, still checked
       {"# HELP m \xc0\xaf\n", 1, 9, "HELP text is not valid UTF-8"},
       {"# HELP \n", 1, 8, "expected a metric name after # HELP, got end of line"},
       {"# TYPE 9m counter\n", 1, 8, "expected a metric name after # TYPE, got '9'"},
