@@ -121,10 +121,10 @@ std::optional<MetricType> metric_type_from_name(std::string_view s) {
   return std::nullopt;
 }
 
-// A 64-bit hash of a series (name and labels) for the duplicate check. Equal hashes are
-// compared against the kept sample, so the hash only has to spread series well, not be
-// collision-free; it mixes 8 bytes at a time and each piece's length, so that ("ab","c") and
-// ("a","bc") differ.
+// A 64-bit hash of a sample's labels for the duplicate check (within one sample name's table).
+// Equal hashes are compared against the kept sample, so the hash only has to spread series
+// well, not be collision-free; it mixes 8 bytes at a time and each piece's length, so that
+// ("ab","c") and ("a","bc") differ.
 class SeriesHash {
  public:
   void add(std::string_view piece) {
