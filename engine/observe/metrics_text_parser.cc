@@ -1,8 +1,11 @@
 #include "observe/metrics_text_parser.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <unordered_map>
 
@@ -12,23 +15,51 @@ namespace faultline::observe {
 
 namespace {
 
+// Character classes of the format, one table lookup per byte in the hot loops.
+enum CharClass : uint8_t {
+  kDigit = 1,
+  kLabelNameStart = 2,   // [a-zA-Z_]
+  kMetricNameStart = 4,  // [a-zA-Z_:]
+  kMetricNameChar = 8,   // [a-zA-Z0-9_:]
+  kLabelNameChar = 16,   // [a-zA-Z0-9_]
+  kBlank = 32,           // space, tab
+  kValueStop = 64,       // ends a value token: space, tab, '\n', '{', '\r' (checked further)
+  kQuotedStop = 128,     // needs a look inside a label value: '"', '\\', '\n', bytes >= 0x80
+};
+
+constexpr std::array<uint8_t, 256> make_char_classes() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    uint8_t v = 0;
+    const bool digit = c >= '0' && c <= '9';
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    if (digit) v |= kDigit;
+    if (letter) v |= kLabelNameStart | kMetricNameStart | kMetricNameChar | kLabelNameChar;
+    if (c == ':') v |= kMetricNameStart | kMetricNameChar;
+    if (digit) v |= kMetricNameChar | kLabelNameChar;
+    if (c == ' ' || c == '\t') v |= kBlank | kValueStop;
+    if (c == '\n' || c == '{' || c == '\r') v |= kValueStop;
+    if (c == '"' || c == '\\' || c == '\n' || c >= 0x80) v |= kQuotedStop;
+    t[static_cast<size_t>(c)] = v;
+  }
+  return t;
+}
+constexpr std::array<uint8_t, 256> kCharClasses = make_char_classes();
+
+bool has_class(char c, uint8_t cls) {
+  return (kCharClasses[static_cast<unsigned char>(c)] & cls) != 0;
+}
 bool is_digit(char c) {
-  return c >= '0' && c <= '9';
+  return has_class(c, kDigit);
 }
 bool is_label_name_start(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  return has_class(c, kLabelNameStart);
 }
 bool is_metric_name_start(char c) {
-  return is_label_name_start(c) || c == ':';
-}
-bool is_metric_name_char(char c) {
-  return is_metric_name_start(c) || is_digit(c);
-}
-bool is_label_name_char(char c) {
-  return is_label_name_start(c) || is_digit(c);
+  return has_class(c, kMetricNameStart);
 }
 bool is_blank(char c) {
-  return c == ' ' || c == '\t';
+  return has_class(c, kBlank);
 }
 
 bool equals_ignore_case(std::string_view a, std::string_view lower) {
@@ -60,9 +91,9 @@ std::string quoted(std::string_view s) {
 }
 
 // `\\` and `\n` (and `\"` in label values) are unescaped; other pairs stay as written.
-std::string unescape(std::string_view raw, bool quotes) {
-  std::string out;
-  out.reserve(raw.size());
+void unescape_into(std::string_view raw, bool quotes, std::string* out_string) {
+  std::string& out = *out_string;
+  out.clear();
   for (size_t i = 0; i < raw.size(); ++i) {
     const char c = raw[i];
     if (c == '\\' && i + 1 < raw.size()) {
@@ -80,7 +111,6 @@ std::string unescape(std::string_view raw, bool quotes) {
     }
     out += c;
   }
-  return out;
 }
 
 std::optional<MetricType> metric_type_from_name(std::string_view s) {
@@ -90,6 +120,40 @@ std::optional<MetricType> metric_type_from_name(std::string_view s) {
   }
   return std::nullopt;
 }
+
+// A 64-bit hash of a sample's labels for the duplicate check (within one sample name's table).
+// Equal hashes are compared against the kept sample, so the hash only has to spread series
+// well, not be collision-free; it mixes 8 bytes at a time and each piece's length, so that
+// ("ab","c") and ("a","bc") differ.
+class SeriesHash {
+ public:
+  void add(std::string_view piece) {
+    const char* p = piece.data();
+    size_t n = piece.size();
+    for (; n >= 8; p += 8, n -= 8) mix(load(p, 8));
+    mix(load(p, n) ^ (uint64_t{piece.size()} << 56));
+  }
+  uint64_t value() const {
+    uint64_t h = h_;  // murmur3's finalizer: every bit of h_ reaches the low bits
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+  }
+
+ private:
+  static uint64_t load(const char* p, size_t n) {
+    uint64_t v = 0;
+    if (n > 0) std::memcpy(&v, p, n);  // (memcpy from a null pointer is undefined, even for 0)
+    return v;
+  }
+  void mix(uint64_t v) {
+    h_ = (h_ ^ v) * 0x9e3779b97f4a7c15ULL;
+    h_ ^= h_ >> 29;
+  }
+  uint64_t h_ = 0;
+};
 
 struct StringHash {
   using is_transparent = void;
@@ -106,10 +170,24 @@ struct Mark {
 
 // One parse of one scrape: the cursor, the families built so far, and the error reporting.
 class Parse {
+  using LabelView = MetricsTextScratch::LabelView;
+  using Series = MetricsTextScratch::Series;
+  using SeriesSlot = MetricsTextScratch::SeriesSlot;
+  using NameTable = MetricsTextScratch::NameTable;
+
  public:
-  Parse(std::string_view text, bool accept_crlf, std::unordered_set<std::string>& seen,
-        std::string& key)
-      : text_(text), accept_crlf_(accept_crlf), seen_series_(seen), key_(key) {}
+  Parse(std::string_view text, bool accept_crlf, MetricsTextScratch& scratch)
+      : text_(text),
+        accept_crlf_(accept_crlf),
+        labels_(scratch.labels),
+        unescaped_(scratch.unescaped),
+        series_(scratch.series),
+        tables_(scratch.tables),
+        table_of_name_(scratch.table_of_name),
+        spare_slots_(scratch.spare_slots) {
+    series_.clear();
+    table_of_name_.clear();
+  }
 
   Exposition run() {
     while (pos_ < text_.size()) {
@@ -170,9 +248,10 @@ class Parse {
     line_start_ = pos_;
   }
 
-  std::string_view read_while(bool (*pred)(char)) {
+  // The longest run of bytes of class `cls` at the cursor; moves past it.
+  std::string_view read_while(uint8_t cls) {
     const size_t start = pos_;
-    while (pos_ < text_.size() && pred(text_[pos_])) ++pos_;
+    while (pos_ < text_.size() && has_class(text_[pos_], cls)) ++pos_;
     return text_.substr(start, pos_ - start);
   }
 
@@ -210,7 +289,7 @@ class Parse {
   void metadata_line(bool help) {
     const char* what = help ? "HELP" : "TYPE";
     const Mark name_mark = mark();
-    const std::string_view name = read_while(is_metric_name_char);
+    const std::string_view name = read_while(kMetricNameChar);
     if (name.empty() || !is_metric_name_start(name[0])) {
       pos_ = name_mark.pos;
       fail_here(std::string("expected a metric name after # ") + what);
@@ -227,7 +306,7 @@ class Parse {
     if (help) {
       if (!is_valid_utf8(body)) fail_plain(text_mark, "HELP text is not valid UTF-8");
       MetricFamily& f = family_named(name);
-      f.help = unescape(body, /*quotes=*/false);
+      unescape_into(body, /*quotes=*/false, &f.help);
       f.has_help_line = true;
       return;
     }
@@ -307,20 +386,26 @@ class Parse {
   void sample_line() {
     const Mark start = mark();
     if (!is_metric_name_start(text_[pos_])) fail_here("expected a metric name, '#' or end of line");
-    const std::string_view name = read_while(is_metric_name_char);
+    const std::string_view name = read_while(kMetricNameChar);
     skip_blanks();
-    Labels labels;
+    labels_.clear();
     if (pos_ < text_.size() && text_[pos_] == '{') {
       ++pos_;
-      label_set(labels);
-      normalize_labels(labels, start);
+      label_set();
+      normalize_labels(start);
     }
+    SeriesHash h;  // of the labels: the name has a table of its own
+    for (const LabelView& l : labels_) {
+      h.add(l.name);
+      h.add(l.value);
+    }
+    const uint64_t hash = h.value();
     skip_blanks();
     const Mark value_mark = mark();
     const size_t value_start = pos_;
     while (pos_ < text_.size()) {
       const char c = text_[pos_];
-      if (c == ' ' || c == '\t' || c == '\n' || c == '{' || (c == '\r' && at_line_end())) break;
+      if (has_class(c, kValueStop) && (c != '\r' || at_line_end())) break;
       ++pos_;
     }
     const std::string_view value_text = text_.substr(value_start, pos_ - value_start);
@@ -334,7 +419,7 @@ class Parse {
     skip_blanks();
     if (!at_line_end()) {
       const Mark ts_mark = mark();
-      const std::string_view digits = read_while(is_digit);
+      const std::string_view digits = read_while(kDigit);
       if (digits.empty()) fail(ts_mark, "expected a timestamp in milliseconds or end of line");
       int64_t ts = 0;
       const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), ts);
@@ -345,40 +430,107 @@ class Parse {
       if (!at_line_end()) fail_here("expected end of line after the timestamp");
     }
     consume_line_end();
-    add_sample(name, std::move(labels), *value, timestamp);
+    add_sample(name, hash, *value, timestamp);
   }
 
-  void add_sample(std::string_view name, Labels labels, double value,
+  // Adds the sample (name, labels_) unless its series was seen in this scrape already.
+  void add_sample(std::string_view name, uint64_t hash, double value,
                   std::optional<int64_t> timestamp) {
-    series_key(name, labels, &key_);
-    if (!seen_series_.insert(key_).second) {
+    NameTable& table = table_for(name);
+    const size_t slot = find_series(table, hash, name);
+    if (table.slots[slot].index != kEmptySlot) {
       ++out_.duplicate_samples;
       return;
     }
     if (last_sample_family_ == static_cast<size_t>(-1) || last_sample_name_ != name) {
       last_sample_family_ = family_for_sample(name);
-      last_sample_name_.assign(name);
+      last_sample_name_ = name;
     }
-    MetricSample& s = out_.families[last_sample_family_].samples.emplace_back();
+    std::vector<MetricSample>& samples = out_.families[last_sample_family_].samples;
+    table.slots[slot] = {static_cast<uint32_t>(hash >> 32), static_cast<uint32_t>(series_.size())};
+    series_.push_back(
+        {hash, static_cast<uint32_t>(last_sample_family_), static_cast<uint32_t>(samples.size())});
+    MetricSample& s = samples.emplace_back();
     s.name.assign(name);
-    s.labels = std::move(labels);
+    s.labels.reserve(labels_.size());
+    for (const LabelView& l : labels_) {
+      Label& out = s.labels.emplace_back();
+      out.name.assign(l.name);
+      out.value.assign(l.value);
+    }
     s.value = std::isnan(value) ? std::numeric_limits<double>::quiet_NaN() : value;
     s.timestamp_ms = timestamp;
     ++out_.sample_count;
+    if (++table.used * 2 > table.slots.size()) grow(table);
   }
 
-  // Inside `{...}`, after the brace.
-  void label_set(Labels& labels) {
+  // The table of the series named `name`, created empty on first use.
+  NameTable& table_for(std::string_view name) {
+    if (table_ != nullptr && table_name_ == name) return *table_;
+    const auto [it, created] = table_of_name_.try_emplace(name, tables_in_use_);
+    if (created) {
+      if (tables_in_use_ == tables_.size()) tables_.emplace_back();
+      NameTable& t = tables_[tables_in_use_++];
+      t.slots.assign(kFirstTableSlots, SeriesSlot{0, kEmptySlot});
+      t.used = 0;
+    }
+    table_ = &tables_[it->second];
+    table_name_ = name;
+    return *table_;
+  }
+
+  // The slot of the kept series (name, labels_), or the empty slot where it belongs. Equal
+  // hashes are compared against the kept sample itself, so a collision never drops a sample.
+  size_t find_series(const NameTable& table, uint64_t hash, std::string_view name) const {
+    const size_t mask = table.slots.size() - 1;
+    const auto tag = static_cast<uint32_t>(hash >> 32);
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      const SeriesSlot& slot = table.slots[i];
+      if (slot.index == kEmptySlot) return i;
+      if (slot.tag != tag) continue;
+      const Series& kept = series_[slot.index];
+      if (kept.hash == hash && same_series(out_.families[kept.family].samples[kept.sample], name))
+        return i;
+    }
+  }
+
+  bool same_series(const MetricSample& s, std::string_view name) const {
+    if (s.name != name || s.labels.size() != labels_.size()) return false;
+    for (size_t i = 0; i < labels_.size(); ++i) {
+      if (s.labels[i].name != labels_[i].name || s.labels[i].value != labels_[i].value)
+        return false;
+    }
+    return true;
+  }
+
+  void grow(NameTable& table) {
+    std::vector<SeriesSlot>& slots = spare_slots_;
+    slots.assign(table.slots.size() * 2, SeriesSlot{0, kEmptySlot});
+    const size_t mask = slots.size() - 1;
+    for (const SeriesSlot& slot : table.slots) {
+      if (slot.index == kEmptySlot) continue;
+      size_t i = series_[slot.index].hash & mask;
+      while (slots[i].index != kEmptySlot) i = (i + 1) & mask;
+      slots[i] = slot;
+    }
+    table.slots.swap(slots);  // the old slots are the next growth's buffer
+  }
+
+  // Inside `{...}`, after the brace. Fills labels_ with views; escaped values are unescaped
+  // into unescaped_ and the views pointed there once every label is read (the strings may move
+  // while unescaped_ grows).
+  void label_set() {
+    size_t unescaped = 0;
     while (true) {
       skip_blanks();
       if (pos_ < text_.size() && text_[pos_] == '}') {
         ++pos_;
-        return;
+        break;
       }
       if (pos_ >= text_.size() || !is_label_name_start(text_[pos_])) {
         fail_here("expected a label name or '}'");
       }
-      const std::string_view lname = read_while(is_label_name_char);
+      const std::string_view lname = read_while(kLabelNameChar);
       skip_blanks();
       if (pos_ >= text_.size() || text_[pos_] != '=') {
         fail_here("expected '=' after label name " + quoted(lname));
@@ -388,7 +540,14 @@ class Parse {
       if (pos_ >= text_.size() || text_[pos_] != '"') {
         fail_here("expected '\"' to open the value of label " + quoted(lname));
       }
-      labels.push_back({std::string(lname), label_value_text(lname)});
+      bool escaped = false;
+      const std::string_view raw = label_value_text(lname, &escaped);
+      LabelView& l = labels_.emplace_back(LabelView{lname, raw, -1});
+      if (escaped) {
+        if (unescaped == unescaped_.size()) unescaped_.emplace_back();
+        unescape_into(raw, /*quotes=*/true, &unescaped_[unescaped]);
+        l.unescaped = static_cast<int>(unescaped++);
+      }
       skip_blanks();
       if (pos_ < text_.size() && text_[pos_] == ',') {
         ++pos_;
@@ -396,20 +555,25 @@ class Parse {
       }
       if (pos_ < text_.size() && text_[pos_] == '}') {
         ++pos_;
-        return;
+        break;
       }
       fail_here("expected ',' or '}' after the value of label " + quoted(lname));
     }
+    if (unescaped == 0) return;
+    for (LabelView& l : labels_) {
+      if (l.unescaped >= 0) l.value = unescaped_[static_cast<size_t>(l.unescaped)];
+    }
   }
 
-  // At the opening quote; returns the unescaped value and leaves the cursor after the closing
-  // quote.
-  std::string label_value_text(std::string_view lname) {
+  // At the opening quote; returns the raw value (escapes as written, *escaped says whether
+  // there are any) and leaves the cursor after the closing quote.
+  std::string_view label_value_text(std::string_view lname, bool* escaped) {
     const Mark open = mark();
     ++pos_;
     const size_t start = pos_;
-    bool escaped = false;
+    bool ascii = true;  // then the value is valid UTF-8 without a look
     while (true) {
+      while (pos_ < text_.size() && !has_class(text_[pos_], kQuotedStop)) ++pos_;
       if (pos_ >= text_.size()) fail_plain(open, "unterminated value of label " + quoted(lname));
       const char c = text_[pos_];
       if (c == '"') break;
@@ -417,49 +581,65 @@ class Parse {
         if (pos_ + 1 >= text_.size() || text_[pos_ + 1] == '\n') {
           fail_here("expected a character after '\\' in the value of label " + quoted(lname));
         }
-        escaped = true;
+        *escaped = true;
+        if (static_cast<unsigned char>(text_[pos_ + 1]) >= 0x80) ascii = false;
         pos_ += 2;
         continue;
       }
       if (c == '\n') {  // a raw newline is part of the value (Prometheus accepts it)
         ++line_;
         line_start_ = pos_ + 1;
+      } else {
+        ascii = false;
       }
       ++pos_;
     }
     const std::string_view raw = text_.substr(start, pos_ - start);
     ++pos_;  // closing quote
-    if (!is_valid_utf8(raw))
+    if (!ascii && !is_valid_utf8(raw))
       fail_plain(open, "value of label " + quoted(lname) + " is not valid UTF-8");
-    return escaped ? unescape(raw, /*quotes=*/true) : std::string(raw);
+    return raw;
   }
 
-  // Sorts by name, rejects repeated names, drops empty values (see metrics_text.h).
-  void normalize_labels(Labels& labels, const Mark& line_mark) const {
-    std::sort(labels.begin(), labels.end(),
-              [](const Label& a, const Label& b) { return a.name < b.name; });
-    for (size_t i = 0; i < labels.size(); ++i) {
-      if (labels[i].name == "__name__") {
+  // Sorts labels_ by name, rejects repeated names, drops empty values (see metrics_text.h).
+  void normalize_labels(const Mark& line_mark) {
+    std::sort(labels_.begin(), labels_.end(),
+              [](const LabelView& a, const LabelView& b) { return a.name < b.name; });
+    bool any_empty = false;
+    for (size_t i = 0; i < labels_.size(); ++i) {
+      if (labels_[i].name == "__name__") {
         fail_plain(line_mark, "label __name__ repeats the metric name");
       }
-      if (i > 0 && labels[i].name == labels[i - 1].name) {
-        fail_plain(line_mark, "label " + quoted(labels[i].name) + " appears twice");
+      if (i > 0 && labels_[i].name == labels_[i - 1].name) {
+        fail_plain(line_mark, "label " + quoted(labels_[i].name) + " appears twice");
       }
+      any_empty |= labels_[i].value.empty();
     }
-    std::erase_if(labels, [](const Label& l) { return l.value.empty(); });
+    if (any_empty) std::erase_if(labels_, [](const LabelView& l) { return l.value.empty(); });
   }
+
+  static constexpr uint32_t kEmptySlot = MetricsTextScratch::kEmptySlot;
+  static constexpr size_t kFirstTableSlots = 8;
 
   std::string_view text_;
   bool accept_crlf_;
-  std::unordered_set<std::string>& seen_series_;
-  std::string& key_;
+  // Scratch of the parser (metrics_text_parser.h), reused from scrape to scrape.
+  std::vector<LabelView>& labels_;  // the labels of the sample being read
+  std::vector<std::string>& unescaped_;
+  std::vector<Series>& series_;
+  std::vector<NameTable>& tables_;
+  std::unordered_map<std::string_view, uint32_t>& table_of_name_;
+  size_t tables_in_use_ = 0;
+  NameTable* table_ = nullptr;  // the table of table_name_ (a view into text_)
+  std::string_view table_name_;
+  std::vector<SeriesSlot>& spare_slots_;
   size_t pos_ = 0;
   int line_ = 1;
   size_t line_start_ = 0;
   Exposition out_;
   std::unordered_map<std::string, size_t, StringHash, std::equal_to<>> family_index_;
   size_t last_sample_family_ = static_cast<size_t>(-1);
-  std::string last_sample_name_;
+  std::string_view last_sample_name_;  // into text_
 };
 
 // For a syntactically valid unsigned decimal with a non-zero digit: the power of ten of its
@@ -509,8 +689,7 @@ MetricsTextError::MetricsTextError(int line, int column, const std::string& mess
       detail_(message) {}
 
 Exposition MetricsTextParser::parse(std::string_view text) {
-  seen_series_.clear();
-  Parse p(text, options_.accept_crlf, seen_series_, key_);
+  Parse p(text, options_.accept_crlf, scratch_);
   return p.run();
 }
 

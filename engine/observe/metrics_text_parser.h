@@ -38,17 +38,21 @@
 //    A repeated series is not an error: the first value is kept (Prometheus rejects the later
 //    sample as a duplicate and keeps the scrape).
 //
-// Cost: one pass over the bytes, no regex, no per-line allocation besides the strings kept in
-// the output. Thread-safety: a parser holds scratch buffers; use one per thread.
+// Cost: one pass over the bytes, no regex. A sample's labels stay views into the text until the
+// sample is known to be a new series; then its strings are built once, at their final size, and
+// they are the only per-sample allocations (with the output vectors' growth). Repeated series
+// are found through hash tables per sample name (metrics_text_scratch.h). A parser keeps its
+// scratch buffers from one parse to the next, so reuse one parser for a target's scrapes.
+// Thread-safety: because of that scratch, use one parser per thread.
 #pragma once
 
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 
 #include "observe/metrics_text.h"
+#include "observe/metrics_text_scratch.h"
 
 namespace faultline::observe {
 
@@ -80,8 +84,7 @@ class MetricsTextParser {
 
  private:
   Options options_;
-  std::unordered_set<std::string> seen_series_;  // scratch: series keys of the current scrape
-  std::string key_;                              // scratch
+  MetricsTextScratch scratch_;  // empty between parses except for memory kept for reuse
 };
 
 // A float in the exposition's syntax (see above), e.g. a value or an `le` label: nullopt when

@@ -227,6 +227,44 @@ TEST_CASE("metrics text: repeated series keep the first value") {
   CHECK(parser.parse("m{a=\"1\"} 5\n").duplicate_samples == 0);
 }
 
+TEST_CASE("metrics text: a repeated series is found among many, after other names, reused") {
+  // 300 series of m (the parser's per-name table grows several times), each followed by one
+  // of n; then every 7th series of m again: with its labels in another order, with an empty
+  // label (which is dropped, so the series is the same) or with an escape spelling the same
+  // value. Each is a repeat: the first value stays.
+  auto text = [](int round) {
+    std::string body;
+    for (int i = 0; i < 300; ++i) {
+      body += "m{id=\"" + std::to_string(i) + "\",k=\"v\\\\\"} " +
+              std::to_string(round * 1000 + i) + "\n";
+      body += "n{id=\"" + std::to_string(i) + "\"} 1\n";
+    }
+    for (int i = 0; i < 300; i += 7) {
+      const std::string id = std::to_string(i);
+      if (i % 3 == 0) body += "m{k=\"v\\\\\",id=\"" + id + "\"} -1\n";
+      if (i % 3 == 1) body += "m{id=\"" + id + "\",e=\"\",k=\"v\\\\\"} -1\n";
+      if (i % 3 == 2) body += "m{id=\"" + id + "\",k=\"v\\\\\"} -1\n";
+    }
+    body += "m{id=\"0\",k=\"v\"} 7\n";  // another value of k: a new series
+    return body;
+  };
+  MetricsTextParser parser;
+  for (int round = 0; round < 2; ++round) {
+    CAPTURE(round);
+    const Exposition e = parser.parse(text(round));
+    CHECK(e.duplicate_samples == 43);  // i = 0, 7, ..., 294
+    CHECK(e.sample_count == 601);
+    const auto* m = e.find_family("m");
+    REQUIRE(m != nullptr);
+    REQUIRE(m->samples.size() == 301);
+    for (int i = 0; i < 300; ++i) {
+      CHECK(m->samples[i].value == round * 1000 + i);
+      CHECK(m->samples[i].labels[1].value == "v\\");
+    }
+    CHECK(m->samples[300].value == 7);
+  }
+}
+
 TEST_CASE("metrics text: CRLF line ends are accepted unless strict") {
   const char* text = "# HELP m help\r\n# TYPE m counter\r\nm{a=\"1\"} 1 5\r\nm{a=\"2\"} 2\r\n\r\n";
   CHECK(parse_render(text) ==
@@ -261,6 +299,7 @@ TEST_CASE("metrics text: malformed input names the line, column and what was exp
       {"m{a=\"\\\n\"} 1\n", 1, 6, "expected a character after '\\'"},
       {"m{a=\"\xff\"} 1\n", 1, 5, "not valid UTF-8"},
       {"m{a=\"\xed\xa0\x80\"} 1\n", 1, 5, "not valid UTF-8"},  // a surrogate
+      {"m{a=\"x\\\xff\"} 1\n", 1, 5, "not valid UTF-8"},       // escaped, still checked
       {"# HELP m \xc0\xaf\n", 1, 9, "HELP text is not valid UTF-8"},
       {"# HELP \n", 1, 8, "expected a metric name after # HELP, got end of line"},
       {"# TYPE 9m counter\n", 1, 8, "expected a metric name after # TYPE, got '9'"},
