@@ -264,10 +264,12 @@ phases:
 }
 
 TEST_CASE("observe.targets: absent scrapes the target, [] scrapes nothing, a list scrapes it") {
-  const std::string env = "services:\n  api:\n    url: http://127.0.0.1:9\n"
-                          "  worker:\n    url: http://127.0.0.1:10\n";
-  const std::string head = "version: 1\nname: t\ntarget: api\ntraffic:\n  routes:\n"
-                           "    - {name: r, request: GET /}\nphases:\n  - {name: p, duration: 5s}\n";
+  const std::string env =
+      "services:\n  api:\n    url: http://127.0.0.1:9\n"
+      "  worker:\n    url: http://127.0.0.1:10\n";
+  const std::string head =
+      "version: 1\nname: t\ntarget: api\ntraffic:\n  routes:\n"
+      "    - {name: r, request: GET /}\nphases:\n  - {name: p, duration: 5s}\n";
   const Plan absent = compile(env, head);
   REQUIRE(absent.scrape_targets.size() == 1);
   CHECK(absent.scrape_targets[0].service == "api");
