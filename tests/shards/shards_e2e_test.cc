@@ -7,11 +7,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "demo_cluster.h"
 #include "faultline_runs.h"
+#include "observe/sample_log.h"
 #include "proc/child_process.h"
 
 using namespace faultline;
@@ -130,4 +132,53 @@ TEST_CASE("three shards merged equal a single run of the same plan") {
     CHECK(not_shard.exit_code == 2);
     CHECK(not_shard.output.find("not a shard") != std::string::npos);
   }
+}
+
+// traffic.threads: loops share one plan's arrivals by seq; the run is the single loop's run.
+TEST_CASE("a run with three loop threads sends the same schedule as a run with one") {
+  testing::DemoClusterOptions options;
+  options.start_worker = false;
+  testing::DemoCluster cluster(options);
+  testing::TempDir dir("threads");
+  const std::string env = url_environment(cluster, dir.path());
+
+  std::vector<testing::Run> runs;
+  for (const char* threads : {"1", "3"}) {
+    const std::string run_dir = dir.path() + "/threads-" + threads;
+    fs::create_directories(run_dir);
+    runs.push_back(testing::run_faultline_in(
+        {"run", kSpec, "--env", env, "--threads", threads, "--progress", "quiet"}, run_dir, 60s));
+    INFO(runs.back().output);
+    REQUIRE_FALSE(runs.back().artifact.empty());
+  }
+  const auto& one = runs[0].report;
+  const auto& three = runs[1].report;
+  CHECK(one["meta"]["load_threads"].GetInt() == 1);
+  CHECK(three["meta"]["load_threads"].GetInt() == 3);
+  CHECK(std::string(three["meta"]["overrides"]["threads"].GetString()) == "3");
+  CHECK(std::string(three["meta"]["plan_hash"].GetString()) ==
+        one["meta"]["plan_hash"].GetString());
+  CHECK(std::string(three["meta"]["schedule_sha256"].GetString()) ==
+        one["meta"]["schedule_sha256"].GetString());
+  CHECK(three["meta"]["arrivals"].GetInt64() == one["meta"]["arrivals"].GetInt64());
+  CHECK(runs[1].status() == runs[0].status());
+  CHECK(figures(three) == figures(one));
+
+  // Every arrival has exactly one sample in the merged log, with its route's path and phase.
+  auto samples = [](const std::string& artifact) {
+    const std::string bundle = artifact.substr(0, artifact.size() - std::string(".json").size());
+    observe::SampleLogReader reader(bundle + "/samples.csv.gz");
+    std::map<uint64_t, std::string> by_seq;
+    observe::SampleRecord r;
+    while (reader.next(r)) {
+      CHECK(by_seq.emplace(r.seq, r.route + " " + r.path + " " + r.phase).second);
+    }
+    return by_seq;
+  };
+  const auto from_one = samples(runs[0].artifact);
+  const auto from_three = samples(runs[1].artifact);
+  CHECK(from_three.size() == static_cast<size_t>(one["meta"]["arrivals"].GetInt64()));
+  CHECK(from_three == from_one);
+  REQUIRE_FALSE(from_three.empty());
+  CHECK(from_three.begin()->second.find(" /") != std::string::npos);  // a path, not a URL
 }
