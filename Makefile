@@ -64,7 +64,8 @@ fuzz: build
 	cd $(BUILD_DIR) && FAULTLINE_FUZZ_SECONDS=$(FUZZ_SECONDS) ctest -L fuzz -j $(JOBS) --output-on-failure
 
 # Every benchmark in bench/, one after the other, then one table (figure, faultline, peer, ratio,
-# goal, met?), each ratio against a peer measured in the same run. About 20 minutes (P4 alone
+# goal, met?), each ratio against a peer measured in the same run, kept in
+# artifacts/bench-<UTC>.txt. About 20 minutes (P4 alone
 # runs 10); QUICK=1 runs the short versions (about 5). Meaningful on an idle machine only.
 bench: build
 	bench/run-all --build-dir $(BUILD_DIR) $(if $(filter 1,$(QUICK)),--quick)
