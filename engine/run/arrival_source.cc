@@ -38,12 +38,10 @@ class ArrivalSource::Partition : public RequestSource {
   const uint32_t index_;
 };
 
-ArrivalSource::ArrivalSource(const Plan& plan, std::string base_url,
-                             std::function<void(const Arrival&)> on_arrival, uint32_t shard_index,
+ArrivalSource::ArrivalSource(const Plan& plan, std::string base_url, uint32_t shard_index,
                              uint32_t shard_count, uint32_t partitions)
     : plan_(plan),
       base_url_(std::move(base_url)),
-      on_arrival_(std::move(on_arrival)),
       shard_index_(shard_index),
       shard_count_(shard_count == 0 ? 1 : shard_count),
       stream_(plan),
@@ -67,7 +65,6 @@ bool ArrivalSource::fill(uint32_t k) {
     if (!arrival) return false;
     schedule_hash_.update(arrival_to_json(*arrival));
     schedule_hash_.update("\n");
-    if (on_arrival_) on_arrival_(*arrival);
     const auto owner = static_cast<uint32_t>((arrival->seq / shard_count_) % queued_.size());
     queued_[owner].push_back(std::move(*arrival));
   }

@@ -19,7 +19,6 @@
 
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,13 +32,10 @@ namespace faultline {
 
 class ArrivalSource {
  public:
-  // `on_arrival`, if set, sees each arrival before it is handed out, in seq order and one at a
-  // time (the runner records the schedule in the bundle with it). `base_url` has no trailing
-  // slash. With `shard_count` > 1 only the arrivals whose seq % shard_count == shard_index are
-  // handed out (faultline run --shard); the others are generated and skipped, so every shard's
-  // arrivals keep their seq, intended time and ids.
-  ArrivalSource(const Plan& plan, std::string base_url,
-                std::function<void(const Arrival&)> on_arrival = nullptr, uint32_t shard_index = 0,
+  // `base_url` has no trailing slash. With `shard_count` > 1 only the arrivals whose seq %
+  // shard_count == shard_index are handed out (faultline run --shard); the others are generated and
+  // skipped, so every shard's arrivals keep their seq, intended time and ids.
+  ArrivalSource(const Plan& plan, std::string base_url, uint32_t shard_index = 0,
                 uint32_t shard_count = 1, uint32_t partitions = 1);
   ~ArrivalSource();
   ArrivalSource(const ArrivalSource&) = delete;
@@ -62,7 +58,6 @@ class ArrivalSource {
 
   const Plan& plan_;
   const std::string base_url_;
-  std::function<void(const Arrival&)> on_arrival_;
   const uint32_t shard_index_;
   const uint32_t shard_count_;
 

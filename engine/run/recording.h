@@ -20,7 +20,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "observe/sample_log.h"
@@ -82,8 +81,7 @@ class RunRecording : public SampleSink {
   observe::SampleLogWriter sample_log_;
   observe::ScrapeLogWriter scrape_log_;
 
-  // Loop-thread side: arrivals awaiting their sample.
-  size_t base_url_length_ = 0;
+  size_t base_url_length_ = 0;  // set_base_url
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -138,7 +138,7 @@ class EngineTraffic : public SessionTraffic {
   void start() override {
     const std::string& base_url = launcher_.get(plan_.target).url;
     recording_.set_base_url(base_url);
-    source_.emplace(plan_, base_url, nullptr, shard_index_, shard_count_, threads_);
+    source_.emplace(plan_, base_url, shard_index_, shard_count_, threads_);
     const auto& ticks = recording_.ticks();
     // Shard 0 alone reads the server side (plan_for_shard).
     if (observe_.prometheus() && shard_index_ == 0) pull_.emplace(observe_, clock_.zero_unix_ms());

@@ -51,7 +51,7 @@ TEST_CASE("partitions split the arrivals by seq and keep the schedule hash") {
   const auto all = drain(*whole.partitions()[0]);
   REQUIRE(all.size() > 300);
 
-  ArrivalSource split(plan, "http://127.0.0.1:9", nullptr, 0, 1, 3);
+  ArrivalSource split(plan, "http://127.0.0.1:9", 0, 1, 3);
   const auto parts = split.partitions();
   REQUIRE(parts.size() == 3);
   // Drained out of order: partition 2 generates the whole stream, queueing the others'.
@@ -75,7 +75,7 @@ TEST_CASE("partitions split the arrivals by seq and keep the schedule hash") {
 
 TEST_CASE("partitions inside a shard split that shard's arrivals") {
   const Plan plan = compile_plan(two_route_scenario(0), {});
-  ArrivalSource shard(plan, "http://127.0.0.1:9", nullptr, 1, 2, 2);
+  ArrivalSource shard(plan, "http://127.0.0.1:9", 1, 2, 2);
   const auto parts = shard.partitions();
   size_t count = 0;
   for (uint32_t k = 0; k < 2; ++k) {
@@ -85,7 +85,7 @@ TEST_CASE("partitions inside a shard split that shard's arrivals") {
       ++count;
     }
   }
-  ArrivalSource unsplit(plan, "http://127.0.0.1:9", nullptr, 1, 2, 1);
+  ArrivalSource unsplit(plan, "http://127.0.0.1:9", 1, 2, 1);
   CHECK(count == drain(*unsplit.partitions()[0]).size());
   CHECK(shard.schedule_sha256() == unsplit.schedule_sha256());
 }
