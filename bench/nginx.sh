@@ -2,6 +2,7 @@
 # default page), in the foreground with no master process, so its PID is the server's and it is
 # stopped by PID.
 #   start_nginx DIR DRIVER   sets nginx_pid, nginx_port and nginx_url (http://127.0.0.1:PORT/index.html)
+#   nginx_environment FILE   writes a faultline environment whose service `target` is that nginx
 #   stop_nginx               (idempotent; call it from the script's EXIT trap)
 # DRIVER is build/bench/loadgen_driver (it picks the free port and waits for the server).
 
@@ -41,6 +42,17 @@ CONF
     cat "$dir/logs/error.log" >&2
     return 3
   fi
+}
+
+nginx_environment() {
+  cat > "$1" <<ENV
+version: 1
+name: bench-nginx
+services:
+  target:
+    url: http://127.0.0.1:$nginx_port
+    ready: {path: /index.html}
+ENV
 }
 
 stop_nginx() {

@@ -33,6 +33,21 @@ std::string url_environment(testing::DemoCluster& cluster, const std::string& di
   return path;
 }
 
+// The demo api and payment (no worker) started once and given to faultline by URL, and a
+// directory for the runs: what every case here runs against.
+struct UrlCluster {
+  explicit UrlCluster(const std::string& name)
+      : cluster(options()), dir(name), env(url_environment(cluster, dir.path())) {}
+  static testing::DemoClusterOptions options() {
+    testing::DemoClusterOptions o;
+    o.start_worker = false;
+    return o;
+  }
+  testing::DemoCluster cluster;
+  testing::TempDir dir;
+  const std::string env;
+};
+
 // "phase/route" -> "sent=N 2xx=N 4xx=N ..." for every phase and route of a report, and the
 // verdicts, in one comparable list.
 std::vector<std::string> figures(const rapidjson::Document& report) {
@@ -64,11 +79,9 @@ int64_t total_sent(const rapidjson::Document& report) {
 }  // namespace
 
 TEST_CASE("three shards merged equal a single run of the same plan") {
-  testing::DemoClusterOptions options;
-  options.start_worker = false;
-  testing::DemoCluster cluster(options);
-  testing::TempDir dir("shards");
-  const std::string env = url_environment(cluster, dir.path());
+  UrlCluster setup("shards");
+  const testing::TempDir& dir = setup.dir;
+  const std::string& env = setup.env;
 
   std::vector<std::string> shard_dirs;
   std::vector<ChildProcess> shards;
@@ -136,11 +149,9 @@ TEST_CASE("three shards merged equal a single run of the same plan") {
 
 // traffic.threads: loops share one plan's arrivals by seq; the run is the single loop's run.
 TEST_CASE("a run with three loop threads sends the same schedule as a run with one") {
-  testing::DemoClusterOptions options;
-  options.start_worker = false;
-  testing::DemoCluster cluster(options);
-  testing::TempDir dir("threads");
-  const std::string env = url_environment(cluster, dir.path());
+  UrlCluster setup("threads");
+  const testing::TempDir& dir = setup.dir;
+  const std::string& env = setup.env;
 
   std::vector<testing::Run> runs;
   for (const char* threads : {"1", "3"}) {
